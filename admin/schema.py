@@ -1,0 +1,379 @@
+"""Admin tables (SQLAlchemy Core). Change only together with a new Alembic revision.
+
+Customers belong to a tenant and are identified by normalized phone, then
+email, then social ID — never by MAC. Counters (`visit_count`,
+`last_visit_at`...) are kept on the customer row, and per location in
+`customer_locations`, so list pages sort and filter on indexed columns instead
+of aggregating ten million visits.
+"""
+
+from __future__ import annotations
+
+import sqlalchemy as sa
+
+from porchlight.admin.db import UTCDateTime, metadata
+
+ROLES = ("owner", "manager", "viewer")
+JOB_KINDS = ("import", "export")
+JOB_STATES = ("queued", "running", "done", "failed")
+
+
+def _fk(target: str, **kw: object) -> sa.ForeignKey:
+    return sa.ForeignKey(target, ondelete=str(kw.pop("ondelete", "CASCADE")))
+
+
+def _created() -> sa.Column[object]:
+    return sa.Column("created_at", UTCDateTime(), nullable=False)
+
+
+tenants = sa.Table(
+    "tenants",
+    metadata,
+    sa.Column("id", sa.Integer, primary_key=True),
+    sa.Column("slug", sa.String(60), nullable=False, unique=True),
+    sa.Column("name", sa.String(200), nullable=False),
+    sa.Column("country", sa.String(2), nullable=False, server_default="VN"),
+    _created(),
+)
+
+locations = sa.Table(
+    "locations",
+    metadata,
+    sa.Column("id", sa.Integer, primary_key=True),
+    sa.Column("tenant_id", sa.Integer, _fk("tenants.id"), nullable=False),
+    sa.Column("name", sa.String(200), nullable=False),
+    sa.Column("address", sa.String(500)),
+    sa.Column("province", sa.String(100)),
+    sa.Column("postal_code", sa.String(20)),
+    sa.Column("country", sa.String(2), nullable=False, server_default="VN"),
+    sa.Column("timezone", sa.String(64), nullable=False, server_default="Asia/Ho_Chi_Minh"),
+    sa.Column("opening_hours", sa.JSON),
+    sa.Column("archived_at", UTCDateTime()),
+    _created(),
+    sa.Column("updated_at", UTCDateTime(), nullable=False),
+    sa.UniqueConstraint("tenant_id", "name"),
+)
+
+users = sa.Table(
+    "users",
+    metadata,
+    sa.Column("id", sa.Integer, primary_key=True),
+    sa.Column("tenant_id", sa.Integer, _fk("tenants.id"), nullable=False),
+    sa.Column("email", sa.String(254), nullable=False, unique=True),
+    sa.Column("name", sa.String(200), nullable=False, server_default=""),
+    sa.Column("password_hash", sa.String(255), nullable=False),
+    sa.Column("role", sa.String(10), nullable=False),
+    sa.Column("locale", sa.String(5), nullable=False, server_default="vi"),
+    sa.Column("is_active", sa.Boolean, nullable=False, server_default=sa.true()),
+    # Bumped on password change/reset so old sessions stop working.
+    sa.Column("session_version", sa.Integer, nullable=False, server_default="1"),
+    _created(),
+    sa.Column("last_login_at", UTCDateTime()),
+    sa.CheckConstraint("role IN ('owner', 'manager', 'viewer')", name="role"),
+)
+
+user_locations = sa.Table(
+    "user_locations",
+    metadata,
+    sa.Column("user_id", sa.Integer, _fk("users.id"), primary_key=True),
+    sa.Column("location_id", sa.Integer, _fk("locations.id"), primary_key=True),
+)
+
+# Sliding-window counters for login and API rate limits, shared by all workers.
+rate_limits = sa.Table(
+    "rate_limits",
+    metadata,
+    sa.Column("key", sa.String(200), primary_key=True),
+    sa.Column("window_start", UTCDateTime(), nullable=False),
+    sa.Column("count", sa.Integer, nullable=False),
+)
+
+routers = sa.Table(
+    "routers",
+    metadata,
+    sa.Column("id", sa.Integer, primary_key=True),
+    sa.Column("tenant_id", sa.Integer, _fk("tenants.id"), nullable=False),
+    sa.Column("location_id", sa.Integer, _fk("locations.id"), nullable=False),
+    sa.Column("name", sa.String(200), nullable=False),
+    sa.Column("enroll_code_hash", sa.String(128), unique=True),
+    sa.Column("enroll_expires_at", UTCDateTime()),
+    sa.Column("enrolled_at", UTCDateTime()),
+    sa.Column("token_hash", sa.String(128), unique=True),
+    sa.Column("token_prefix", sa.String(12)),
+    sa.Column("revoked_at", UTCDateTime()),
+    sa.Column("hostname", sa.String(200)),
+    sa.Column("last_seen_at", UTCDateTime()),
+    sa.Column("agent_version", sa.String(40)),
+    sa.Column("uptime_seconds", sa.BigInteger),
+    sa.Column("clients_online", sa.Integer),
+    sa.Column("outbox_depth", sa.Integer),
+    sa.Column("config_etag", sa.String(80)),
+    _created(),
+)
+
+router_commands = sa.Table(
+    "router_commands",
+    metadata,
+    sa.Column("id", sa.Integer, primary_key=True),
+    sa.Column("router_id", sa.Integer, _fk("routers.id"), nullable=False, index=True),
+    sa.Column("action", sa.String(40), nullable=False),
+    sa.Column("payload", sa.JSON, nullable=False),
+    _created(),
+    sa.Column("acked_at", UTCDateTime()),
+)
+
+groups = sa.Table(
+    "groups",
+    metadata,
+    sa.Column("id", sa.Integer, primary_key=True),
+    sa.Column("tenant_id", sa.Integer, _fk("tenants.id"), nullable=False),
+    sa.Column("name", sa.String(100), nullable=False),
+    # A customer with at least min_visits visits falls in the group with the
+    # highest threshold they reach; NULL = a manual-only group.
+    sa.Column("min_visits", sa.Integer),
+    sa.Column("color", sa.String(7)),
+    sa.UniqueConstraint("tenant_id", "name"),
+)
+
+customers = sa.Table(
+    "customers",
+    metadata,
+    sa.Column("id", sa.Integer, primary_key=True),
+    sa.Column("tenant_id", sa.Integer, _fk("tenants.id"), nullable=False),
+    sa.Column("name", sa.String(200), nullable=False, server_default=""),
+    sa.Column("phone", sa.String(20)),  # E.164
+    sa.Column("email", sa.String(254)),  # lower-cased
+    sa.Column("social_provider", sa.String(20)),
+    sa.Column("social_id", sa.String(200)),
+    sa.Column("external_code", sa.String(100)),  # POS customer code
+    sa.Column("notes", sa.Text, nullable=False, server_default=""),
+    sa.Column("address", sa.String(500)),
+    sa.Column("province", sa.String(100)),
+    sa.Column("postal_code", sa.String(20)),
+    sa.Column("birthday", sa.Date),
+    sa.Column("gender", sa.String(10)),
+    sa.Column("group_id", sa.Integer, _fk("groups.id", ondelete="SET NULL")),
+    sa.Column("group_fixed", sa.Boolean, nullable=False, server_default=sa.false()),
+    sa.Column("visit_count", sa.Integer, nullable=False, server_default="0"),
+    sa.Column("spend_total", sa.Numeric(16, 2), nullable=False, server_default="0"),
+    sa.Column("first_visit_at", UTCDateTime()),
+    sa.Column("last_visit_at", UTCDateTime()),
+    sa.Column("last_channel", sa.String(20)),
+    sa.Column("last_location_id", sa.Integer, _fk("locations.id", ondelete="SET NULL")),
+    _created(),
+    sa.Column("updated_at", UTCDateTime(), nullable=False),
+    sa.Index(
+        "uq_customers_tenant_phone",
+        "tenant_id",
+        "phone",
+        unique=True,
+        sqlite_where=sa.text("phone IS NOT NULL"),
+        postgresql_where=sa.text("phone IS NOT NULL"),
+    ),
+    sa.Index("ix_customers_tenant_email", "tenant_id", "email"),
+    sa.Index("ix_customers_tenant_social", "tenant_id", "social_provider", "social_id"),
+    sa.Index("ix_customers_tenant_visits", "tenant_id", "visit_count", "id"),
+    sa.Index("ix_customers_tenant_spend", "tenant_id", "spend_total", "id"),
+    sa.Index("ix_customers_tenant_last_visit", "tenant_id", "last_visit_at", "id"),
+    sa.Index("ix_customers_tenant_name", "tenant_id", "name", "id"),
+    sa.Index("ix_customers_tenant_updated", "tenant_id", "updated_at", "id"),
+    sa.Index("ix_customers_tenant_group", "tenant_id", "group_id", "id"),
+    sa.Index("ix_customers_tenant_province", "tenant_id", "province", "postal_code"),
+    sa.Index("ix_customers_tenant_channel", "tenant_id", "last_channel", "id"),
+)
+
+# Per-location counters: the per-location list and the manager's scope.
+customer_locations = sa.Table(
+    "customer_locations",
+    metadata,
+    sa.Column("customer_id", sa.Integer, _fk("customers.id"), primary_key=True),
+    sa.Column("location_id", sa.Integer, _fk("locations.id"), primary_key=True),
+    sa.Column("visit_count", sa.Integer, nullable=False, server_default="0"),
+    sa.Column("first_visit_at", UTCDateTime()),
+    sa.Column("last_visit_at", UTCDateTime()),
+    sa.Index("ix_customer_locations_loc_visits", "location_id", "visit_count", "customer_id"),
+    sa.Index("ix_customer_locations_loc_last", "location_id", "last_visit_at", "customer_id"),
+)
+
+# Every channel a customer has logged in with (filter "login channel").
+customer_channels = sa.Table(
+    "customer_channels",
+    metadata,
+    sa.Column("customer_id", sa.Integer, _fk("customers.id"), primary_key=True),
+    sa.Column("channel", sa.String(20), primary_key=True),
+    sa.Index("ix_customer_channels_channel", "channel", "customer_id"),
+)
+
+tags = sa.Table(
+    "tags",
+    metadata,
+    sa.Column("id", sa.Integer, primary_key=True),
+    sa.Column("tenant_id", sa.Integer, _fk("tenants.id"), nullable=False),
+    sa.Column("name", sa.String(50), nullable=False),
+    sa.UniqueConstraint("tenant_id", "name"),
+)
+
+customer_tags = sa.Table(
+    "customer_tags",
+    metadata,
+    sa.Column("customer_id", sa.Integer, _fk("customers.id"), primary_key=True),
+    sa.Column("tag_id", sa.Integer, _fk("tags.id"), primary_key=True),
+    sa.Index("ix_customer_tags_tag", "tag_id", "customer_id"),
+)
+
+visits = sa.Table(
+    "visits",
+    metadata,
+    sa.Column("id", sa.Integer, primary_key=True),
+    sa.Column("tenant_id", sa.Integer, _fk("tenants.id"), nullable=False),
+    sa.Column("customer_id", sa.Integer, _fk("customers.id"), nullable=False),
+    sa.Column("location_id", sa.Integer, _fk("locations.id"), nullable=False),
+    sa.Column("router_id", sa.Integer, _fk("routers.id", ondelete="SET NULL")),
+    sa.Column("session_id", sa.String(64)),
+    sa.Column("mac", sa.String(17)),
+    sa.Column("channel", sa.String(20), nullable=False),
+    sa.Column("started_at", UTCDateTime(), nullable=False),  # router's clock
+    sa.Column("received_at", UTCDateTime(), nullable=False),  # admin's clock
+    sa.Column("ended_at", UTCDateTime()),
+    sa.Column("dwell_seconds", sa.Integer),
+    sa.Column("bytes_in", sa.BigInteger),
+    sa.Column("bytes_out", sa.BigInteger),
+    sa.Index("ix_visits_customer_started", "customer_id", "started_at"),
+    sa.Index("ix_visits_location_started", "location_id", "started_at"),
+    sa.Index("ix_visits_tenant_started", "tenant_id", "started_at"),
+    sa.Index("ix_visits_router_session", "router_id", "session_id"),
+)
+
+devices = sa.Table(
+    "devices",
+    metadata,
+    sa.Column("id", sa.Integer, primary_key=True),
+    sa.Column("tenant_id", sa.Integer, _fk("tenants.id"), nullable=False),
+    sa.Column("customer_id", sa.Integer, _fk("customers.id"), nullable=False),
+    sa.Column("mac", sa.String(17), nullable=False),
+    sa.Column("hostname", sa.String(200)),
+    sa.Column("vendor_class", sa.String(200)),
+    sa.Column("randomized", sa.Boolean, nullable=False, server_default=sa.false()),
+    sa.Column("first_seen_at", UTCDateTime(), nullable=False),
+    sa.Column("last_seen_at", UTCDateTime(), nullable=False),
+    sa.UniqueConstraint("customer_id", "mac"),
+)
+
+consents = sa.Table(
+    "consents",
+    metadata,
+    sa.Column("id", sa.Integer, primary_key=True),
+    sa.Column("tenant_id", sa.Integer, _fk("tenants.id"), nullable=False),
+    sa.Column("customer_id", sa.Integer, _fk("customers.id"), nullable=False, index=True),
+    sa.Column("purpose", sa.String(20), nullable=False),
+    sa.Column("granted", sa.Boolean, nullable=False),
+    sa.Column("text_version", sa.String(200), nullable=False),
+    sa.Column("location_id", sa.Integer, _fk("locations.id", ondelete="SET NULL")),
+    sa.Column("mac", sa.String(17)),
+    sa.Column("given_at", UTCDateTime(), nullable=False),
+    sa.Column("received_at", UTCDateTime(), nullable=False),
+)
+
+# The exactly-once ledger: every event id the admin has applied.
+sync_events = sa.Table(
+    "sync_events",
+    metadata,
+    sa.Column("id", sa.String(36), primary_key=True),
+    sa.Column("router_id", sa.Integer, _fk("routers.id", ondelete="SET NULL")),
+    sa.Column("type", sa.String(20), nullable=False),
+    sa.Column("occurred_at", UTCDateTime(), nullable=False),
+    sa.Column("received_at", UTCDateTime(), nullable=False),
+)
+
+# Guest-page settings per location; every save is a new version (the ETag).
+portal_settings = sa.Table(
+    "portal_settings",
+    metadata,
+    sa.Column("id", sa.Integer, primary_key=True),
+    sa.Column("location_id", sa.Integer, _fk("locations.id"), nullable=False),
+    sa.Column("version", sa.Integer, nullable=False),
+    sa.Column("settings", sa.JSON, nullable=False),
+    sa.Column("logo", sa.LargeBinary),
+    sa.Column("logo_type", sa.String(40)),
+    sa.Column("created_by", sa.Integer, _fk("users.id", ondelete="SET NULL")),
+    _created(),
+    sa.UniqueConstraint("location_id", "version"),
+)
+
+voucher_batches = sa.Table(
+    "voucher_batches",
+    metadata,
+    sa.Column("id", sa.Integer, primary_key=True),
+    sa.Column("tenant_id", sa.Integer, _fk("tenants.id"), nullable=False),
+    sa.Column("location_id", sa.Integer, _fk("locations.id"), nullable=False),
+    sa.Column("count", sa.Integer, nullable=False),
+    sa.Column("duration_seconds", sa.Integer, nullable=False),
+    sa.Column("max_uses", sa.Integer, nullable=False),
+    sa.Column("max_devices", sa.Integer, nullable=False),
+    sa.Column("expires_at", UTCDateTime()),
+    sa.Column("note", sa.String(200)),
+    sa.Column("voided_at", UTCDateTime()),
+    sa.Column("created_by", sa.Integer, _fk("users.id", ondelete="SET NULL")),
+    _created(),
+)
+
+vouchers = sa.Table(
+    "vouchers",
+    metadata,
+    sa.Column("id", sa.Integer, primary_key=True),
+    sa.Column("batch_id", sa.Integer, _fk("voucher_batches.id"), nullable=False, index=True),
+    sa.Column("tenant_id", sa.Integer, _fk("tenants.id"), nullable=False),
+    sa.Column("code", sa.String(20), nullable=False),
+    sa.Column("uses", sa.Integer, nullable=False, server_default="0"),
+    sa.UniqueConstraint("tenant_id", "code"),
+)
+
+voucher_uses = sa.Table(
+    "voucher_uses",
+    metadata,
+    sa.Column("id", sa.Integer, primary_key=True),
+    sa.Column("voucher_id", sa.Integer, _fk("vouchers.id"), nullable=False, index=True),
+    sa.Column("mac", sa.String(17), nullable=False),
+    sa.Column("customer_id", sa.Integer, _fk("customers.id", ondelete="SET NULL")),
+    sa.Column("used_at", UTCDateTime(), nullable=False),
+)
+
+jobs = sa.Table(
+    "jobs",
+    metadata,
+    sa.Column("id", sa.Integer, primary_key=True),
+    sa.Column("tenant_id", sa.Integer, _fk("tenants.id"), nullable=False),
+    sa.Column("kind", sa.String(20), nullable=False),
+    sa.Column("status", sa.String(10), nullable=False, server_default="queued"),
+    sa.Column("params", sa.JSON, nullable=False),
+    sa.Column("progress", sa.Integer, nullable=False, server_default="0"),
+    sa.Column("total", sa.Integer),
+    sa.Column("result", sa.JSON),
+    sa.Column("error", sa.Text),
+    sa.Column("file_path", sa.String(500)),
+    sa.Column("created_by", sa.Integer, _fk("users.id", ondelete="SET NULL")),
+    _created(),
+    sa.Column("started_at", UTCDateTime()),
+    sa.Column("heartbeat_at", UTCDateTime()),
+    sa.Column("finished_at", UTCDateTime()),
+    sa.Column("expires_at", UTCDateTime()),
+    sa.Column("seen_at", UTCDateTime()),  # the requester saw the "ready" notice
+    sa.Index("ix_jobs_status_created", "status", "created_at"),
+    sa.Index("ix_jobs_tenant_created", "tenant_id", "created_at"),
+)
+
+audit_log = sa.Table(
+    "audit_log",
+    metadata,
+    sa.Column("id", sa.Integer, primary_key=True),
+    sa.Column("tenant_id", sa.Integer, _fk("tenants.id"), nullable=False),
+    sa.Column("user_id", sa.Integer, _fk("users.id", ondelete="SET NULL")),
+    sa.Column("router_id", sa.Integer, _fk("routers.id", ondelete="SET NULL")),
+    sa.Column("action", sa.String(60), nullable=False),
+    sa.Column("target_type", sa.String(40)),
+    sa.Column("target_id", sa.String(60)),
+    sa.Column("details", sa.JSON),
+    sa.Column("ip", sa.String(45)),
+    sa.Column("at", UTCDateTime(), nullable=False),
+    sa.Index("ix_audit_log_tenant_at", "tenant_id", "at"),
+)

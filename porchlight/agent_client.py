@@ -1,0 +1,71 @@
+"""Client for the agent's local API (docs/protocols.md, section 1).
+
+Used by the portal (unprivileged) and the operator CLI. One request per
+connection: a JSON line out, a JSON line back.
+"""
+
+from __future__ import annotations
+
+import json
+import socket
+from typing import Any
+
+from porchlight.errors import PorchlightError
+
+MAX_RESPONSE = 4 * 1024 * 1024
+
+
+class AgentUnavailable(PorchlightError):
+    """The agent's socket is missing, refused, or did not answer in time."""
+
+
+class AgentError(PorchlightError):
+    """The agent answered with ``ok: false``; `code` is its error code."""
+
+    def __init__(self, code: str, message: str) -> None:
+        super().__init__(message)
+        self.code = code
+
+
+class AgentClient:
+    def __init__(self, path: str, timeout: float = 2.0) -> None:
+        self.path = path
+        self.timeout = timeout
+
+    def call(self, action: str, **args: Any) -> dict[str, Any]:
+        request = json.dumps({"action": action, **args}, ensure_ascii=False).encode() + b"\n"
+        try:
+            with socket.socket(socket.AF_UNIX, socket.SOCK_STREAM) as sock:
+                sock.settimeout(self.timeout)
+                sock.connect(self.path)
+                sock.sendall(request)
+                chunks: list[bytes] = []
+                size = 0
+                while True:
+                    chunk = sock.recv(65536)
+                    if not chunk:
+                        break
+                    chunks.append(chunk)
+                    size += len(chunk)
+                    if size > MAX_RESPONSE:
+                        raise AgentUnavailable("agent answer too large")
+                    if chunk.endswith(b"\n"):
+                        break
+        except (FileNotFoundError, ConnectionRefusedError) as exc:
+            raise AgentUnavailable(
+                f"agent is not running (no socket at {self.path})",
+                hint="start it with 'porchlight agent run'",
+            ) from exc
+        except TimeoutError as exc:
+            raise AgentUnavailable("agent did not answer in time") from exc
+        except OSError as exc:
+            raise AgentUnavailable(f"cannot talk to the agent: {exc.strerror or exc}") from exc
+        try:
+            answer = json.loads(b"".join(chunks) or b"null")
+        except ValueError as exc:
+            raise AgentUnavailable("agent sent an answer that is not JSON") from exc
+        if not isinstance(answer, dict):
+            raise AgentUnavailable("agent sent an empty answer")
+        if not answer.get("ok"):
+            raise AgentError(str(answer.get("error", "internal")), str(answer.get("message", "")))
+        return answer

@@ -1,0 +1,201 @@
+"""The sync event schema shared by the agent (producer) and the admin (consumer).
+
+An event is a JSON object::
+
+    {"id": "<uuid4>", "type": "login" | "session_start" | "session_end",
+     "occurred_at": "2026-11-25T10:00:00.123Z",   # the router's clock, UTC
+     "mac": "aa:bb:cc:dd:ee:ff",
+     "data": {...}}                                 # per type, see below
+
+`login.data`: ``session_id`` (str), ``channel`` (one of CHANNELS), ``name``,
+``phone`` (E.164 or null), ``email`` (or null), ``social_id`` (or null),
+``tags`` (list of str), ``consents`` (list of ``{"purpose", "granted",
+"text_version"}``), ``device`` (``{"ip", "hostname", "vendor_class",
+"randomized"}``), ``voucher`` (code or null).
+
+`session_start.data`: ``session_id``, ``expires_at``.
+`session_end.data`: ``session_id``, ``started_at``, ``ended_at``,
+``dwell_seconds``, ``bytes_in``, ``bytes_out``, ``reason``.
+
+`validate_event` is the one check both sides run: the agent before it queues,
+the admin before it stores. It returns a cleaned copy or raises `EventError`.
+"""
+
+from __future__ import annotations
+
+import re
+import uuid
+from datetime import UTC, datetime
+from typing import Any
+
+from porchlight.errors import PorchlightError
+
+EVENT_TYPES = ("login", "session_start", "session_end")
+CHANNELS = ("form", "click", "voucher", "returning", "zalo", "facebook", "google", "import")
+CONSENT_PURPOSES = ("wifi", "marketing")
+MAX_BATCH = 500
+MAX_TEXT = 200
+MAX_TAGS = 20
+
+_MAC = re.compile(r"^[0-9a-f]{2}(:[0-9a-f]{2}){5}$")
+
+
+class EventError(PorchlightError, ValueError):
+    """An event that does not follow the schema."""
+
+
+def new_event_id() -> str:
+    return str(uuid.uuid4())
+
+
+def utc_now_iso() -> str:
+    return datetime.now(UTC).isoformat(timespec="milliseconds").replace("+00:00", "Z")
+
+
+def parse_time(value: Any, field: str = "time") -> datetime:
+    """An ISO-8601 time with a zone (``Z`` or an offset) as an aware UTC datetime."""
+    if not isinstance(value, str) or len(value) > 40:
+        raise EventError(f"{field}: expected an ISO-8601 time")
+    try:
+        parsed = datetime.fromisoformat(value.replace("Z", "+00:00"))
+    except ValueError as exc:
+        raise EventError(f"{field}: expected an ISO-8601 time") from exc
+    if parsed.tzinfo is None:
+        raise EventError(f"{field}: time needs a zone (Z or an offset)")
+    return parsed.astimezone(UTC)
+
+
+def normalize_mac(value: Any) -> str:
+    """``AA-BB-CC-DD-EE-FF`` / ``aabb.ccdd.eeff`` -> ``aa:bb:cc:dd:ee:ff``."""
+    if not isinstance(value, str):
+        raise EventError("mac: expected a string")
+    hexdigits = re.sub(r"[^0-9a-fA-F]", "", value)
+    if len(hexdigits) != 12 or len(value) > 17:
+        raise EventError(f"mac: {value[:20]!r} is not a MAC address")
+    mac = ":".join(hexdigits[i : i + 2] for i in range(0, 12, 2)).lower()
+    if not _MAC.match(mac):
+        raise EventError(f"mac: {value[:20]!r} is not a MAC address")
+    return mac
+
+
+def is_randomized_mac(mac: str) -> bool:
+    """True when the locally-administered bit is set (phones' private addresses)."""
+    return bool(int(mac[:2], 16) & 0x02)
+
+
+def _text(data: dict[str, Any], key: str, *, required: bool = False) -> str | None:
+    value = data.get(key)
+    if value is None or value == "":
+        if required:
+            raise EventError(f"{key}: required")
+        return None
+    if not isinstance(value, str):
+        raise EventError(f"{key}: expected a string")
+    value = value.strip()
+    if len(value) > MAX_TEXT:
+        raise EventError(f"{key}: longer than {MAX_TEXT} characters")
+    return value
+
+
+def _int(data: dict[str, Any], key: str) -> int:
+    value = data.get(key, 0)
+    if isinstance(value, bool) or not isinstance(value, int) or value < 0:
+        raise EventError(f"{key}: expected a non-negative integer")
+    return value
+
+
+def _login(data: dict[str, Any]) -> dict[str, Any]:
+    channel = data.get("channel")
+    if channel not in CHANNELS:
+        raise EventError(f"channel: expected one of {', '.join(CHANNELS)}")
+    tags = data.get("tags") or []
+    if not isinstance(tags, list) or len(tags) > MAX_TAGS:
+        raise EventError(f"tags: expected a list of at most {MAX_TAGS}")
+    clean_tags = []
+    for tag in tags:
+        if not isinstance(tag, str) or not tag.strip() or len(tag) > 50:
+            raise EventError("tags: each tag is a non-empty string of at most 50 characters")
+        clean_tags.append(tag.strip())
+    consents = data.get("consents") or []
+    if not isinstance(consents, list) or len(consents) > 10:
+        raise EventError("consents: expected a list")
+    clean_consents = []
+    for item in consents:
+        if not isinstance(item, dict) or item.get("purpose") not in CONSENT_PURPOSES:
+            raise EventError(f"consents: purpose must be one of {', '.join(CONSENT_PURPOSES)}")
+        if not isinstance(item.get("granted"), bool):
+            raise EventError("consents: granted must be true or false")
+        clean_consents.append(
+            {
+                "purpose": item["purpose"],
+                "granted": item["granted"],
+                "text_version": _text(item, "text_version", required=True),
+            }
+        )
+    device = data.get("device") or {}
+    if not isinstance(device, dict):
+        raise EventError("device: expected an object")
+    return {
+        "session_id": _text(data, "session_id", required=True),
+        "channel": channel,
+        "name": _text(data, "name"),
+        "phone": _text(data, "phone"),
+        "email": _text(data, "email"),
+        "social_id": _text(data, "social_id"),
+        "tags": clean_tags,
+        "consents": clean_consents,
+        "device": {
+            "ip": _text(device, "ip"),
+            "hostname": _text(device, "hostname"),
+            "vendor_class": _text(device, "vendor_class"),
+            "randomized": bool(device.get("randomized", False)),
+        },
+        "voucher": _text(data, "voucher"),
+    }
+
+
+def _session_start(data: dict[str, Any]) -> dict[str, Any]:
+    return {
+        "session_id": _text(data, "session_id", required=True),
+        "expires_at": parse_time(data.get("expires_at"), "expires_at").isoformat(),
+    }
+
+
+def _session_end(data: dict[str, Any]) -> dict[str, Any]:
+    return {
+        "session_id": _text(data, "session_id", required=True),
+        "started_at": parse_time(data.get("started_at"), "started_at").isoformat(),
+        "ended_at": parse_time(data.get("ended_at"), "ended_at").isoformat(),
+        "dwell_seconds": _int(data, "dwell_seconds"),
+        "bytes_in": _int(data, "bytes_in"),
+        "bytes_out": _int(data, "bytes_out"),
+        "reason": _text(data, "reason") or "ended",
+    }
+
+
+_DATA = {"login": _login, "session_start": _session_start, "session_end": _session_end}
+
+
+def validate_event(event: Any) -> dict[str, Any]:
+    """Check one event against the schema; return a cleaned copy."""
+    if not isinstance(event, dict):
+        raise EventError("event: expected an object")
+    event_id = event.get("id")
+    try:
+        parsed_id = uuid.UUID(str(event_id))
+    except ValueError as exc:
+        raise EventError("id: expected a UUID") from exc
+    if event.get("type") not in EVENT_TYPES:
+        raise EventError(f"type: expected one of {', '.join(EVENT_TYPES)}")
+    data = event.get("data")
+    if not isinstance(data, dict):
+        raise EventError("data: expected an object")
+    return {
+        "id": str(parsed_id),
+        "type": event["type"],
+        "occurred_at": parse_time(event.get("occurred_at"), "occurred_at")
+        .isoformat(timespec="milliseconds")
+        .replace("+00:00", "Z"),
+        "mac": normalize_mac(event.get("mac")),
+        "data": _DATA[event["type"]](data),
+    }

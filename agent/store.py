@@ -1,0 +1,147 @@
+"""The agent's local SQLite store: the truth the kernel sets are brought to.
+
+One file, ``<state-dir>/agent.db``, opened through sqlite-utils (>=4) with WAL,
+a busy timeout (the sync worker has its own connection to the same file) and
+the schema built by the `MIGRATIONS` below.
+
+Tables:
+
+- ``clients``: every MAC seen (ip, hostname, vendor_class, randomized, first/last seen).
+- ``sessions``: one row per session; at most one open (``ended_at IS NULL``) per MAC.
+- ``mac_lists``: operator decisions, ``list`` is ``trusted`` or ``blocked``.
+- ``voucher_uses``: one row per voucher redemption (code, mac, session).
+- ``remembered``: last login per MAC, for the "welcome back" offer.
+- ``outbox``: guest events (JSON validated by `porchlight.events.validate_event`)
+  waiting for the sync worker, written in the same transaction as the state change.
+- ``kv``: small agent state (applied config, config ETag, ...).
+"""
+
+from __future__ import annotations
+
+import json
+import logging
+import sqlite3
+from pathlib import Path
+from typing import Any
+
+from sqlite_utils import Database
+from sqlite_utils.migrations import Migrations
+
+from porchlight.events import validate_event
+
+log = logging.getLogger(__name__)
+
+DB_FILENAME = "agent.db"
+BUSY_TIMEOUT_MS = 5000
+
+MIGRATIONS = Migrations("porchlight.agent")
+
+
+@MIGRATIONS()
+def m001_initial(db: Database) -> None:
+    db.executescript(
+        """
+        CREATE TABLE outbox (
+            id INTEGER PRIMARY KEY,
+            event_id TEXT UNIQUE NOT NULL,
+            body TEXT NOT NULL,
+            created_at TEXT NOT NULL
+        );
+        CREATE TABLE kv (
+            key TEXT PRIMARY KEY,
+            value TEXT
+        );
+        CREATE TABLE clients (
+            mac TEXT PRIMARY KEY,
+            ip TEXT,
+            ip6 TEXT,
+            hostname TEXT,
+            vendor_class TEXT,
+            randomized INTEGER NOT NULL DEFAULT 0,
+            first_seen TEXT NOT NULL,
+            last_seen TEXT NOT NULL
+        );
+        CREATE INDEX clients_ip ON clients (ip);
+        CREATE TABLE sessions (
+            id TEXT PRIMARY KEY,
+            mac TEXT NOT NULL,
+            ip TEXT,
+            channel TEXT NOT NULL,
+            name TEXT,
+            voucher TEXT,
+            started_at TEXT NOT NULL,
+            expires_at TEXT NOT NULL,
+            ended_at TEXT,
+            last_activity_at TEXT NOT NULL,
+            bytes_in INTEGER NOT NULL DEFAULT 0,
+            bytes_out INTEGER NOT NULL DEFAULT 0,
+            reason TEXT
+        );
+        CREATE UNIQUE INDEX sessions_one_open_per_mac ON sessions (mac) WHERE ended_at IS NULL;
+        CREATE INDEX sessions_mac ON sessions (mac, started_at);
+        CREATE TABLE mac_lists (
+            mac TEXT PRIMARY KEY,
+            list TEXT NOT NULL CHECK (list IN ('trusted', 'blocked')),
+            added_at TEXT NOT NULL
+        );
+        CREATE TABLE voucher_uses (
+            id INTEGER PRIMARY KEY,
+            code TEXT NOT NULL,
+            mac TEXT NOT NULL,
+            session_id TEXT NOT NULL,
+            used_at TEXT NOT NULL
+        );
+        CREATE INDEX voucher_uses_code ON voucher_uses (code, mac);
+        CREATE TABLE remembered (
+            mac TEXT PRIMARY KEY,
+            name TEXT,
+            channel TEXT NOT NULL,
+            login_at TEXT NOT NULL
+        );
+        """
+    )
+
+
+def open_db(path: str | Path) -> Database:
+    """Open (creating if needed) the agent store at `path`, migrated, in WAL mode."""
+    conn = sqlite3.connect(str(path), check_same_thread=False, isolation_level=None)
+    conn.execute(f"PRAGMA busy_timeout = {BUSY_TIMEOUT_MS}")
+    db = Database(conn)
+    if str(path) != ":memory:":
+        db.enable_wal()
+    conn.execute("PRAGMA synchronous = NORMAL")
+    conn.execute("PRAGMA foreign_keys = ON")
+    MIGRATIONS.apply(db)
+    return db
+
+
+def db_path(state_dir: str | Path) -> Path:
+    return Path(state_dir) / DB_FILENAME
+
+
+def enqueue_event(db: Database, event: dict[str, Any]) -> dict[str, Any]:
+    """Validate `event` and add it to the outbox; call inside the state change's transaction."""
+    clean = validate_event(event)
+    db.execute(
+        "INSERT INTO outbox (event_id, body, created_at) VALUES (?, ?, ?)",
+        [clean["id"], json.dumps(clean, ensure_ascii=False, sort_keys=True), clean["occurred_at"]],
+    )
+    return clean
+
+
+def outbox_depth(db: Database) -> int:
+    row = db.execute("SELECT count(*) FROM outbox").fetchone()
+    return int(row[0]) if row else 0
+
+
+def kv_get(db: Database, key: str) -> str | None:
+    row = db.execute("SELECT value FROM kv WHERE key = ?", [key]).fetchone()
+    return None if row is None else row[0]
+
+
+def kv_set(db: Database, key: str, value: str | None) -> None:
+    db.execute(
+        "INSERT INTO kv (key, value) VALUES (?, ?) "
+        "ON CONFLICT (key) DO UPDATE SET value = excluded.value",
+        [key, value],
+    )

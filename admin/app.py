@@ -7,9 +7,13 @@ import logging
 from collections.abc import Mapping
 from typing import Any
 
-from flask import Flask
-from flask_wtf.csrf import CSRFProtect
+from flask import Flask, Response, render_template, request
+from flask_babel import gettext as _
+from flask_wtf.csrf import CSRFError, CSRFProtect
+from werkzeug.exceptions import HTTPException
 
+from porchlight.admin import i18n
+from porchlight.admin.auth import login_manager
 from porchlight.admin.config import AdminConfig
 from porchlight.admin.db import make_engine
 
@@ -18,7 +22,25 @@ log = logging.getLogger(__name__)
 csrf = CSRFProtect()
 
 # Each area is a module exposing `bp` (a Blueprint). Areas add their own line.
-BLUEPRINTS: list[str] = []
+BLUEPRINTS: list[str] = [
+    "porchlight.admin.auth",
+    "porchlight.admin.dashboard",
+    "porchlight.admin.customers",
+    "porchlight.admin.customers_page",
+    "porchlight.admin.groups",
+    "porchlight.admin.audit",
+    "porchlight.admin.api",
+    "porchlight.admin.locations",
+    "porchlight.admin.routers_ui",
+    "porchlight.admin.settings_ui",
+    "porchlight.admin.vouchers",
+]
+
+# Content-Security-Policy: nothing from other origins, no inline script.
+CSP = (
+    "default-src 'self'; img-src 'self' data:; style-src 'self'; script-src 'self'; "
+    "object-src 'none'; base-uri 'none'; frame-ancestors 'none'; form-action 'self'"
+)
 
 
 def create_app(config: Mapping[str, Any] | None = None) -> Flask:
@@ -28,9 +50,75 @@ def create_app(config: Mapping[str, Any] | None = None) -> Flask:
     app.config.from_mapping(settings.as_flask())
     app.config.setdefault("SESSION_COOKIE_HTTPONLY", True)
     app.config.setdefault("SESSION_COOKIE_SAMESITE", "Lax")
+    app.config.setdefault("REMEMBER_COOKIE_HTTPONLY", True)
+    app.config.setdefault("WTF_CSRF_TIME_LIMIT", None)  # tied to the session instead
     app.extensions["porchlight.engine"] = make_engine(settings.DATABASE_URL)
     csrf.init_app(app)
+    login_manager.init_app(app)
+    i18n.init_app(app)
+    _register_errors(app)
+    app.after_request(_security_headers)
     for module_name in BLUEPRINTS:
         module = importlib.import_module(module_name)
         app.register_blueprint(module.bp)
     return app
+
+
+def _security_headers(response: Response) -> Response:
+    headers = response.headers
+    headers.setdefault("Content-Security-Policy", CSP)
+    headers.setdefault("X-Content-Type-Options", "nosniff")
+    headers.setdefault("X-Frame-Options", "DENY")
+    headers.setdefault("Referrer-Policy", "same-origin")
+    headers.setdefault("Permissions-Policy", "camera=(), microphone=(), geolocation=()")
+    if request.is_secure:
+        headers.setdefault("Strict-Transport-Security", "max-age=31536000")
+    if response.mimetype == "text/html":
+        headers.setdefault("Cache-Control", "no-store")
+    return response
+
+
+def _wants_json() -> bool:
+    return request.path.startswith("/api/") or (request.accept_mimetypes.best == "application/json")
+
+
+def _register_errors(app: Flask) -> None:
+    @app.errorhandler(CSRFError)
+    def csrf_error(error: CSRFError) -> tuple[str, int]:
+        log.warning("CSRF check failed on %s: %s", request.path, error.description)
+        return (
+            render_template(
+                "error.html",
+                code=400,
+                title=_("This form has expired"),
+                message=_(
+                    "The page was open too long or did not come from Porchlight. "
+                    "Go back, reload the page and try again."
+                ),
+            ),
+            400,
+        )
+
+    @app.errorhandler(HTTPException)
+    def http_error(error: HTTPException) -> Any:
+        if _wants_json():
+            return {"error": error.name, "message": error.description}, error.code or 500
+        titles = {
+            400: _("Bad request"),
+            401: _("Please sign in"),
+            403: _("You may not do this"),
+            404: _("Not found"),
+            405: _("Not allowed"),
+            413: _("The file is too large"),
+            429: _("Too many requests"),
+        }
+        code = error.code or 500
+        return (
+            render_template(
+                "error.html",
+                code=code,
+                title=titles.get(code, error.name),
+                message=_("Check the address or go back to the dashboard."),
+            ),
+            code,
+        )

@@ -21,11 +21,22 @@ class AdminConfig:
     SESSION_COOKIE_SECURE: bool = False
     MAX_CONTENT_LENGTH: int = 50 * 1024 * 1024
     ROUTER_STALE_SECONDS: int = 180
+    LOGIN_LIMIT_PER_IP: int = 20  # failed sign-ins per window and IP address
+    LOGIN_LIMIT_PER_EMAIL: int = 8  # failed sign-ins per window and account
+    LOGIN_LIMIT_WINDOW_SECONDS: int = 900
+    PAGE_SIZE: int = 50
     TESTING: bool = False
     EXTRA: dict[str, Any] = field(default_factory=dict)
 
     @classmethod
-    def from_env(cls, overrides: Mapping[str, Any] | None = None) -> AdminConfig:
+    def from_env(
+        cls, overrides: Mapping[str, Any] | None = None, *, require_secret: bool = True
+    ) -> AdminConfig:
+        """Defaults, then ``PORCHLIGHT_ADMIN_*`` variables, then `overrides`.
+
+        `require_secret=False` is for commands that never sign cookies
+        (``migrate``, ``create-user``...).
+        """
         config = cls()
         for f in fields(cls):
             if f.name == "EXTRA":
@@ -45,7 +56,7 @@ class AdminConfig:
                 setattr(config, key, value)
             else:
                 config.EXTRA[key] = value
-        if len(config.SECRET_KEY) < 16:
+        if require_secret and len(config.SECRET_KEY) < 16:
             raise PorchlightError(
                 "the admin needs a secret key of at least 16 characters",
                 hint=f"set {ENV_PREFIX}SECRET_KEY, e.g. to the output of "

@@ -1,0 +1,396 @@
+"""Apply a batch of router events to the admin store, exactly once.
+
+`ingest_batch` runs inside one write transaction (`write_transaction`): the
+event ids go into the `sync_events` ledger with INSERT .. ON CONFLICT DO
+NOTHING RETURNING, and only the ids that ledger insert returned are applied.
+Ids seen before (a replay, a retry after a lost ack, a concurrent duplicate)
+are acked but change nothing. On SQLite the transaction is BEGIN IMMEDIATE
+(writers queue on the file lock); on PostgreSQL a per-tenant advisory lock
+serializes ingest for one tenant, so two routers of a chain cannot both create
+the same new customer.
+
+Login events find the customer by tenant + normalized phone, then e-mail, then
+social id — never by MAC; a `returning` login without any of these (the agent
+vouched for the device) is credited to the customer last seen on that device.
+Each applied login adds a visit (started_at = router's occurred_at,
+received_at = admin's clock), bumps the counters on `customers` and
+`customer_locations` (and the customer's threshold group), and records
+channel, tags, device and consents.
+`session_end` completes the visit of that router's session.
+"""
+
+from __future__ import annotations
+
+import logging
+from collections.abc import Iterator
+from contextlib import contextmanager
+from dataclasses import dataclass, field
+from datetime import datetime
+from typing import Any
+
+import sqlalchemy as sa
+from sqlalchemy.dialects import postgresql, sqlite
+from sqlalchemy.engine import Connection, Engine
+
+from porchlight.admin.db import UTCDateTime, utcnow
+from porchlight.admin.enrollment import RouterIdentity
+from porchlight.admin.groups import recompute_groups
+from porchlight.admin.ingest_customers import CustomerResolver
+from porchlight.admin.schema import (
+    consents,
+    customer_channels,
+    customer_locations,
+    customer_tags,
+    customers,
+    devices,
+    locations,
+    sync_events,
+    tags,
+    visits,
+)
+from porchlight.events import parse_time
+
+log = logging.getLogger(__name__)
+
+ADVISORY_NAMESPACE = 0x504C  # "PL": first key of pg_advisory_xact_lock(int, int)
+
+
+@dataclass
+class IngestResult:
+    acked: list[str]
+    duplicates: int
+    applied: int = 0
+    visits: int = 0
+    orphan_ends: int = 0
+    new_customers: int = 0
+    customer_ids: set[int] = field(default_factory=set)
+
+
+@contextmanager
+def write_transaction(engine: Engine, tenant_id: int) -> Iterator[Connection]:
+    """One write transaction, serialized per tenant (SQLite: the whole file)."""
+    with engine.connect() as conn:
+        if conn.dialect.name == "sqlite":
+            conn.exec_driver_sql("BEGIN IMMEDIATE")
+        else:
+            conn.execute(
+                sa.text("SELECT pg_advisory_xact_lock(:ns, :tenant)"),
+                {"ns": ADVISORY_NAMESPACE, "tenant": tenant_id},
+            )
+        try:
+            yield conn
+        except BaseException:
+            conn.rollback()
+            raise
+        conn.commit()
+
+
+def dialect_insert(conn: Connection, table: sa.Table) -> Any:
+    if conn.dialect.name == "postgresql":
+        return postgresql.insert(table)
+    return sqlite.insert(table)
+
+
+def _bp(name: str, type_: Any = None) -> Any:
+    return sa.bindparam(name, type_=type_)
+
+
+def _record_ledger(
+    conn: Connection, router: RouterIdentity, events: list[dict[str, Any]], now: datetime
+) -> set[str]:
+    rows = [
+        {
+            "id": e["id"],
+            "router_id": router.router_id,
+            "type": e["type"],
+            "occurred_at": parse_time(e["occurred_at"]),
+            "received_at": now,
+        }
+        for e in events
+    ]
+    stmt = (
+        dialect_insert(conn, sync_events)
+        .values(rows)
+        .on_conflict_do_nothing(index_elements=["id"])
+        .returning(sync_events.c.id)
+    )
+    return {str(x) for x in conn.execute(stmt).scalars()}
+
+
+def ingest_batch(
+    conn: Connection,
+    router: RouterIdentity,
+    events: list[dict[str, Any]],
+    *,
+    now: datetime | None = None,
+) -> IngestResult:
+    """Apply validated (`validate_event`-cleaned) events; return what to ack."""
+    now = now or utcnow()
+    unique: dict[str, dict[str, Any]] = {}
+    for event in events:
+        unique.setdefault(event["id"], event)
+    acked = list(unique)
+    if not unique:
+        return IngestResult(acked=[], duplicates=len(events))
+    fresh_ids = _record_ledger(conn, router, list(unique.values()), now)
+    fresh = [e for e in unique.values() if e["id"] in fresh_ids]
+    result = IngestResult(acked=acked, duplicates=len(events) - len(fresh), applied=len(fresh))
+    logins = [e for e in fresh if e["type"] == "login"]
+    ends = [e for e in fresh if e["type"] == "session_end"]
+    if logins:
+        _apply_logins(conn, router, logins, now, result)
+    if ends:
+        _apply_ends(conn, router, ends, result)
+    return result
+
+
+def _apply_logins(
+    conn: Connection,
+    router: RouterIdentity,
+    logins: list[dict[str, Any]],
+    now: datetime,
+    result: IngestResult,
+) -> None:
+    region = conn.execute(
+        sa.select(locations.c.country).where(locations.c.id == router.location_id)
+    ).scalar()
+    resolver = CustomerResolver(conn, router.tenant_id, str(region or "VN"), now)
+    resolver.preload(logins)
+    visit_rows: list[dict[str, Any]] = []
+    per_customer: dict[int, dict[str, Any]] = {}
+    channel_rows: set[tuple[int, str]] = set()
+    tag_pairs: set[tuple[int, str]] = set()
+    device_rows: dict[tuple[int, str], dict[str, Any]] = {}
+    consent_rows: list[dict[str, Any]] = []
+    for event in logins:
+        data = event["data"]
+        started = parse_time(event["occurred_at"])
+        customer_id = resolver.resolve(event)
+        if customer_id is None:
+            log.info("login %s carries no phone, e-mail or social id: no customer", event["id"])
+            continue
+        result.customer_ids.add(customer_id)
+        visit_rows.append(
+            {
+                "tenant_id": router.tenant_id,
+                "customer_id": customer_id,
+                "location_id": router.location_id,
+                "router_id": router.router_id,
+                "session_id": data["session_id"],
+                "mac": event["mac"],
+                "channel": data["channel"],
+                "started_at": started,
+                "received_at": now,
+            }
+        )
+        agg = per_customer.setdefault(
+            customer_id, {"n": 0, "first": started, "last": started, "channel": data["channel"]}
+        )
+        agg["n"] += 1
+        agg["first"] = min(agg["first"], started)
+        if started >= agg["last"]:
+            agg["last"], agg["channel"] = started, data["channel"]
+        channel_rows.add((customer_id, data["channel"]))
+        tag_pairs.update((customer_id, tag) for tag in data["tags"])
+        device = data["device"]
+        key = (customer_id, event["mac"])
+        previous = device_rows.get(key)
+        if previous is None or previous["last_seen_at"] <= started:
+            device_rows[key] = {
+                "tenant_id": router.tenant_id,
+                "customer_id": customer_id,
+                "mac": event["mac"],
+                "hostname": device["hostname"],
+                "vendor_class": device["vendor_class"],
+                "randomized": bool(device["randomized"]),
+                "first_seen_at": previous["first_seen_at"] if previous else started,
+                "last_seen_at": started,
+            }
+        for consent in data["consents"]:
+            consent_rows.append(
+                {
+                    "tenant_id": router.tenant_id,
+                    "customer_id": customer_id,
+                    "purpose": consent["purpose"],
+                    "granted": consent["granted"],
+                    "text_version": consent["text_version"],
+                    "location_id": router.location_id,
+                    "mac": event["mac"],
+                    "given_at": started,
+                    "received_at": now,
+                }
+            )
+    result.new_customers = resolver.created
+    if not visit_rows:
+        return
+    conn.execute(visits.insert(), visit_rows)
+    result.visits = len(visit_rows)
+    _bump_counters(conn, router, per_customer, now)
+    recompute_groups(conn, router.tenant_id, sorted(per_customer))
+    ins = dialect_insert(conn, customer_channels)
+    conn.execute(
+        ins.on_conflict_do_nothing(),
+        [{"customer_id": c, "channel": ch} for c, ch in sorted(channel_rows)],
+    )
+    if tag_pairs:
+        _add_tags(conn, router.tenant_id, tag_pairs)
+    _upsert_devices(conn, list(device_rows.values()))
+    if consent_rows:
+        conn.execute(consents.insert(), consent_rows)
+
+
+def _later(column: Any, value: Any) -> Any:
+    """CASE: the bound value when the column is empty or older than it."""
+    return sa.case((sa.or_(column.is_(None), column <= value), value), else_=column)
+
+
+def _bump_counters(
+    conn: Connection, router: RouterIdentity, per_customer: dict[int, dict[str, Any]], now: datetime
+) -> None:
+    first, last = _bp("b_first", UTCDateTime()), _bp("b_last", UTCDateTime())
+    c = customers.c
+    conn.execute(
+        customers.update()
+        .where(c.id == _bp("b_id"))
+        .values(
+            visit_count=c.visit_count + _bp("b_n"),
+            first_visit_at=sa.case(
+                (sa.or_(c.first_visit_at.is_(None), c.first_visit_at > first), first),
+                else_=c.first_visit_at,
+            ),
+            last_channel=sa.case(
+                (sa.or_(c.last_visit_at.is_(None), c.last_visit_at <= last), _bp("b_channel")),
+                else_=c.last_channel,
+            ),
+            last_location_id=sa.case(
+                (sa.or_(c.last_visit_at.is_(None), c.last_visit_at <= last), _bp("b_loc")),
+                else_=c.last_location_id,
+            ),
+            last_visit_at=_later(c.last_visit_at, last),
+            updated_at=_bp("b_now", UTCDateTime()),
+        ),
+        [
+            {
+                "b_id": cid,
+                "b_n": agg["n"],
+                "b_first": agg["first"],
+                "b_last": agg["last"],
+                "b_channel": agg["channel"],
+                "b_loc": router.location_id,
+                "b_now": now,
+            }
+            for cid, agg in sorted(per_customer.items())
+        ],
+    )
+    cl = customer_locations
+    ins = dialect_insert(conn, cl)
+    conn.execute(
+        ins.on_conflict_do_update(
+            index_elements=["customer_id", "location_id"],
+            set_={
+                "visit_count": cl.c.visit_count + ins.excluded.visit_count,
+                "first_visit_at": sa.case(
+                    (
+                        sa.or_(
+                            cl.c.first_visit_at.is_(None),
+                            cl.c.first_visit_at > ins.excluded.first_visit_at,
+                        ),
+                        ins.excluded.first_visit_at,
+                    ),
+                    else_=cl.c.first_visit_at,
+                ),
+                "last_visit_at": _later(cl.c.last_visit_at, ins.excluded.last_visit_at),
+            },
+        ),
+        [
+            {
+                "customer_id": cid,
+                "location_id": router.location_id,
+                "visit_count": agg["n"],
+                "first_visit_at": agg["first"],
+                "last_visit_at": agg["last"],
+            }
+            for cid, agg in sorted(per_customer.items())
+        ],
+    )
+
+
+def _add_tags(conn: Connection, tenant_id: int, pairs: set[tuple[int, str]]) -> None:
+    names = sorted({name for _, name in pairs})
+    conn.execute(
+        dialect_insert(conn, tags).on_conflict_do_nothing(),
+        [{"tenant_id": tenant_id, "name": name} for name in names],
+    )
+    ids = dict(
+        conn.execute(
+            sa.select(tags.c.name, tags.c.id).where(
+                tags.c.tenant_id == tenant_id, tags.c.name.in_(names)
+            )
+        ).all()
+    )
+    conn.execute(
+        dialect_insert(conn, customer_tags).on_conflict_do_nothing(),
+        [{"customer_id": cid, "tag_id": ids[name]} for cid, name in sorted(pairs)],
+    )
+
+
+def _upsert_devices(conn: Connection, rows: list[dict[str, Any]]) -> None:
+    ins = dialect_insert(conn, devices)
+    d = devices.c
+    conn.execute(
+        ins.on_conflict_do_update(
+            index_elements=["customer_id", "mac"],
+            set_={
+                "hostname": sa.func.coalesce(ins.excluded.hostname, d.hostname),
+                "vendor_class": sa.func.coalesce(ins.excluded.vendor_class, d.vendor_class),
+                "randomized": ins.excluded.randomized,
+                "last_seen_at": _later(d.last_seen_at, ins.excluded.last_seen_at),
+            },
+        ),
+        rows,
+    )
+
+
+def _apply_ends(
+    conn: Connection, router: RouterIdentity, ends: list[dict[str, Any]], result: IngestResult
+) -> None:
+    rows = [
+        {
+            "b_router": router.router_id,
+            "b_session": e["data"]["session_id"],
+            "b_ended": parse_time(e["data"]["ended_at"]),
+            "b_dwell": e["data"]["dwell_seconds"],
+            "b_in": e["data"]["bytes_in"],
+            "b_out": e["data"]["bytes_out"],
+        }
+        for e in ends
+    ]
+    v = visits.c
+    sessions = sorted({row["b_session"] for row in rows})
+    known = set(
+        conn.execute(
+            sa.select(v.session_id).where(
+                v.router_id == router.router_id, v.session_id.in_(sessions)
+            )
+        ).scalars()
+    )
+    rows = [row for row in rows if row["b_session"] in known]
+    result.orphan_ends = len(ends) - len(rows)
+    if result.orphan_ends:
+        log.warning(
+            "router %s: %d session_end events without a visit (anonymous or unknown sessions)",
+            router.router_id,
+            result.orphan_ends,
+        )
+    if rows:
+        conn.execute(
+            visits.update()
+            .where(v.router_id == _bp("b_router"), v.session_id == _bp("b_session"))
+            .values(
+                ended_at=_bp("b_ended", UTCDateTime()),
+                dwell_seconds=_bp("b_dwell"),
+                bytes_in=_bp("b_in"),
+                bytes_out=_bp("b_out"),
+            ),
+            rows,
+        )

@@ -1,0 +1,175 @@
+"""The config a router pulls (docs/protocols.md section 3) and its ETag.
+
+Built from the location row, the location's newest `portal_settings` row
+(defaults when there is none) and the location's active vouchers. The ETag is
+the SHA-256 of the canonical JSON, so the same config always has the same ETag
+on every worker and after restarts.
+"""
+
+from __future__ import annotations
+
+import base64
+import copy
+import hashlib
+import json
+from typing import Any
+
+import sqlalchemy as sa
+from sqlalchemy.engine import Connection
+
+from porchlight.admin.db import utcnow
+from porchlight.admin.schema import locations, portal_settings, voucher_batches, vouchers
+from porchlight.errors import PorchlightError
+
+SETTINGS_KEYS = ("portal", "tags", "session", "walled_garden")
+WELCOME = {
+    "vi": "Chào mừng bạn! Kết nối Wi-Fi miễn phí.",
+    "th": "ยินดีต้อนรับ! เชื่อมต่อ Wi-Fi ฟรี",
+    "en": "Welcome! Enjoy free Wi-Fi.",
+}
+WIFI_TERMS = {
+    "vi": "Tôi đồng ý với điều khoản sử dụng Wi-Fi.",
+    "th": "ฉันยอมรับเงื่อนไขการใช้งาน Wi-Fi",
+    "en": "I accept the Wi-Fi terms of use.",
+}
+MARKETING = {
+    "vi": "Tôi muốn nhận ưu đãi và tin tức.",
+    "th": "ฉันต้องการรับข้อเสนอและข่าวสาร",
+    "en": "I would like to receive offers and news.",
+}
+
+
+def default_settings(venue_name: str) -> dict[str, Any]:
+    """What a location without saved settings gets (the `SETTINGS_KEYS` part)."""
+    return {
+        "portal": {
+            "venue_name": venue_name[:100],
+            "logo_url": None,
+            "colors": {"primary": "#0f766e", "background": "#f8fafc"},
+            "welcome": dict(WELCOME),
+            "channels": ["form", "click", "voucher", "returning"],
+            "fields": {"name": "required", "phone": "required", "email": "optional"},
+            "consents": [
+                {
+                    "purpose": "wifi",
+                    "required": True,
+                    "version": "wifi-v1",
+                    "text": dict(WIFI_TERMS),
+                },
+                {
+                    "purpose": "marketing",
+                    "required": False,
+                    "version": "marketing-v1",
+                    "text": dict(MARKETING),
+                },
+            ],
+            "success_url": None,
+        },
+        "tags": ["wifi"],
+        "session": {
+            "length_seconds": 3600,
+            "idle_seconds": 900,
+            "remember_seconds": 7 * 86400,
+            "bandwidth_kbps": None,
+        },
+        "walled_garden": {"domains": [], "cidrs": []},
+    }
+
+
+MAX_LOGO_BYTES = 512 * 1024
+
+
+def config_etag(config: dict[str, Any]) -> str:
+    canonical = json.dumps(config, sort_keys=True, separators=(",", ":"), ensure_ascii=False)
+    return hashlib.sha256(canonical.encode()).hexdigest()[:40]
+
+
+def _merge(base: dict[str, Any], override: Any) -> dict[str, Any]:
+    """`override` on top of `base`, one level of nested dicts deep."""
+    out = copy.deepcopy(base)
+    if not isinstance(override, dict):
+        return out
+    for key, value in override.items():
+        if isinstance(out.get(key), dict) and isinstance(value, dict):
+            out[key] = {**out[key], **value}
+        else:
+            out[key] = value
+    return out
+
+
+def _iso(value: Any) -> str | None:
+    if value is None:
+        return None
+    return str(value.isoformat(timespec="seconds").replace("+00:00", "Z"))
+
+
+def active_vouchers(conn: Connection, location_id: int) -> list[dict[str, Any]]:
+    now = utcnow()
+    rows = conn.execute(
+        sa.select(
+            vouchers.c.code,
+            voucher_batches.c.duration_seconds,
+            voucher_batches.c.max_uses,
+            voucher_batches.c.max_devices,
+            voucher_batches.c.expires_at,
+        )
+        .join(voucher_batches, voucher_batches.c.id == vouchers.c.batch_id)
+        .where(
+            voucher_batches.c.location_id == location_id,
+            voucher_batches.c.voided_at.is_(None),
+            sa.or_(voucher_batches.c.expires_at.is_(None), voucher_batches.c.expires_at > now),
+        )
+        .order_by(vouchers.c.code)
+    ).all()
+    return [
+        {
+            "code": row.code,
+            "duration_seconds": int(row.duration_seconds),
+            "max_uses": int(row.max_uses),
+            "max_devices": int(row.max_devices),
+            "expires_at": _iso(row.expires_at),
+        }
+        for row in rows
+    ]
+
+
+def build_location_config(conn: Connection, location_id: int) -> tuple[dict[str, Any], str]:
+    """(config, etag) for the location, as the agent applies it."""
+    location = conn.execute(
+        sa.select(
+            locations.c.id, locations.c.name, locations.c.country, locations.c.timezone
+        ).where(locations.c.id == location_id)
+    ).first()
+    if location is None:
+        raise PorchlightError(f"no location with id {location_id}")
+    row = conn.execute(
+        sa.select(portal_settings.c.settings, portal_settings.c.logo, portal_settings.c.logo_type)
+        .where(portal_settings.c.location_id == location_id)
+        .order_by(portal_settings.c.version.desc())
+        .limit(1)
+    ).first()
+    defaults = default_settings(location.name)
+    settings = row.settings if row is not None and isinstance(row.settings, dict) else {}
+    portal = _merge(defaults["portal"], settings.get("portal"))
+    if not portal.get("venue_name"):
+        portal["venue_name"] = location.name
+    if row is not None and row.logo and not portal.get("logo_url"):
+        # The guest page is self-contained: the logo travels inside the config.
+        if len(row.logo) <= MAX_LOGO_BYTES and str(row.logo_type or "").startswith("image/"):
+            encoded = base64.b64encode(row.logo).decode()
+            portal["logo_url"] = f"data:{row.logo_type};base64,{encoded}"
+    tags = settings.get("tags")
+    config = {
+        "location": {
+            "id": int(location.id),
+            "name": location.name,
+            "country": location.country,
+            "timezone": location.timezone,
+        },
+        "portal": portal,
+        "tags": [str(t) for t in tags] if isinstance(tags, list) else list(defaults["tags"]),
+        "session": _merge(defaults["session"], settings.get("session")),
+        "walled_garden": _merge(defaults["walled_garden"], settings.get("walled_garden")),
+        "vouchers": active_vouchers(conn, location_id),
+    }
+    return config, config_etag(config)

@@ -1,0 +1,185 @@
+"""`porchlight agent run|status|auth|deauth|trust|block|reload`."""
+
+from __future__ import annotations
+
+import argparse
+import json
+import sys
+from typing import Any
+
+from porchlight.agent_client import AgentClient, AgentError
+from porchlight.errors import PorchlightError, UsageError
+from porchlight.events import EventError, normalize_mac
+
+DEFAULT_SOCKET = "/run/porchlight/agent.sock"
+
+
+def register(sub: Any) -> None:
+    run = sub.add_parser("run", help="run the gate daemon (root)")
+    run.add_argument("--lan", required=True, help="LAN interface or bridge guests are on")
+    run.add_argument("--state-dir", required=True, help="directory for the store and tokens")
+    run.add_argument("--socket", default=DEFAULT_SOCKET, help="local API socket path")
+    run.add_argument("--portal-port", type=int, default=8080, help="port the portal listens on")
+    run.add_argument("--socket-group", help="group allowed to use the socket (the portal's)")
+    run.add_argument("--dnsmasq-conf", help="file to write walled-garden nftset= lines to")
+    run.add_argument("--wan", help="masquerade LAN traffic leaving this interface")
+    run.add_argument(
+        "--reconcile-seconds", type=float, default=5.0, help="seconds between reconciles"
+    )
+    run.set_defaults(func=cmd_run)
+
+    status = sub.add_parser("status", help="list clients, state, time left, idle, bytes")
+    status.add_argument("--json", action="store_true", help="print JSON")
+    _socket(status)
+    status.set_defaults(func=cmd_status)
+
+    for name, help_text, func in (
+        ("auth", "let a MAC online now (a session without a login)", cmd_auth),
+        ("deauth", "end a MAC's session and send it back to the portal", cmd_deauth),
+        ("trust", "always let a MAC through (printers, staff devices)", cmd_trust),
+        ("block", "keep a MAC off the network", cmd_block),
+    ):
+        parser = sub.add_parser(name, help=help_text)
+        parser.add_argument("mac", metavar="MAC")
+        if name in ("trust", "block"):
+            parser.add_argument("--remove", action="store_true", help=f"un-{name} the MAC")
+        if name == "auth":
+            parser.add_argument("--seconds", type=int, help="session length (default: config)")
+        _socket(parser)
+        parser.set_defaults(func=func)
+
+    reload = sub.add_parser("reload", help="re-read config and rebuild the firewall table")
+    _socket(reload)
+    reload.set_defaults(func=cmd_reload)
+
+
+def _socket(parser: argparse.ArgumentParser) -> None:
+    parser.add_argument("--socket", default=DEFAULT_SOCKET, help="the agent's socket")
+
+
+def _call(args: argparse.Namespace, action: str, **params: Any) -> dict[str, Any]:
+    try:
+        return AgentClient(args.socket, timeout=10.0).call(action, **params)
+    except AgentError as exc:
+        raise PorchlightError(f"agent refused: {exc.message or exc.code}") from exc
+
+
+def _mac(value: str) -> str:
+    try:
+        return normalize_mac(value)
+    except EventError as exc:
+        raise UsageError(f"{value!r} is not a MAC address (like aa:bb:cc:dd:ee:ff)") from exc
+
+
+def cmd_run(args: argparse.Namespace) -> int:
+    from porchlight.agent.daemon import Agent, install_signal_handlers
+    from porchlight.agent.runner import CommandError
+
+    if not 1 <= args.portal_port <= 65535:
+        raise UsageError("--portal-port must be 1-65535")
+    if args.reconcile_seconds <= 0:
+        raise UsageError("--reconcile-seconds must be positive")
+    try:
+        agent = Agent(
+            lan=args.lan,
+            state_dir=args.state_dir,
+            socket_path=args.socket,
+            portal_port=args.portal_port,
+            socket_group=args.socket_group,
+            dnsmasq_conf=args.dnsmasq_conf,
+            wan=args.wan,
+            reconcile_seconds=args.reconcile_seconds,
+        )
+    except ValueError as exc:
+        raise UsageError(str(exc)) from exc
+    install_signal_handlers(agent)
+    try:
+        agent.run_forever()
+    except CommandError as exc:
+        raise PorchlightError(f"cannot set up the firewall: {exc}") from exc
+    return 0
+
+
+def _duration(seconds: int | None) -> str:
+    if seconds is None:
+        return "-"
+    hours, rest = divmod(int(seconds), 3600)
+    return f"{hours}:{rest // 60:02d}:{rest % 60:02d}"
+
+
+def _size(n: int) -> str:
+    value = float(n)
+    for unit in ("B", "KB", "MB"):
+        if value < 1024:
+            return f"{value:.0f}{unit}" if unit == "B" else f"{value:.1f}{unit}"
+        value /= 1024
+    return f"{value:.1f}GB"
+
+
+def cmd_status(args: argparse.Namespace) -> int:
+    clients = _call(args, "status")["clients"]
+    if args.json:
+        json.dump(clients, sys.stdout, ensure_ascii=False, indent=2)
+        sys.stdout.write("\n")
+        return 0
+    header = ("MAC", "IP", "STATE", "LEFT", "IDLE", "DOWN", "UP", "RAND", "HOSTNAME")
+    rows = [header]
+    for c in clients:
+        rows.append(
+            (
+                c["mac"],
+                c.get("ip") or "-",
+                c["state"],
+                _duration(c["seconds_remaining"]) if c["state"] == "authorized" else "-",
+                _duration(c.get("idle_seconds")),
+                _size(c.get("bytes_in", 0)),
+                _size(c.get("bytes_out", 0)),
+                "yes" if c.get("randomized") else "no",
+                c.get("hostname") or "-",
+            )
+        )
+    widths = [max(len(str(row[i])) for row in rows) for i in range(len(header))]
+    for row in rows:
+        line = "  ".join(str(v).ljust(w) for v, w in zip(row, widths, strict=True))
+        sys.stdout.write(line.rstrip() + "\n")
+    if not clients:
+        sys.stdout.write("(no clients seen yet)\n")
+    return 0
+
+
+def cmd_auth(args: argparse.Namespace) -> int:
+    params: dict[str, Any] = {"mac": _mac(args.mac)}
+    if args.seconds is not None:
+        if args.seconds <= 0:
+            raise UsageError("--seconds must be positive")
+        params["seconds"] = args.seconds
+    session = _call(args, "admit", **params)["session"]
+    sys.stdout.write(f"{params['mac']} online for {_duration(session['seconds_remaining'])}\n")
+    return 0
+
+
+def cmd_deauth(args: argparse.Namespace) -> int:
+    mac = _mac(args.mac)
+    ended = _call(args, "deauthorize", mac=mac, reason="operator")["ended"]
+    sys.stdout.write(f"{mac}: {'session ended' if ended else 'had no open session'}\n")
+    return 0
+
+
+def cmd_trust(args: argparse.Namespace) -> int:
+    mac = _mac(args.mac)
+    _call(args, "trust", mac=mac, remove=args.remove)
+    sys.stdout.write(f"{mac}: {'no longer trusted' if args.remove else 'trusted'}\n")
+    return 0
+
+
+def cmd_block(args: argparse.Namespace) -> int:
+    mac = _mac(args.mac)
+    _call(args, "block", mac=mac, remove=args.remove)
+    sys.stdout.write(f"{mac}: {'unblocked' if args.remove else 'blocked'}\n")
+    return 0
+
+
+def cmd_reload(args: argparse.Namespace) -> int:
+    _call(args, "reload")
+    sys.stdout.write("agent reloaded\n")
+    return 0

@@ -1,0 +1,226 @@
+"""`porchlight agent run`: the long-running gate process.
+
+At start: open the store, restore the last applied config, rebuild the
+`inet porchlight` table from the store (checked, atomic), then serve the local
+API, watch neighbours and DHCP, reconcile every `reconcile_seconds`, and start
+the sync worker when ``<state-dir>/device-token`` exists. The table is left in
+place on exit so guests stay online (their kernel timeouts still run).
+"""
+
+from __future__ import annotations
+
+import json
+import logging
+import os
+import signal
+import threading
+import time
+from pathlib import Path
+from typing import Any
+
+from porchlight import __version__
+from porchlight.agent import nft_ruleset, sessions
+from porchlight.agent.api import Api, SocketServer
+from porchlight.agent.config import DEFAULT_CONFIG, ConfigError, dnsmasq_snippet, validate_config
+from porchlight.agent.conntrack import Conntrack
+from porchlight.agent.gate import Gate
+from porchlight.agent.nft import Nft
+from porchlight.agent.runner import CommandError, Runner, run
+from porchlight.agent.store import db_path, kv_get, kv_set, open_db, outbox_depth
+
+log = logging.getLogger(__name__)
+
+CONFIG_KEY = "applied_config"
+
+
+class Agent:
+    def __init__(
+        self,
+        *,
+        lan: str,
+        state_dir: str | Path,
+        socket_path: str | Path,
+        portal_port: int = 8080,
+        socket_group: str | None = None,
+        dnsmasq_conf: str | Path | None = None,
+        wan: str | None = None,
+        runner: Runner = run,
+        reconcile_seconds: float = 5.0,
+        watch: bool = True,
+    ) -> None:
+        self.state_dir = Path(state_dir)
+        self.state_dir.mkdir(parents=True, exist_ok=True)
+        self.store_path = db_path(self.state_dir)
+        self.db = open_db(self.store_path)
+        self.dnsmasq_conf = Path(dnsmasq_conf) if dnsmasq_conf else None
+        self.reconcile_seconds = reconcile_seconds
+        self.watch = watch
+        self.started = time.monotonic()
+        self._stop = threading.Event()
+        self._workers: list[Any] = []
+        config = self._stored_config()
+        spec = nft_ruleset.GateSpec(
+            lan=lan,
+            portal_port=portal_port,
+            wan=wan,
+            bandwidth_kbps=config["session"]["bandwidth_kbps"],
+        )
+        resolver = None
+        if watch:
+            from porchlight.agent.neighbours import lookup
+
+            def resolver(ip: str) -> str | None:
+                return lookup(lan, ip)
+
+        self.gate = Gate(
+            self.db, spec, nft=Nft(runner), conntrack=Conntrack(runner), resolve_mac=resolver
+        )
+        self.gate.config = config
+        self.api = Api(self.gate, config=lambda: self.gate.config, reload=self.reload)
+        self.server = SocketServer(self.api, socket_path, socket_group)
+
+    def _stored_config(self) -> dict[str, Any]:
+        raw = kv_get(self.db, CONFIG_KEY)
+        if raw:
+            try:
+                return validate_config(json.loads(raw))
+            except (ValueError, ConfigError):
+                log.exception("stored config is unusable; using the default")
+        return validate_config(DEFAULT_CONFIG)
+
+    # ---- hooks for the sync worker -------------------------------------------------
+    def apply_config(self, config: dict[str, Any]) -> None:
+        """Validate and apply a location config; on any failure the old one stays in force."""
+        clean = validate_config(config)
+        gate = self.gate
+        old = (gate.config, gate.spec, gate.ruleset)
+        spec = nft_ruleset.GateSpec(
+            lan=gate.spec.lan,
+            portal_port=gate.spec.portal_port,
+            wan=gate.spec.wan,
+            bandwidth_kbps=clean["session"]["bandwidth_kbps"],
+        )
+        snippet_tmp = None
+        with gate.lock:
+            try:
+                if self.dnsmasq_conf is not None:
+                    snippet_tmp = self.dnsmasq_conf.with_name(self.dnsmasq_conf.name + ".tmp")
+                    snippet_tmp.write_text(dnsmasq_snippet(clean["walled_garden"]["domains"]))
+                gate.config, gate.spec, gate.ruleset = clean, spec, nft_ruleset.build(spec)
+                gate.rebuild(gate.nft.list_table())
+                with self.db.atomic():
+                    kv_set(self.db, CONFIG_KEY, json.dumps(clean, ensure_ascii=False))
+                if snippet_tmp is not None and self.dnsmasq_conf is not None:
+                    os.replace(snippet_tmp, self.dnsmasq_conf)
+            except Exception as exc:
+                gate.config, gate.spec, gate.ruleset = old
+                if snippet_tmp is not None:
+                    snippet_tmp.unlink(missing_ok=True)
+                try:
+                    gate.rebuild(gate.nft.list_table())
+                except CommandError:
+                    log.exception("restoring the previous ruleset failed")
+                if isinstance(exc, ConfigError):
+                    raise
+                raise ConfigError(f"config not applied: {exc}") from exc
+        log.info("applied location config (%d walled CIDRs)", len(clean["walled_garden"]["cidrs"]))
+
+    def heartbeat_info(self) -> dict[str, Any]:
+        with self.gate.lock:
+            online = sum(
+                1
+                for s in sessions.open_sessions(self.db)
+                if sessions.remaining(s, self.gate.clock()) > 0
+            )
+            depth = outbox_depth(self.db)
+        return {
+            "agent_version": __version__,
+            "uptime_seconds": int(time.monotonic() - self.started),
+            "clients_online": online,
+            "outbox_depth": depth,
+        }
+
+    def deauthorize(self, mac: str, reason: str = "deauthorized") -> bool:
+        return self.gate.deauthorize(mac, reason)
+
+    def reload(self) -> None:
+        """Re-read the stored config and rebuild the table from the store."""
+        with self.gate.lock:
+            self.gate.config = self._stored_config()
+            self.gate.rebuild(self.gate.nft.list_table())
+
+    # ---- lifecycle -----------------------------------------------------------------
+    def start(self) -> None:
+        self.gate.expire()
+        self.gate.rebuild(self.gate.nft.list_table())
+        self.server.start()
+        if self.watch:
+            self._start_watchers()
+        self._start_sync()
+
+    def _start_watchers(self) -> None:
+        from porchlight.agent.dhcp import DhcpWatcher
+        from porchlight.agent.neighbours import NeighbourWatcher
+
+        lan = self.gate.spec.lan
+        neighbours = NeighbourWatcher(lan, lambda mac, ip: self.gate.seen(mac, ip=ip))
+        dhcp = DhcpWatcher(
+            lan,
+            lambda mac, ip, host, vendor: self.gate.seen(
+                mac, ip=ip, hostname=host, vendor_class=vendor
+            ),
+        )
+        for watcher in (neighbours, dhcp):
+            try:
+                watcher.start()
+                self._workers.append(watcher)
+            except OSError:
+                log.exception("could not start %s", type(watcher).__name__)
+
+    def _start_sync(self) -> None:
+        if not (self.state_dir / "device-token").exists():
+            return
+        try:
+            from porchlight.agent.sync import SyncWorker  # type: ignore[import-not-found,unused-ignore]
+        except ImportError:
+            log.warning("device-token present but the sync module is not installed")
+            return
+        worker = SyncWorker(
+            store_path=str(self.store_path),
+            state_dir=str(self.state_dir),
+            apply_config=self.apply_config,
+            status=self.heartbeat_info,
+            deauthorize=self.deauthorize,
+        )
+        worker.start()
+        self._workers.append(worker)
+
+    def run_forever(self) -> None:
+        self.start()
+        log.info("agent running on %s", self.gate.spec.lan)
+        try:
+            while not self._stop.wait(self.reconcile_seconds):
+                try:
+                    self.gate.reconcile()
+                except Exception:  # noqa: BLE001 - keep gating; the next round retries
+                    log.exception("reconcile failed")
+        finally:
+            self.shutdown()
+
+    def stop(self) -> None:
+        self._stop.set()
+
+    def shutdown(self) -> None:
+        for worker in reversed(self._workers):
+            try:
+                worker.stop()
+            except Exception:  # noqa: BLE001
+                log.exception("stopping %s failed", type(worker).__name__)
+        self._workers.clear()
+        self.server.stop()
+
+
+def install_signal_handlers(agent: Agent) -> None:
+    for sig in (signal.SIGTERM, signal.SIGINT):
+        signal.signal(sig, lambda *_: agent.stop())
+    signal.signal(signal.SIGHUP, lambda *_: agent.reload())

@@ -1,0 +1,386 @@
+"""The gate: store (truth) + kernel sets, and the actions the socket API names.
+
+Every method takes the one lock, so socket threads, watchers and the reconcile
+loop never interleave a store change with its kernel change.
+"""
+
+from __future__ import annotations
+
+import ipaddress
+import logging
+import threading
+import time
+from collections.abc import Callable
+from typing import Any
+
+from sqlite_utils import Database
+
+from porchlight.agent import nft_ruleset, sessions
+from porchlight.agent.config import DEFAULT_CONFIG
+from porchlight.agent.conntrack import Conntrack
+from porchlight.agent.nft import Nft, TableState
+from porchlight.agent.reconcile import Changes, diff
+from porchlight.agent.runner import CommandError
+from porchlight.errors import PorchlightError
+from porchlight.events import CHANNELS, EventError, normalize_mac
+
+log = logging.getLogger(__name__)
+
+Resolver = Callable[[str], "str | None"]
+
+
+class GateError(PorchlightError):
+    """A refused action; `code` is the socket API error code."""
+
+    def __init__(self, code: str, message: str) -> None:
+        super().__init__(message)
+        self.code = code
+
+
+def clean_mac(value: Any) -> str:
+    try:
+        return normalize_mac(value)
+    except EventError as exc:
+        raise GateError("bad_request", str(exc)) from exc
+
+
+def clean_ip(value: Any) -> str:
+    try:
+        return str(ipaddress.ip_address(str(value).strip()))
+    except ValueError as exc:
+        raise GateError("bad_request", f"ip: {str(value)[:45]!r} is not an IP address") from exc
+
+
+class Gate:
+    def __init__(
+        self,
+        db: Database,
+        spec: nft_ruleset.GateSpec,
+        *,
+        nft: Nft | None = None,
+        conntrack: Conntrack | None = None,
+        resolve_mac: Resolver | None = None,
+        clock: Callable[[], float] = time.time,
+    ) -> None:
+        self.db = db
+        self.spec = spec
+        self.nft = nft or Nft()
+        self.conntrack = conntrack or Conntrack()
+        self.resolve_mac = resolve_mac
+        self.clock = clock
+        self.lock = threading.RLock()
+        self.config: dict[str, Any] = DEFAULT_CONFIG
+        self.ruleset = nft_ruleset.build(spec)
+        self._counters: dict[str, tuple[int, int]] = {}  # element -> (packets, bytes) last seen
+
+    # ---- reading -------------------------------------------------------------------
+    def _client_view(self, mac: str, client: dict[str, Any] | None, now: float) -> dict[str, Any]:
+        session = sessions.open_session(self.db, mac)
+        listed = sessions.mac_list(self.db, mac)
+        seconds = sessions.remaining(session, now) if session else 0
+        state = listed or ("authorized" if session and seconds > 0 else "pending")
+        window = int(self.config["session"]["remember_seconds"])
+        return {
+            "mac": mac,
+            "ip": (client or {}).get("ip") or (session or {}).get("ip"),
+            "state": state,
+            "hostname": (client or {}).get("hostname"),
+            "randomized": bool((client or {}).get("randomized", False)),
+            "seconds_remaining": seconds,
+            "session_id": session["id"] if session else None,
+            "remembered": sessions.remembered(self.db, mac, now, window),
+        }
+
+    def client_for_ip(self, ip: Any) -> dict[str, Any]:
+        address = clean_ip(ip)
+        with self.lock:
+            now = self.clock()
+            client = sessions.client_by_ip(self.db, address)
+            if client is None and self.resolve_mac is not None:
+                mac = self.resolve_mac(address)
+                if mac:
+                    self.seen(mac, ip=address)
+                    client = sessions.client_by_ip(self.db, address)
+            if client is None:
+                raise GateError("not_found", f"no client with IP {address} on the LAN")
+            return self._client_view(client["mac"], client, now)
+
+    def status(self) -> list[dict[str, Any]]:
+        with self.lock:
+            now = self.clock()
+            rows = list(
+                self.db.query(
+                    """SELECT c.*, s.bytes_in, s.bytes_out, s.last_activity_at FROM clients c
+                       LEFT JOIN sessions s ON s.mac = c.mac AND s.ended_at IS NULL
+                       ORDER BY c.last_seen DESC LIMIT 10000"""
+                )
+            )
+            out = []
+            for row in rows:
+                view = self._client_view(row["mac"], row, now)
+                active = row["last_activity_at"]
+                view["bytes_in"] = int(row["bytes_in"] or 0)
+                view["bytes_out"] = int(row["bytes_out"] or 0)
+                view["idle_seconds"] = (
+                    int(max(0.0, now - sessions.epoch(active))) if active else None
+                )
+                out.append(view)
+            return out
+
+    # ---- watchers ------------------------------------------------------------------
+    def seen(self, mac: str, ip: str | None = None, **details: str | None) -> None:
+        mac = clean_mac(mac)
+        kwargs: dict[str, Any] = dict(details)
+        if ip:
+            kwargs["ip6" if ":" in ip else "ip"] = clean_ip(ip)
+        with self.lock, self.db.atomic():
+            sessions.touch_client(self.db, mac, self.clock(), **kwargs)
+
+    # ---- actions -------------------------------------------------------------------
+    def authorize(self, mac: Any, ip: Any, login: Any) -> dict[str, Any]:
+        mac, address = clean_mac(mac), clean_ip(ip)
+        if not isinstance(login, dict):
+            raise GateError("bad_request", "login: expected an object")
+        channel = login.get("channel")
+        if channel not in CHANNELS:
+            raise GateError("bad_request", f"login.channel: expected one of {', '.join(CHANNELS)}")
+        with self.lock:
+            now = self.clock()
+            if sessions.mac_list(self.db, mac) == "blocked":
+                raise GateError("blocked", "this device is blocked at this venue")
+            current = sessions.open_session(self.db, mac)
+            if current and sessions.remaining(current, now) > 0:
+                return self._session_view(current, now)
+            length = int(self.config["session"]["length_seconds"])
+            if channel == "voucher":
+                length, code = self._check_voucher(login.get("voucher"), mac, now)
+                login = {**login, "voucher": code}
+            elif channel == "returning":
+                window = int(self.config["session"]["remember_seconds"])
+                if sessions.remembered(self.db, mac, now, window) is None:
+                    raise GateError("bad_request", "this device has no recent login to return to")
+            login = {k: v for k, v in login.items() if k != "session_id"}
+            return self._start(mac, address, now, length, channel, login, current)
+
+    def admit(self, mac: Any, seconds: int | None = None) -> dict[str, Any]:
+        """Operator `auth MAC`: a session without a guest login."""
+        mac = clean_mac(mac)
+        with self.lock:
+            now = self.clock()
+            current = sessions.open_session(self.db, mac)
+            if current and sessions.remaining(current, now) > 0:
+                return self._session_view(current, now)
+            client = sessions.get_client(self.db, mac) or {}
+            length = seconds or int(self.config["session"]["length_seconds"])
+            return self._start(mac, client.get("ip"), now, length, "operator", None, current)
+
+    def _start(
+        self,
+        mac: str,
+        ip: str | None,
+        now: float,
+        length: int,
+        channel: str,
+        login: dict[str, Any] | None,
+        stale: dict[str, Any] | None,
+    ) -> dict[str, Any]:
+        if stale:
+            sessions.end_session(self.db, stale, now, "expired")
+        if ip and ":" not in ip:
+            sessions.touch_client(self.db, mac, now, ip=ip)
+        try:
+            session = sessions.start_session(
+                self.db, mac=mac, ip=ip, now=now, length=length, channel=channel, login=login
+            )
+        except EventError as exc:
+            raise GateError("bad_request", str(exc)) from exc
+        adds: dict[str, dict[str, int | None]] = {"allowed": {mac: length}}
+        if ip and ":" not in ip:
+            adds["rx4"] = {ip: length}
+        self._apply_changes(Changes(add=adds))
+        return session
+
+    def _session_view(self, session: dict[str, Any], now: float) -> dict[str, Any]:
+        return {
+            "id": session["id"],
+            "started_at": session["started_at"],
+            "expires_at": session["expires_at"],
+            "seconds_remaining": sessions.remaining(session, now),
+        }
+
+    def _check_voucher(self, code: Any, mac: str, now: float) -> tuple[int, str]:
+        """(session length, the code as configured) or a refusal."""
+        if not isinstance(code, str) or not code.strip():
+            raise GateError("voucher_invalid", "enter a voucher code")
+        code = code.strip()
+        voucher = next(
+            (v for v in self.config.get("vouchers", []) if v["code"].lower() == code.lower()), None
+        )
+        if voucher is None:
+            raise GateError("voucher_invalid", "this voucher code is not valid here")
+        if voucher.get("expires_at") and sessions.epoch(voucher["expires_at"]) <= now:
+            raise GateError("voucher_expired", "this voucher has expired")
+        uses, devices, mine = sessions.voucher_counts(self.db, voucher["code"], mac)
+        if voucher.get("max_uses") and uses >= voucher["max_uses"]:
+            raise GateError("voucher_used_up", "this voucher has been used up")
+        if voucher.get("max_devices") and not mine and devices >= voucher["max_devices"]:
+            raise GateError("voucher_device_limit", "this voucher is in use on too many devices")
+        length = voucher.get("duration_seconds") or self.config["session"]["length_seconds"]
+        return int(length), str(voucher["code"])
+
+    def deauthorize(self, mac: Any, reason: Any = "deauthorized") -> bool:
+        mac = clean_mac(mac)
+        reason_text = str(reason or "deauthorized")[:50]
+        with self.lock:
+            session = sessions.open_session(self.db, mac)
+            ended = bool(session) and sessions.end_session(
+                self.db, session or {}, self.clock(), reason_text
+            )
+            self._kick(mac, (session or {}).get("ip"))
+            return ended
+
+    def _kick(self, mac: str, ip: str | None) -> None:
+        """Take `mac` out of the kernel set and drop its tracked connections."""
+        table = self._list()
+        deletes: dict[str, list[str]] = {}
+        if table is not None and mac in table.sets.get("allowed", {}):
+            deletes["allowed"] = [mac]
+        if ip and table is not None and ip in table.sets.get("rx4", {}):
+            deletes["rx4"] = [ip]
+        if deletes:
+            self._apply_changes(Changes(delete=deletes))
+        client = sessions.get_client(self.db, mac) or {}
+        for address in {ip, client.get("ip"), client.get("ip6")} - {None}:
+            try:
+                self.conntrack.flush(str(address))
+            except CommandError:
+                log.exception("conntrack flush for %s failed", address)
+
+    def set_list(self, mac: Any, name: str, *, remove: bool = False) -> None:
+        """Put `mac` on the trusted or blocked list (or take it off that list)."""
+        mac = clean_mac(mac)
+        if name not in ("trusted", "blocked"):
+            raise GateError("bad_request", "list must be trusted or blocked")
+        with self.lock:
+            now = self.clock()
+            with self.db.atomic():
+                if remove:
+                    self.db.execute("DELETE FROM mac_lists WHERE mac = ? AND list = ?", [mac, name])
+                else:
+                    self.db.execute(
+                        "INSERT INTO mac_lists (mac, list, added_at) VALUES (?, ?, ?) "
+                        "ON CONFLICT (mac) DO UPDATE SET list = excluded.list",
+                        [mac, name, sessions.iso(now)],
+                    )
+            if name == "blocked" and not remove:
+                self.deauthorize(mac, "blocked")
+            self.reconcile()
+
+    # ---- kernel --------------------------------------------------------------------
+    def _list(self) -> TableState | None:
+        return self.nft.list_table()
+
+    def _apply_changes(self, changes: Changes) -> None:
+        if not changes:
+            return
+        try:
+            self.nft.apply(changes.script(), check=False)
+        except CommandError:
+            log.warning("nft element update failed; the next reconcile will repair it")
+
+    def desired(self, now: float) -> dict[str, dict[str, int | None]]:
+        want: dict[str, dict[str, int | None]] = {name: {} for name in nft_ruleset.MANAGED_SETS}
+        for name in ("trusted", "blocked"):
+            want[name] = dict.fromkeys(sessions.macs_in(self.db, name))
+        for session in sessions.open_sessions(self.db):
+            seconds = sessions.remaining(session, now)
+            if seconds <= 0 or session["mac"] in want["blocked"]:
+                continue
+            want["allowed"][session["mac"]] = seconds
+            if session["ip"] and ":" not in session["ip"]:
+                want["rx4"][session["ip"]] = seconds
+        for cidr in self.config["walled_garden"]["cidrs"]:
+            name, text = nft_ruleset.normalize_cidr(cidr)
+            want[name][text] = None
+        return want
+
+    def rebuild(self, table: TableState | None = None) -> None:
+        """Replace the whole table (checked, atomic), elements from the store."""
+        now = self.clock()
+        elements: dict[str, Any] = dict(self.desired(now))
+        if table is not None:  # keep what dnsmasq put in the walled-garden sets
+            for name in ("walled4", "walled6"):
+                elements[name] = {k: None for k in table.elements(name)}
+        self.nft.apply(nft_ruleset.render(self.ruleset, elements))
+        self._counters.clear()
+
+    def reconcile(self) -> int:
+        """Bring the kernel to the store; return the number of element changes (-1: rebuilt)."""
+        with self.lock:
+            self.expire()
+            table = self._list()
+            if table is None or table.rule_counts != self.ruleset.rule_counts():
+                log.warning("table inet porchlight missing or altered: rebuilding it")
+                self.rebuild(table)
+                return -1
+            self._account(table)
+            changes = diff(self.desired(self.clock()), self._managed(table))
+            if changes:
+                try:
+                    self.nft.apply(changes.script(), check=False)
+                except CommandError:  # an element expired between listing and applying
+                    table = self._list()
+                    changes = diff(self.desired(self.clock()), self._managed(table))
+                    self.nft.apply(changes.script(), check=False)
+                log.info("reconciled %d set elements", changes.count())
+            return changes.count()
+
+    def _managed(self, table: TableState | None) -> dict[str, dict[str, int | None]]:
+        if table is None:
+            return {}
+        return {name: table.elements(name) for name in nft_ruleset.MANAGED_SETS}
+
+    def _account(self, table: TableState) -> None:
+        """Fold kernel counters into open sessions: bytes, last activity, idle timeout."""
+        now = self.clock()
+        idle = int(self.config["session"]["idle_seconds"])
+        allowed, rx4 = table.sets.get("allowed", {}), table.sets.get("rx4", {})
+        with self.db.atomic():
+            for session in sessions.open_sessions(self.db):
+                up = allowed.get(session["mac"])
+                down = rx4.get(session["ip"] or "")
+                d_out = self._delta(session["mac"], up.packets if up else 0, up.bytes if up else 0)
+                d_in = self._delta(
+                    session["ip"] or "", down.packets if down else 0, down.bytes if down else 0
+                )
+                active = d_out[0] > 0
+                if d_out[1] or d_in[1] or active:
+                    self.db.execute(
+                        "UPDATE sessions SET bytes_out = bytes_out + ?, bytes_in = bytes_in + ?, "
+                        "last_activity_at = CASE WHEN ? THEN ? ELSE last_activity_at END "
+                        "WHERE id = ?",
+                        [d_out[1], d_in[1], active, sessions.iso(now), session["id"]],
+                    )
+                last = sessions.epoch(session["last_activity_at"])
+                if idle and not active and now - last > idle:
+                    sessions.end_session(self.db, session, now, "idle")
+
+    def _delta(self, key: str, packets: int, nbytes: int) -> tuple[int, int]:
+        if not key:
+            return 0, 0
+        old = self._counters.get(key)
+        self._counters[key] = (packets, nbytes)
+        if old is None:
+            return 0, 0
+        if packets < old[0] or nbytes < old[1]:  # element re-added: counter restarted
+            return packets, nbytes
+        return packets - old[0], nbytes - old[1]
+
+    def expire(self) -> int:
+        """End sessions whose time is up (the kernel already dropped their elements)."""
+        now = self.clock()
+        count = 0
+        for session in sessions.open_sessions(self.db):
+            if sessions.remaining(session, now) <= 0:
+                count += sessions.end_session(self.db, session, now, "expired")
+        return count

@@ -1,0 +1,221 @@
+"""Session and client records in the store; every guest event goes to the outbox
+in the same transaction as the state change it describes.
+
+Times are stored as ISO-8601 UTC strings; `now` is passed in (epoch seconds)
+so tests and the clock-jump handling stay explicit. ``bytes_out`` is what the
+guest sent (upload), ``bytes_in`` what it received (download).
+"""
+
+from __future__ import annotations
+
+import uuid
+from datetime import UTC, datetime
+from typing import Any
+
+from sqlite_utils import Database
+
+from porchlight.agent.store import enqueue_event
+from porchlight.events import is_randomized_mac, new_event_id
+
+
+def iso(ts: float) -> str:
+    return datetime.fromtimestamp(ts, UTC).isoformat(timespec="milliseconds").replace("+00:00", "Z")
+
+
+def epoch(value: str) -> float:
+    return datetime.fromisoformat(value.replace("Z", "+00:00")).timestamp()
+
+
+def remaining(session: dict[str, Any], now: float) -> int:
+    """Seconds left, clamped to [0, session length] so a clock jump back cannot inflate it."""
+    started, expires = epoch(session["started_at"]), epoch(session["expires_at"])
+    return int(max(0.0, min(expires - now, expires - started)))
+
+
+def touch_client(
+    db: Database,
+    mac: str,
+    now: float,
+    *,
+    ip: str | None = None,
+    ip6: str | None = None,
+    hostname: str | None = None,
+    vendor_class: str | None = None,
+) -> None:
+    stamp = iso(now)
+    db.execute(
+        """INSERT INTO clients (mac, ip, ip6, hostname, vendor_class, randomized,
+                                first_seen, last_seen)
+           VALUES (?, ?, ?, ?, ?, ?, ?, ?)
+           ON CONFLICT (mac) DO UPDATE SET
+             ip = coalesce(excluded.ip, ip), ip6 = coalesce(excluded.ip6, ip6),
+             hostname = coalesce(excluded.hostname, hostname),
+             vendor_class = coalesce(excluded.vendor_class, vendor_class),
+             last_seen = excluded.last_seen""",
+        [mac, ip, ip6, hostname, vendor_class, int(is_randomized_mac(mac)), stamp, stamp],
+    )
+
+
+def get_client(db: Database, mac: str) -> dict[str, Any] | None:
+    rows = list(db.query("SELECT * FROM clients WHERE mac = ?", [mac]))
+    return rows[0] if rows else None
+
+
+def client_by_ip(db: Database, ip: str) -> dict[str, Any] | None:
+    rows = list(
+        db.query(
+            "SELECT * FROM clients WHERE ip = ? OR ip6 = ? ORDER BY last_seen DESC LIMIT 1",
+            [ip, ip],
+        )
+    )
+    return rows[0] if rows else None
+
+
+def open_session(db: Database, mac: str) -> dict[str, Any] | None:
+    rows = list(db.query("SELECT * FROM sessions WHERE mac = ? AND ended_at IS NULL", [mac]))
+    return rows[0] if rows else None
+
+
+def open_sessions(db: Database) -> list[dict[str, Any]]:
+    return list(db.query("SELECT * FROM sessions WHERE ended_at IS NULL ORDER BY started_at"))
+
+
+def mac_list(db: Database, mac: str) -> str | None:
+    row = db.execute("SELECT list FROM mac_lists WHERE mac = ?", [mac]).fetchone()
+    return None if row is None else str(row[0])
+
+
+def macs_in(db: Database, name: str) -> list[str]:
+    return [r[0] for r in db.execute("SELECT mac FROM mac_lists WHERE list = ?", [name])]
+
+
+def remembered(db: Database, mac: str, now: float, window: int) -> dict[str, Any] | None:
+    rows = list(db.query("SELECT * FROM remembered WHERE mac = ?", [mac]))
+    if not rows or window <= 0:
+        return None
+    if now - epoch(rows[0]["login_at"]) > window:
+        return None
+    return {"name": rows[0]["name"], "channel": rows[0]["channel"]}
+
+
+def voucher_counts(db: Database, code: str, mac: str) -> tuple[int, int, bool]:
+    """(uses, distinct devices, this device used it already)."""
+    uses, devices = db.execute(
+        "SELECT count(*), count(DISTINCT mac) FROM voucher_uses WHERE code = ?", [code]
+    ).fetchone()
+    mine = db.execute(
+        "SELECT 1 FROM voucher_uses WHERE code = ? AND mac = ? LIMIT 1", [code, mac]
+    ).fetchone()
+    return int(uses), int(devices), mine is not None
+
+
+def start_session(
+    db: Database,
+    *,
+    mac: str,
+    ip: str | None,
+    now: float,
+    length: int,
+    channel: str,
+    login: dict[str, Any] | None,
+) -> dict[str, Any]:
+    """Record a session (and the login, if any) with their outbox events, in one transaction."""
+    session_id = str(uuid.uuid4())
+    started, expires = iso(now), iso(now + length)
+    with db.atomic():
+        if login is not None:
+            client = get_client(db, mac) or {}
+            device = dict(login.get("device") or {})
+            device.setdefault("ip", ip)
+            device.setdefault("hostname", client.get("hostname"))
+            device.setdefault("vendor_class", client.get("vendor_class"))
+            device.setdefault("randomized", is_randomized_mac(mac))
+            data = {**login, "session_id": session_id, "channel": channel, "device": device}
+            enqueue_event(
+                db,
+                {
+                    "id": new_event_id(),
+                    "type": "login",
+                    "occurred_at": started,
+                    "mac": mac,
+                    "data": data,
+                },
+            )
+            db.execute(
+                "INSERT INTO remembered (mac, name, channel, login_at) VALUES (?, ?, ?, ?) "
+                "ON CONFLICT (mac) DO UPDATE SET name = coalesce(excluded.name, name), "
+                "channel = excluded.channel, login_at = excluded.login_at",
+                [mac, login.get("name"), channel, started],
+            )
+            if channel == "voucher" and login.get("voucher"):
+                db.execute(
+                    "INSERT INTO voucher_uses (code, mac, session_id, used_at) VALUES (?, ?, ?, ?)",
+                    [login["voucher"], mac, session_id, started],
+                )
+        enqueue_event(
+            db,
+            {
+                "id": new_event_id(),
+                "type": "session_start",
+                "occurred_at": started,
+                "mac": mac,
+                "data": {"session_id": session_id, "expires_at": expires},
+            },
+        )
+        db.execute(
+            """INSERT INTO sessions (id, mac, ip, channel, name, voucher, started_at, expires_at,
+                                     last_activity_at)
+               VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?)""",
+            [
+                session_id,
+                mac,
+                ip,
+                channel,
+                (login or {}).get("name"),
+                (login or {}).get("voucher"),
+                started,
+                expires,
+                started,
+            ],
+        )
+    return {
+        "id": session_id,
+        "started_at": started,
+        "expires_at": expires,
+        "seconds_remaining": length,
+    }
+
+
+def end_session(db: Database, session: dict[str, Any], now: float, reason: str) -> bool:
+    """Close `session` with its `session_end` event; False if it was already closed."""
+    ended = iso(now)
+    dwell = int(max(0.0, now - epoch(session["started_at"])))
+    with db.atomic():
+        cursor = db.execute(
+            "UPDATE sessions SET ended_at = ?, reason = ? WHERE id = ? AND ended_at IS NULL",
+            [ended, reason, session["id"]],
+        )
+        if cursor.rowcount == 0:
+            return False
+        row = db.execute(
+            "SELECT bytes_in, bytes_out FROM sessions WHERE id = ?", [session["id"]]
+        ).fetchone()
+        enqueue_event(
+            db,
+            {
+                "id": new_event_id(),
+                "type": "session_end",
+                "occurred_at": ended,
+                "mac": session["mac"],
+                "data": {
+                    "session_id": session["id"],
+                    "started_at": session["started_at"],
+                    "ended_at": ended,
+                    "dwell_seconds": dwell,
+                    "bytes_in": int(row[0]),
+                    "bytes_out": int(row[1]),
+                    "reason": reason,
+                },
+            },
+        )
+    return True

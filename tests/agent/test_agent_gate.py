@@ -1,0 +1,241 @@
+"""The gate without root: real SQLite store, a recording fake of nft/conntrack."""
+
+from __future__ import annotations
+
+import json
+
+import pytest
+
+from porchlight.agent import sessions
+from porchlight.agent.config import DEFAULT_CONFIG, validate_config
+from porchlight.agent.gate import GateError
+from porchlight.events import validate_event
+
+MAC = "aa:bb:cc:00:00:01"
+RANDOM_MAC = "3a:bb:cc:00:00:02"
+IP = "10.20.0.15"
+
+
+def login(**extra):
+    data = {
+        "channel": "form",
+        "name": "Lan Nguyễn",
+        "phone": "+84912345678",
+        "consents": [{"purpose": "wifi", "granted": True, "text_version": "wifi-v1"}],
+    }
+    data.update(extra)
+    return data
+
+
+def outbox(db):
+    return [json.loads(r["body"]) for r in db.query("SELECT body FROM outbox ORDER BY id")]
+
+
+def test_authorize_records_session_events_and_kernel_element(gate, db, kernel):
+    gate.seen(RANDOM_MAC, ip=IP, hostname="lans-phone")
+    session = gate.authorize(RANDOM_MAC, IP, login())
+    assert session["seconds_remaining"] == 3600
+    assert kernel.sets["allowed"][RANDOM_MAC]["expires"] == 3600
+    assert kernel.sets["rx4"][IP]["expires"] == 3600
+    events = outbox(db)
+    assert [e["type"] for e in events] == ["login", "session_start"]
+    for event in events:
+        assert validate_event(event) == event
+        assert event["data"]["session_id"] == session["id"]
+    assert events[0]["data"]["device"] == {
+        "ip": IP,
+        "hostname": "lans-phone",
+        "vendor_class": None,
+        "randomized": True,
+    }
+    client = gate.client_for_ip(IP)
+    assert client["state"] == "authorized"
+    assert client["randomized"] is True
+    assert client["session_id"] == session["id"]
+
+
+def test_second_authorize_returns_the_open_session_without_duplicate_events(gate, db):
+    first = gate.authorize(MAC, IP, login())
+    again = gate.authorize(MAC, IP, login())
+    assert again["id"] == first["id"]
+    assert len(outbox(db)) == 2
+    assert db.execute("SELECT count(*) FROM sessions").fetchone()[0] == 1
+
+
+def test_bad_login_leaves_nothing_half_written(gate, db, kernel):
+    with pytest.raises(GateError) as err:
+        gate.authorize(MAC, IP, login(tags="not-a-list"))
+    assert err.value.code == "bad_request"
+    assert outbox(db) == []
+    assert db.execute("SELECT count(*) FROM sessions").fetchone()[0] == 0
+    assert MAC not in kernel.sets["allowed"]
+
+
+@pytest.mark.parametrize("mac", ["", "zz:bb:cc:00:00:01", "aa:bb:cc:00:00", None, 5, "a" * 500])
+def test_malformed_mac_is_a_bad_request(gate, mac):
+    with pytest.raises(GateError) as err:
+        gate.authorize(mac, IP, login())
+    assert err.value.code == "bad_request"
+
+
+@pytest.mark.parametrize("ip", ["", "10.0.0.256", "example.com", None, "1" * 1000])
+def test_malformed_ip_is_a_bad_request(gate, ip):
+    with pytest.raises(GateError) as err:
+        gate.client_for_ip(ip)
+    assert err.value.code == "bad_request"
+
+
+def test_unknown_ip_is_not_found(gate):
+    with pytest.raises(GateError) as err:
+        gate.client_for_ip("10.20.0.99")
+    assert err.value.code == "not_found"
+
+
+def test_deauthorize_ends_session_with_dwell_deletes_element_and_flushes_conntrack(
+    gate, db, kernel, clock
+):
+    gate.seen(MAC, ip=IP)
+    session = gate.authorize(MAC, IP, login())
+    clock.now += 125
+    assert gate.deauthorize(MAC, "operator") is True
+    assert MAC not in kernel.sets["allowed"]
+    assert IP not in kernel.sets["rx4"]
+    assert ["conntrack", "-D", "-f", "ipv4", "-s", IP] in kernel.argvs("conntrack")
+    assert ["conntrack", "-D", "-f", "ipv4", "-d", IP] in kernel.argvs("conntrack")
+    end = outbox(db)[-1]
+    assert end["type"] == "session_end"
+    assert end["data"]["session_id"] == session["id"]
+    assert end["data"]["dwell_seconds"] == 125
+    assert end["data"]["reason"] == "operator"
+    assert gate.client_for_ip(IP)["state"] == "pending"
+    assert gate.deauthorize(MAC, "operator") is False  # nothing open: no second event
+    assert [e["type"] for e in outbox(db)].count("session_end") == 1
+
+
+def test_blocked_device_cannot_authorize(gate, kernel):
+    gate.set_list(MAC, "blocked")
+    assert MAC in kernel.sets["blocked"]
+    with pytest.raises(GateError) as err:
+        gate.authorize(MAC, IP, login())
+    assert err.value.code == "blocked"
+    gate.set_list(MAC, "blocked", remove=True)
+    assert MAC not in kernel.sets["blocked"]
+    gate.authorize(MAC, IP, login())
+
+
+def test_trusted_device_lands_in_trusted_set(gate, kernel):
+    gate.set_list(MAC, "trusted")
+    assert MAC in kernel.sets["trusted"]
+    gate.set_list(MAC, "blocked", remove=True)  # removing from the other list changes nothing
+    assert MAC in kernel.sets["trusted"]
+
+
+def test_session_expires_with_event_and_leaves_the_set(gate, db, kernel, clock):
+    gate.authorize(MAC, IP, login())
+    clock.now += 3601
+    gate.reconcile()
+    assert MAC not in kernel.sets["allowed"]
+    end = outbox(db)[-1]
+    assert (end["type"], end["data"]["reason"], end["data"]["dwell_seconds"]) == (
+        "session_end",
+        "expired",
+        3601,
+    )
+
+
+def test_idle_timeout_and_byte_counters(gate, db, kernel, clock):
+    gate.authorize(MAC, IP, login())
+    gate.reconcile()  # baseline counters
+    kernel.traffic("allowed", MAC, 10, 1500)
+    kernel.traffic("rx4", IP, 20, 90000)
+    clock.now += 60
+    gate.reconcile()
+    row = gate.status()[0]
+    assert (row["bytes_out"], row["bytes_in"], row["idle_seconds"]) == (1500, 90000, 0)
+    clock.now += 901  # no packets for longer than idle_seconds (900)
+    gate.reconcile()
+    end = outbox(db)[-1]
+    assert end["data"]["reason"] == "idle"
+    assert (end["data"]["bytes_out"], end["data"]["bytes_in"]) == (1500, 90000)
+    assert MAC not in kernel.sets["allowed"]
+
+
+def test_clock_jump_back_does_not_inflate_remaining_time(gate, clock):
+    gate.authorize(MAC, IP, login())
+    clock.now -= 10 * 86400
+    client = gate.client_for_ip(IP)
+    assert client["seconds_remaining"] == 3600
+
+
+def test_reconcile_restores_flushed_rules_and_lost_elements(gate, kernel, db):
+    gate.authorize(MAC, IP, login())
+    gate.set_list("aa:bb:cc:00:00:09", "trusted")
+    kernel.flush_rules()
+    assert gate.reconcile() == -1  # rebuilt
+    assert MAC in kernel.sets["allowed"]
+    assert kernel.rules == gate.ruleset.rule_counts()
+    del kernel.sets["allowed"][MAC]
+    kernel.sets["allowed"]["aa:bb:cc:00:00:77"] = {"expires": 50, "packets": 0, "bytes": 0}
+    assert gate.reconcile() == 2
+    assert set(kernel.sets["allowed"]) == {MAC}
+    assert db.execute("SELECT count(*) FROM sessions").fetchone()[0] == 1
+
+
+def test_nft_failing_mid_authorize_keeps_the_session_and_reconcile_repairs(gate, kernel, db):
+    kernel.fail("add element inet porchlight allowed")
+    session = gate.authorize(MAC, IP, login())
+    assert MAC not in kernel.sets["allowed"]
+    assert sessions.open_session(db, MAC)["id"] == session["id"]
+    gate.reconcile()
+    assert MAC in kernel.sets["allowed"]
+
+
+def test_voucher_rules(gate, db):
+    config = validate_config(
+        {
+            **DEFAULT_CONFIG,
+            "vouchers": [
+                {"code": "CAFE1", "duration_seconds": 7200, "max_uses": 2, "max_devices": 1},
+                {"code": "OLD", "expires_at": "2020-01-01T00:00:00Z"},
+            ],
+        }
+    )
+    gate.config = config
+    with pytest.raises(GateError) as err:
+        gate.authorize(MAC, IP, login(channel="voucher", voucher="NOPE"))
+    assert err.value.code == "voucher_invalid"
+    with pytest.raises(GateError) as err:
+        gate.authorize(MAC, IP, login(channel="voucher", voucher="OLD"))
+    assert err.value.code == "voucher_expired"
+    session = gate.authorize(MAC, IP, login(channel="voucher", voucher="cafe1"))
+    assert session["seconds_remaining"] == 7200
+    with pytest.raises(GateError) as err:
+        gate.authorize("aa:bb:cc:00:00:03", "10.20.0.16", login(channel="voucher", voucher="CAFE1"))
+    assert err.value.code == "voucher_device_limit"
+    gate.deauthorize(MAC, "test")
+    gate.authorize(MAC, IP, login(channel="voucher", voucher="CAFE1"))
+    gate.deauthorize(MAC, "test")
+    with pytest.raises(GateError) as err:
+        gate.authorize(MAC, IP, login(channel="voucher", voucher="CAFE1"))
+    assert err.value.code == "voucher_used_up"
+
+
+def test_returning_device_is_remembered_within_the_window(gate, clock):
+    with pytest.raises(GateError):
+        gate.authorize(MAC, IP, {"channel": "returning"})
+    gate.seen(MAC, ip=IP)
+    gate.authorize(MAC, IP, login())
+    gate.deauthorize(MAC, "test")
+    assert gate.client_for_ip(IP)["remembered"] == {"name": "Lan Nguyễn", "channel": "form"}
+    gate.authorize(MAC, IP, {"channel": "returning", "name": "Lan Nguyễn"})
+    gate.deauthorize(MAC, "test")
+    clock.now += 604801
+    assert gate.client_for_ip(IP)["remembered"] is None
+
+
+def test_operator_admit_writes_session_start_only(gate, db, kernel):
+    gate.seen(MAC, ip=IP)
+    session = gate.admit(MAC, 600)
+    assert session["seconds_remaining"] == 600
+    assert [e["type"] for e in outbox(db)] == ["session_start"]
+    assert kernel.sets["allowed"][MAC]["expires"] == 600

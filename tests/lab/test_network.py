@@ -1,0 +1,155 @@
+"""The lab's own infrastructure, without the other parts (`lab up --network-only`):
+namespaces, bridge and veths, DHCP with option 114 to busybox udhcpc, DNS, the
+internet host through NAT, status, and `down` leaving nothing behind — also
+after an `up` that crashed halfway."""
+
+from __future__ import annotations
+
+import json
+import os
+from pathlib import Path
+
+import pytest
+from labkit import in_netns, namespaces, porchlight
+
+from porchlight.lab import dnsmasq_conf, guest_dhcp, up
+from porchlight.lab.down import down
+from porchlight.lab.state import load
+
+pytestmark = pytest.mark.root
+
+
+def _gone(pid: int | None) -> bool:
+    return (
+        pid is None
+        or not Path(f"/proc/{pid}").exists()
+        or (Path(f"/proc/{pid}/stat").read_text().rsplit(")", 1)[1].split()[0] == "Z")
+    )
+
+
+def test_network_only_lab_serves_dhcp_dns_and_internet_then_goes_away(state_dir):
+    done = porchlight("lab", "up", "--network-only", "--guests", "2", "--state-dir", str(state_dir))
+    assert done.returncode == 0, done.stderr
+    assert "ip netns exec" in done.stdout and "busybox udhcpc" in done.stdout
+    state = load(str(state_dir))
+    assert state is not None and state.complete
+    router, internet = state.info["router_netns"], state.info["internet_netns"]
+    guests = [g["netns"] for g in state.info["guests"]]
+    assert len(guests) == 2
+    assert set(state.namespaces) <= namespaces()
+
+    # Nothing of the lab on the host: its links live only in its namespaces.
+    host_links = in_netns_host_links()
+    assert "br-lan" not in host_links and "wan0" not in host_links
+
+    # DHCP: each guest gets an address in the LAN and the RFC 8910 option 114.
+    addresses = set()
+    for guest in guests:
+        lease = guest_dhcp.request_lease(state_dir, guest)
+        assert lease["ip"].startswith("10.77.0."), lease
+        assert lease["router"] == "10.77.0.1"
+        assert guest_dhcp.option_114(lease) == dnsmasq_conf.captive_api_url()
+        addresses.add(lease["ip"])
+        route = in_netns(guest, "ip", "route", "show", "default").stdout
+        assert "via 10.77.0.1" in route
+    assert len(addresses) == 2
+
+    guest = guests[0]
+    # DNS: detection hostnames and internet.test resolve to the internet host.
+    for name in ("captive.apple.com", "connectivitycheck.gstatic.com", "internet.test"):
+        answer = in_netns(guest, "busybox", "nslookup", name, "10.77.0.1")
+        assert "198.51.100.10" in answer.stdout, answer.stdout + answer.stderr
+
+    # HTTP through the router's NAT reaches the internet host, which sees the WAN address.
+    page = in_netns(guest, "curl", "-sS", "-m", "5", "http://internet.test/")
+    assert page.returncode == 0, page.stderr
+    assert "Porchlight lab internet host" in page.stdout
+    apple = in_netns(
+        guest, "curl", "-sS", "-m", "5", "http://captive.apple.com/hotspot-detect.html"
+    )
+    assert "<BODY>Success</BODY>" in apple.stdout
+    internet_log = Path(state_dir, "logs", "internet.log").read_text()
+    assert '198.51.100.1 "GET / HTTP/1.1" 200' in internet_log  # masqueraded source
+    nat = in_netns(router, "nft", "list", "table", "ip", "porchlight_lab_nat").stdout
+    assert "masquerade" in nat
+
+    status = porchlight("lab", "status", "--json", "--state-dir", str(state_dir))
+    assert status.returncode == 0, status.stderr
+    shown = json.loads(status.stdout)
+    assert {p["name"]: p["alive"] for p in shown["processes"]} == {
+        "internet": True,
+        "dnsmasq": True,
+    }
+
+    # Up twice: one line, non-zero, nothing new made.
+    again = porchlight("lab", "up", "--network-only", "--state-dir", str(state_dir))
+    assert again.returncode == 1
+    assert again.stderr.count("\n") == 1 and "already up" in again.stderr
+    assert "Traceback" not in again.stderr
+
+    pids = [p["pid"] for p in shown["processes"]]
+    gone = porchlight("lab", "down", "--state-dir", str(state_dir))
+    assert gone.returncode == 0, gone.stderr
+    assert not set(state.namespaces) & namespaces()
+    assert all(_gone(pid) for pid in pids)
+    assert not state_dir.exists()
+    assert not Path("/etc/netns", guest).exists()
+    assert router and internet
+
+
+def in_netns_host_links() -> str:
+    import subprocess
+
+    return subprocess.run(["ip", "-br", "link"], capture_output=True, text=True, check=True).stdout
+
+
+def test_down_cleans_up_after_up_crashed_halfway(state_dir, monkeypatch):
+    def crash(**kwargs):
+        raise KeyboardInterrupt  # as if the person pressed Ctrl-C (or up was killed) here
+
+    monkeypatch.setattr(dnsmasq_conf, "render", crash)
+    with pytest.raises(KeyboardInterrupt):
+        up.up(up.UpOptions(state_dir=str(state_dir), network_only=True), say=lambda _: None)
+    state = load(str(state_dir))
+    assert state is not None and not state.complete
+    assert state.step == "start internet" or state.step.startswith("start ")
+    internet = state.process("internet")
+    assert internet is not None and internet.alive()
+    assert set(state.namespaces) <= namespaces() and len(state.namespaces) == 3
+
+    half = porchlight("lab", "status", "--state-dir", str(state_dir))
+    assert half.returncode == 3 and "HALF MADE" in half.stdout
+
+    down(str(state_dir))
+    assert not set(state.namespaces) & namespaces()
+    assert _gone(internet.pid)
+    assert not state_dir.exists()
+
+
+def test_down_finishes_a_lab_whose_namespace_was_recorded_but_never_made(state_dir):
+    state_dir.mkdir()
+    state_dir.chmod(0o711)
+    from porchlight.lab.state import LabState
+
+    state = LabState(state_dir=str(state_dir), prefix="pl-000000")
+    state.add_namespace("pl-000000-router")  # crash between recording and `ip netns add`
+    state.add_path(state_dir / "logs")
+    assert porchlight("lab", "down", "--state-dir", str(state_dir)).returncode == 0
+    assert load(str(state_dir)) is None
+
+
+@pytest.mark.parametrize("binary", ["dnsmasq", "nft"])
+def test_missing_binary_is_one_line_saying_what_to_do(tmp_path, binary):
+    import shutil
+
+    bin_dir = tmp_path / "bin"
+    bin_dir.mkdir()
+    for tool in ("ip", "nft", "dnsmasq", "busybox", "setpriv", "sysctl"):
+        if tool != binary:
+            os.symlink(shutil.which(tool), bin_dir / tool)
+    env = {**os.environ, "PATH": str(bin_dir)}
+    done = porchlight("lab", "up", "--state-dir", str(tmp_path / "state"), env=env)
+    assert done.returncode == 1
+    assert done.stderr.count("\n") == 1
+    assert f"{binary} is not installed" in done.stderr and "scripts/setup" in done.stderr
+    assert not (tmp_path / "state").exists()

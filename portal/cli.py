@@ -9,7 +9,7 @@ from __future__ import annotations
 import argparse
 import importlib
 
-COMMAND_MODULES: list[str] = []
+COMMAND_MODULES: list[str] = ["porchlight.portal.serve"]
 
 
 def register(parser: argparse.ArgumentParser) -> None:

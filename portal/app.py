@@ -1,0 +1,84 @@
+"""The guest portal's Flask application factory.
+
+The portal has no database: it asks the agent (Unix socket) for the location
+config and the client behind an IP, and asks it to authorize a MAC.
+"""
+
+from __future__ import annotations
+
+import logging
+import os
+from collections.abc import Mapping
+from pathlib import Path
+from typing import Any
+
+from flask import Flask, Response, request
+
+from porchlight.portal.agent_link import AgentLink
+from porchlight.portal.context import PortalState
+from porchlight.portal.ratelimit import RateLimiter
+from porchlight.portal.settings import load_settings, parse_rate
+from porchlight.portal.tokens import FormTokens
+
+log = logging.getLogger(__name__)
+
+MAX_FORM_BYTES = 16 * 1024
+
+
+def create_app(config: Mapping[str, Any] | None = None) -> Flask:
+    settings = load_settings(config)
+    app = Flask(__name__, static_folder=None, template_folder=None)
+    app.config.update(settings)
+    app.config.update(
+        MAX_CONTENT_LENGTH=MAX_FORM_BYTES,
+        MAX_FORM_MEMORY_SIZE=MAX_FORM_BYTES,
+        SESSION_COOKIE_NAME="pl_session",
+        SESSION_COOKIE_HTTPONLY=True,
+        SESSION_COOKIE_SAMESITE="Lax",
+        PERMANENT_SESSION_LIFETIME=1800,
+    )
+    state_dir = settings.get("PORTAL_STATE_DIR")
+    limiter_path = None
+    if state_dir:
+        Path(state_dir).mkdir(parents=True, exist_ok=True)
+        limiter_path = os.path.join(state_dir, "portal-limits.sqlite")
+    app.extensions["porchlight_portal"] = PortalState(
+        agent=AgentLink(
+            settings["AGENT_SOCKET"],
+            timeout=float(settings["AGENT_TIMEOUT"]),
+            config_ttl=float(settings["CONFIG_CACHE_SECONDS"]),
+            client_ttl=float(settings["CLIENT_CACHE_SECONDS"]),
+        ),
+        tokens=FormTokens(settings["SECRET_KEY"], max_age=int(settings["FORM_MAX_AGE"])),
+        limiter=RateLimiter(limiter_path),
+        mac_rate=parse_rate(settings["RATE_LIMIT_PER_MAC"]),
+        ip_rate=parse_rate(settings["RATE_LIMIT_PER_IP"]),
+        logos={},
+    )
+
+    from porchlight.portal import detection, login, oauth
+
+    app.register_blueprint(detection.bp)
+    app.register_blueprint(login.bp)
+    app.register_blueprint(oauth.bp)
+    app.after_request(_security_headers)
+    return app
+
+
+def _security_headers(response: Response) -> Response:
+    from porchlight.portal.oauth import form_action_origins
+
+    headers = response.headers
+    form_action = " ".join(["'self'", *form_action_origins()])
+    headers.setdefault(
+        "Content-Security-Policy",
+        "default-src 'none'; style-src 'unsafe-inline'; img-src 'self' data:; "
+        f"form-action {form_action}; frame-ancestors 'none'; base-uri 'none'",
+    )
+    headers.setdefault("X-Content-Type-Options", "nosniff")
+    headers.setdefault("X-Frame-Options", "DENY")
+    headers.setdefault("Referrer-Policy", "no-referrer")
+    headers.setdefault("Cache-Control", "no-store")
+    if request.path.startswith("/api/"):
+        headers["Cache-Control"] = "private, no-store"
+    return response

@@ -1,0 +1,123 @@
+"""Captive-portal detection: every OS's probe, foreign hosts, and the RFC 8908 API.
+
+Before login, a probe (or any page of another host, which reaches the portal
+because the agent redirects the guest's tcp/80 here) gets a 302 to the
+portal's own login URL, so the phone opens its login sheet. After login the
+probes answer byte for byte as the open internet does, so the sheet says
+"Done" and closes.
+"""
+
+from __future__ import annotations
+
+import json
+import logging
+from typing import Any
+
+from flask import Blueprint, Response, redirect, request
+from werkzeug.wrappers import Response as BaseResponse
+
+from porchlight.agent_client import AgentError, AgentUnavailable
+from porchlight.portal import page
+from porchlight.portal.agent_link import is_online
+from porchlight.portal.context import (
+    client_ip,
+    guest_language,
+    is_portal_host,
+    portal_base_url,
+    state,
+)
+from porchlight.portal.i18n import text
+
+log = logging.getLogger(__name__)
+bp = Blueprint("detection", __name__)
+
+APPLE_SUCCESS = "<HTML><HEAD><TITLE>Success</TITLE></HEAD><BODY>Success</BODY></HTML>"
+FIREFOX_CANONICAL = (
+    '<meta http-equiv="refresh" content="0;url=https://support.mozilla.org/kb/captive-portal"/>'
+)
+
+# path -> (status, content type, body) the open internet answers.
+PROBES: dict[str, tuple[int, str, str]] = {
+    "/hotspot-detect.html": (200, "text/html", APPLE_SUCCESS),  # Apple iOS/macOS
+    "/library/test/success.html": (200, "text/html", APPLE_SUCCESS),  # older Apple
+    "/generate_204": (204, "text/plain", ""),  # Android, Chrome OS, Chrome
+    "/gen_204": (204, "text/plain", ""),  # Android (some vendors)
+    "/connecttest.txt": (200, "text/plain", "Microsoft Connect Test"),  # Windows 10+
+    "/ncsi.txt": (200, "text/plain", "Microsoft NCSI"),  # Windows 7/8
+    "/canonical.html": (200, "text/html", FIREFOX_CANONICAL),  # Firefox
+    "/success.txt": (200, "text/plain", "success\n"),  # Firefox
+}
+CAPTIVE_API = "/api/captive"
+
+
+def login_url() -> str:
+    return portal_base_url() + "/"
+
+
+def _client() -> dict[str, Any] | None:
+    try:
+        return state().agent.client_for_ip(client_ip())
+    except (AgentUnavailable, AgentError) as exc:
+        log.info("probe from %s: agent cannot say (%s)", client_ip(), exc)
+        return None
+
+
+def _to_portal() -> BaseResponse:
+    response = redirect(login_url(), code=302)
+    response.headers["Cache-Control"] = "no-store"
+    return response
+
+
+@bp.before_app_request
+def foreign_host() -> BaseResponse | None:
+    """Requests for other hosts (captive.apple.com, any web page) lead to the portal."""
+    if request.path in PROBES or request.path == CAPTIVE_API or is_portal_host():
+        return None
+    client = _client()
+    if not is_online(client):
+        return _to_portal()
+    # Online, yet this connection was redirected before login (keep-alive):
+    # say so and let a new connection reach the real site.
+    config, _ = state().agent.config_or_fallback()
+    lang = guest_language(config)
+    target = f"http://{request.host}{request.full_path.rstrip('?')}"
+    body = page.render_message(
+        config,
+        lang,
+        heading=text(lang, "success_title"),
+        lines=[text(lang, "success_body", venue=page.venue_name(config))],
+        link={"url": target, "label": text(lang, "continue")},
+        base_path=login_url(),
+    )
+    response = Response(body, 200, content_type="text/html; charset=utf-8")
+    response.headers["Connection"] = "close"
+    return response
+
+
+def probe() -> BaseResponse:
+    status, content_type, body = PROBES[request.path]
+    if not is_online(_client()):
+        return _to_portal()
+    response = Response(body, status, content_type=content_type)
+    if status == 204:
+        response.headers.pop("Content-Type", None)
+    response.headers["Cache-Control"] = "no-store"
+    return response
+
+
+for _path in PROBES:
+    bp.add_url_rule(_path, endpoint="probe" + _path.replace("/", "_").replace(".", "_"), view_func=probe)
+
+
+@bp.get(CAPTIVE_API)
+def captive_api() -> BaseResponse:
+    """RFC 8908: the URL handed out as DHCP option 114 (RFC 8910)."""
+    client = _client()
+    online = is_online(client)
+    body: dict[str, object] = {"captive": not online, "user-portal-url": login_url()}
+    if online and client is not None:
+        remaining = client.get("seconds_remaining")
+        if isinstance(remaining, int) and remaining >= 0:
+            body["seconds-remaining"] = remaining
+        body["can-extend-session"] = False
+    return Response(json.dumps(body), 200, content_type="application/captive+json")

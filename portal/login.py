@@ -1,0 +1,239 @@
+"""The login page, the form post, the success page and the logo.
+
+Form fields (what a plain HTTP client posts to ``/login``): ``csrf_token``
+(from the hidden input), ``lang``, ``channel`` (form, click, voucher,
+returning, zalo, facebook, google), ``name``, ``phone``, ``email``,
+``voucher``, ``consent_<purpose>=yes`` (e.g. ``consent_wifi``).
+"""
+
+from __future__ import annotations
+
+import logging
+import time
+from collections.abc import Callable
+from typing import Any
+
+from flask import Blueprint, Response, abort, redirect, request, url_for
+from werkzeug.wrappers import Response as BaseResponse
+
+from porchlight.agent_client import AgentError, AgentUnavailable
+from porchlight.portal import guest_form, oauth, page
+from porchlight.portal.agent_link import is_online
+from porchlight.portal.context import LANG_COOKIE, client_ip, guest_language, safe_lang, state
+from porchlight.portal.i18n import LANGUAGES
+from porchlight.portal.logo import load_logo, logo_src
+from porchlight.portal.tokens import TokenError
+
+log = logging.getLogger(__name__)
+bp = Blueprint("login", __name__)
+
+VOUCHER_ERRORS = ("voucher_invalid", "voucher_used_up", "voucher_expired", "voucher_device_limit")
+KEPT_FIELDS = ("name", "phone", "email", "voucher")
+
+
+def _html(body: str, status: int = 200) -> BaseResponse:
+    response = Response(body, status, content_type="text/html; charset=utf-8")
+    lang = request.args.get("lang")
+    if lang in LANGUAGES:
+        response.set_cookie(LANG_COOKIE, str(lang), max_age=365 * 86400, samesite="Lax")
+    return response
+
+
+def render_form(
+    config: dict[str, Any],
+    lang: str,
+    *,
+    status: int = 200,
+    errors: dict[str, str] | None = None,
+    notice: str | None = None,
+    remembered: dict[str, Any] | None = None,
+    keep_values: bool = False,
+) -> BaseResponse:
+    values: dict[str, str] = {}
+    if keep_values:
+        values = {k: (request.form.get(k) or "")[:200].strip() for k in KEPT_FIELDS}
+        for item in guest_form.consent_items(config):
+            key = f"consent_{item['purpose']}"
+            values[key] = "yes" if request.form.get(key) == "yes" else ""
+    body = page.render_login(
+        config,
+        lang,
+        csrf_token=state().tokens.issue(client_ip()),
+        values=values,
+        errors=errors,
+        notice=notice,
+        remembered=remembered,
+        social=oauth.available(config),
+        logo_src=logo_src(config),
+    )
+    return _html(body, status)
+
+
+def render_success(
+    config: dict[str, Any], lang: str, client: dict[str, Any] | None
+) -> BaseResponse:
+    remaining = (client or {}).get("seconds_remaining")
+    body = page.render_success(
+        config,
+        lang,
+        seconds_remaining=remaining if isinstance(remaining, int) else None,
+        logo_src=logo_src(config),
+    )
+    return _html(body)
+
+
+@bp.get("/")
+def index() -> BaseResponse:
+    agent = state().agent
+    config, reachable = agent.config_or_fallback()
+    lang = guest_language(config)
+    if not reachable:
+        return render_form(config, lang, status=503, notice="err_agent_down")
+    try:
+        client = agent.client_for_ip(client_ip(), fresh=True)
+    except AgentUnavailable:
+        return render_form(config, lang, status=503, notice="err_agent_down")
+    except AgentError as exc:
+        log.warning("client_for_ip %s: %s", client_ip(), exc)
+        client = None
+    if is_online(client):
+        return render_success(config, lang, client)
+    notice = "err_blocked" if client and client.get("state") == "blocked" else None
+    remembered = client.get("remembered") if client else None
+    return render_form(
+        config, lang, notice=notice, remembered=remembered if isinstance(remembered, dict) else None
+    )
+
+
+def _wait_until_online(ip: str, seconds: float = 1.5) -> dict[str, Any] | None:
+    """After a repeated post: the first one may still be getting the guest online."""
+    deadline = time.monotonic() + seconds
+    while True:
+        try:
+            client = state().agent.client_for_ip(ip, fresh=True)
+        except (AgentUnavailable, AgentError):
+            return None
+        if is_online(client) or time.monotonic() > deadline:
+            return client
+        time.sleep(0.2)
+
+
+@bp.post("/login")
+def submit() -> BaseResponse:
+    portal = state()
+    ip = client_ip()
+    config, reachable = portal.agent.config_or_fallback()
+    lang = guest_language(config, safe_lang(request.form.get("lang")))
+
+    def again(status: int, notice: str | None = None, **kw: Any) -> BaseResponse:
+        return render_form(config, lang, status=status, notice=notice, keep_values=True, **kw)
+
+    if not reachable:
+        return again(503, "err_agent_down")
+    try:
+        token = portal.tokens.check(request.form.get("csrf_token"), ip)
+    except TokenError:
+        return again(400, "err_csrf")
+    if not portal.limiter.hit("ip:" + ip, *portal.ip_rate):
+        return again(429, "err_rate_limited")
+    try:
+        client = portal.agent.client_for_ip(ip, fresh=True)
+    except AgentUnavailable:
+        return again(503, "err_agent_down")
+    except AgentError as exc:
+        log.warning("client_for_ip %s: %s", ip, exc)
+        return again(503, "err_agent_down")
+    if client is None:
+        return again(409, "err_mac_not_found")
+    if not portal.limiter.hit("mac:" + str(client.get("mac")), *portal.mac_rate):
+        return again(429, "err_rate_limited")
+    if is_online(client):
+        return redirect(url_for("login.success", lang=lang), code=303)
+    if client.get("state") == "blocked":
+        return again(403, "err_blocked")
+    if not portal.limiter.first_use(token.nonce):
+        client = _wait_until_online(ip)
+        if is_online(client):
+            return redirect(url_for("login.success", lang=lang), code=303)
+        return again(409, "err_form_reused")
+
+    channel = request.form.get("channel") or "form"
+    remembered = client.get("remembered") if isinstance(client.get("remembered"), dict) else None
+    if channel == "returning" and remembered is None:
+        return again(422, "err_channel_unavailable")
+    if channel in guest_form.SOCIAL_CHANNELS:
+        if channel not in oauth.available(config):
+            return again(422, "err_channel_unavailable")
+        errors: dict[str, str] = {}
+        consents = guest_form.check_consents(request.form, config, errors)
+        if errors:
+            return again(422, errors=errors, remembered=remembered)
+        return oauth.start(channel, consents, lang)
+    result = guest_form.validate_login(request.form, channel, config)
+    if result.login is None:
+        return again(422, errors=result.errors, remembered=remembered)
+    return complete_login(config, lang, client, result.login, on_error=again)
+
+
+def complete_login(
+    config: dict[str, Any],
+    lang: str,
+    client: dict[str, Any],
+    login: dict[str, Any],
+    *,
+    on_error: Callable[..., BaseResponse],
+) -> BaseResponse:
+    """Ask the agent to let the guest online; map its refusals to the guest's words."""
+    ip = client_ip()
+    login = {
+        **login,
+        "device": {
+            "ip": ip,
+            "hostname": client.get("hostname"),
+            "vendor_class": client.get("vendor_class"),
+            "randomized": bool(client.get("randomized")),
+        },
+    }
+    try:
+        state().agent.authorize(str(client["mac"]), ip, login)
+    except AgentUnavailable:
+        return on_error(503, "err_agent_down")
+    except AgentError as exc:
+        if exc.code in VOUCHER_ERRORS:
+            return on_error(422, errors={"voucher": "err_" + exc.code})
+        if exc.code == "blocked":
+            return on_error(403, "err_blocked")
+        if exc.code == "not_found":
+            return on_error(409, "err_mac_not_found")
+        log.error("agent refused authorize for %s: %s %s", ip, exc.code, exc)
+        return on_error(500, "err_internal")
+    log.info("guest %s online by %s", client.get("mac"), login["channel"])
+    return redirect(url_for("login.success", lang=lang), code=303)
+
+
+@bp.get("/success")
+def success() -> BaseResponse:
+    agent = state().agent
+    config, _ = agent.config_or_fallback()
+    lang = guest_language(config)
+    try:
+        client = agent.client_for_ip(client_ip(), fresh=True)
+    except (AgentUnavailable, AgentError):
+        client = None
+    if not is_online(client):
+        return redirect(url_for("login.index"), code=303)
+    return render_success(config, lang, client)
+
+
+@bp.get("/logo")
+def logo() -> BaseResponse:
+    config, _ = state().agent.config_or_fallback()
+    from flask import current_app
+
+    found = load_logo(config, int(current_app.config["LOGO_MAX_BYTES"]))
+    if found is None:
+        abort(404)
+    content_type, data = found
+    response = Response(data, 200, content_type=content_type)
+    response.headers["Cache-Control"] = "public, max-age=86400"
+    return response

@@ -1,0 +1,189 @@
+"""The guest pages as pure functions: location config + language in, HTML out.
+
+`render_login` is what phones see; the admin's settings preview calls the
+same function with the config it is editing. Output is escaped by Jinja's
+autoescape; colors are checked so a config cannot inject CSS.
+"""
+
+from __future__ import annotations
+
+import re
+from collections.abc import Mapping, Sequence
+from typing import Any
+
+from jinja2 import Environment, PackageLoader, select_autoescape
+
+from porchlight.portal import guest_form
+from porchlight.portal.i18n import LANGUAGE_NAMES, LANGUAGES, localized, text
+
+DEFAULT_COLORS = {"primary": "#0f766e", "background": "#f8fafc"}
+SOCIAL_LABELS = {"zalo": "Zalo", "facebook": "Facebook", "google": "Google"}
+_COLOR = re.compile(r"^#(?:[0-9a-fA-F]{3}|[0-9a-fA-F]{6})$")
+
+_env: Environment | None = None
+
+
+def _environment() -> Environment:
+    global _env
+    if _env is None:
+        _env = Environment(
+            loader=PackageLoader("porchlight.portal", "templates"),
+            autoescape=select_autoescape(default=True, default_for_string=True),
+            trim_blocks=True,
+            lstrip_blocks=True,
+        )
+    return _env
+
+
+def venue_name(config: Mapping[str, Any]) -> str:
+    portal = config.get("portal") or {}
+    location = config.get("location") or {}
+    name = portal.get("venue_name") or location.get("name") or "Wi-Fi"
+    return str(name)[:120]
+
+
+def colors(config: Mapping[str, Any]) -> dict[str, str]:
+    portal = config.get("portal") or {}
+    raw = portal.get("colors") if isinstance(portal.get("colors"), Mapping) else {}
+    out = dict(DEFAULT_COLORS)
+    for key in out:
+        value = raw.get(key) if raw else None
+        if isinstance(value, str) and _COLOR.match(value):
+            out[key] = value
+    return out
+
+
+def _common(
+    config: Mapping[str, Any], lang: str, logo_src: str | None, base_path: str
+) -> dict[str, Any]:
+    lang = lang if lang in LANGUAGES else "en"
+
+    def t(key: str, **values: object) -> str:
+        return text(lang, key, **values)
+
+    return {
+        "lang": lang,
+        "t": t,
+        "venue": venue_name(config),
+        "colors": colors(config),
+        "logo_src": logo_src,
+        "languages": [(code, LANGUAGE_NAMES[code]) for code in LANGUAGES],
+        "base_path": base_path,
+        "refresh": None,
+    }
+
+
+def render_login(
+    config: Mapping[str, Any],
+    lang: str,
+    *,
+    csrf_token: str = "",
+    values: Mapping[str, str] | None = None,
+    errors: Mapping[str, str] | None = None,
+    notice: str | None = None,
+    remembered: Mapping[str, Any] | None = None,
+    social: Sequence[str] | None = None,
+    logo_src: str | None = None,
+    action: str = "/login",
+    base_path: str = "/",
+) -> str:
+    """The login page for `config` (protocols.md section 3) in `lang`.
+
+    `errors` maps a field (``name``, ``phone``, ``email``, ``voucher``,
+    ``consent_wifi``...) to an i18n key shown next to it; `notice` is an i18n
+    key shown at the top. `social` lists the providers that can be used (by
+    default every social channel in the config). `remembered` is the agent's
+    ``{name, channel}`` for a returning device.
+    """
+    context = _common(config, lang, logo_src, base_path)
+    lang = context["lang"]
+    portal = config.get("portal") or {}
+    enabled = guest_form.channels(config)
+    if social is None:
+        social = [c for c in enabled if c in guest_form.SOCIAL_CHANNELS]
+    welcome = localized(portal.get("welcome"), lang) or text(
+        lang, "welcome_default", venue=context["venue"]
+    )
+    consents = [
+        {
+            "purpose": item["purpose"],
+            "required": bool(item.get("required")),
+            "label": localized(item.get("text"), lang) or item["purpose"],
+        }
+        for item in guest_form.consent_items(config)
+    ]
+    field_errors = {
+        key: text(lang, code, max=guest_form.MAX_NAME) for key, code in (errors or {}).items()
+    }
+    context.update(
+        page_title=text(lang, "title"),
+        welcome=welcome,
+        csrf_token=csrf_token,
+        values=dict(values or {}),
+        errors=field_errors,
+        notice=text(lang, notice) if notice else field_errors.get("_page"),
+        remembered=remembered,
+        channels=enabled,
+        fields=guest_form.field_modes(config),
+        consents=consents,
+        social=[(p, SOCIAL_LABELS[p]) for p in social if p in SOCIAL_LABELS and p in enabled],
+        action=action,
+    )
+    return _environment().get_template("login.html").render(context)
+
+
+def render_message(
+    config: Mapping[str, Any],
+    lang: str,
+    *,
+    heading: str,
+    lines: Sequence[str] = (),
+    link: Mapping[str, str] | None = None,
+    refresh: Mapping[str, Any] | None = None,
+    logo_src: str | None = None,
+    base_path: str = "/",
+) -> str:
+    """A short page (success, an error without a form): already-translated texts."""
+    context = _common(config, lang, logo_src, base_path)
+    context.update(
+        page_title=heading, heading=heading, lines=list(lines), link=link, refresh=refresh
+    )
+    return _environment().get_template("message.html").render(context)
+
+
+def render_success(
+    config: Mapping[str, Any],
+    lang: str,
+    *,
+    seconds_remaining: int | None = None,
+    already: bool = False,
+    logo_src: str | None = None,
+) -> str:
+    """ "You're online", then the venue's `success_url` (http/https only) after 3 s."""
+    portal = config.get("portal") or {}
+    venue = venue_name(config)
+    lines = [text(lang, "already_online")] if already else []
+    lines.append(text(lang, "success_body", venue=venue))
+    if seconds_remaining:
+        lines.append(text(lang, "minutes_left", minutes=max(1, int(seconds_remaining) // 60)))
+    target = safe_external_url(portal.get("success_url"))
+    link = {"url": target, "label": text(lang, "continue")} if target else None
+    refresh = {"seconds": 3, "url": target} if target else None
+    return render_message(
+        config,
+        lang,
+        heading=text(lang, "success_title"),
+        lines=lines,
+        link=link,
+        refresh=refresh,
+        logo_src=logo_src,
+    )
+
+
+def safe_external_url(value: object) -> str | None:
+    """An absolute http(s) URL from the venue's config, or None (no javascript: etc.)."""
+    if not isinstance(value, str) or len(value) > 2000:
+        return None
+    if not re.match(r"^https?://[^\s/\\@]+(?:[/?#][^\s\\]*)?$", value):
+        return None
+    return value

@@ -377,3 +377,11 @@ audit_log = sa.Table(
     sa.Column("at", UTCDateTime(), nullable=False),
     sa.Index("ix_audit_log_tenant_at", "tenant_id", "at"),
 )
+
+# Rows a user ticked in the customer list (kept across pages for export).
+customer_selections = sa.Table(
+    "customer_selections",
+    metadata,
+    sa.Column("user_id", sa.Integer, _fk("users.id"), primary_key=True),
+    sa.Column("customer_id", sa.Integer, _fk("customers.id"), primary_key=True),
+)

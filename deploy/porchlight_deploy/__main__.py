@@ -1,0 +1,139 @@
+"""`python3 -m porchlight_deploy install|upgrade|uninstall ...` (run by deploy/*-router).
+
+Stdlib only: it runs before the venv exists, with the system's python3.
+"""
+
+from __future__ import annotations
+
+import argparse
+import fcntl
+import logging
+import os
+import sys
+from collections.abc import Sequence
+from pathlib import Path
+
+from .host import DeployError, Host
+from .install import InstallOptions, run_install
+from .remove import run_uninstall
+from .upgrade import run_upgrade
+from .venv import Source
+
+
+def _common(parser: argparse.ArgumentParser) -> None:
+    parser.add_argument("--dry-run", action="store_true", help="print the plan, change nothing")
+    parser.add_argument(
+        "--root",
+        default="/",
+        metavar="DIR",
+        help="apply to a target root directory instead of this system (tests, images)",
+    )
+    parser.add_argument("-v", "--verbose", action="store_true", help="debug output")
+
+
+def _source(parser: argparse.ArgumentParser) -> None:
+    parser.add_argument("--wheel", type=Path, help="install this porchlight wheel")
+    parser.add_argument(
+        "--wheelhouse",
+        type=Path,
+        metavar="DIR",
+        help="install offline from wheels in DIR (made with 'pip wheel .[router]')",
+    )
+    parser.add_argument("--min-free-mb", type=int, default=300, help=argparse.SUPPRESS)
+
+
+def build_parser() -> argparse.ArgumentParser:
+    parser = argparse.ArgumentParser(prog="porchlight-deploy")
+    sub = parser.add_subparsers(dest="command", required=True)
+    inst = sub.add_parser("install", prog="install-router", help="install and enroll")
+    inst.add_argument("--lan", metavar="IFACE", help="the guest LAN interface (e.g. br-lan)")
+    inst.add_argument("--admin-url", metavar="URL", help="the admin, e.g. https://admin.example")
+    inst.add_argument("--code", help="the one-time enrollment code from the admin")
+    inst.add_argument("--no-enroll", action="store_true", help="install without enrolling")
+    inst.add_argument("--dhcp-range", metavar="FIRST,LAST", help="guest DHCP range")
+    inst.add_argument("--rollback", action="store_true", help="undo an install that did not finish")
+    _common(inst)
+    _source(inst)
+    up = sub.add_parser("upgrade", prog="upgrade-router", help="upgrade in place")
+    _common(up)
+    _source(up)
+    rm = sub.add_parser("uninstall", prog="uninstall-router", help="remove Porchlight")
+    rm.add_argument("--keep-data", action="store_true", help="keep /var/lib/porchlight")
+    rm.add_argument(
+        "--keep-packages", action="store_true", help="keep Debian packages the installer added"
+    )
+    _common(rm)
+    return parser
+
+
+def ask(value: str | None, prompt: str, flag: str) -> str:
+    if value:
+        return value
+    if not sys.stdin.isatty():
+        raise DeployError(f"{flag} is required (no terminal to ask on)")
+    answer = input(f"{prompt}: ").strip()
+    if not answer:
+        raise DeployError(f"{flag} is required")
+    return answer
+
+
+def install_options(args: argparse.Namespace, host: Host) -> InstallOptions:
+    if args.rollback:
+        return InstallOptions(lan="", admin_url=None, code=None, source=Source())
+    lan = ask(args.lan, "LAN interface for guests (e.g. br-lan)", "--lan")
+    already = host.path("/var/lib/porchlight/agent/device-token").is_file()
+    admin_url, code = args.admin_url, args.code
+    if not args.no_enroll and not already:
+        admin_url = ask(admin_url, "Admin URL (e.g. https://admin.example.com)", "--admin-url")
+        code = ask(code, "Enrollment code", "--code (or --no-enroll)")
+    source = Source(wheel=args.wheel, wheelhouse=args.wheelhouse)
+    return InstallOptions(
+        lan=lan,
+        admin_url=admin_url,
+        code=None if args.no_enroll else code,
+        source=source,
+        dhcp_range=args.dhcp_range,
+        min_free_mb=args.min_free_mb,
+    )
+
+
+def main(argv: Sequence[str] | None = None) -> int:
+    args = build_parser().parse_args(argv)
+    level = logging.DEBUG if args.verbose else logging.WARNING if args.dry_run else logging.INFO
+    logging.basicConfig(level=level, format="==> %(message)s", stream=sys.stdout)
+    prog = f"{args.command}-router"
+    if os.geteuid() != 0:
+        print(f"{prog}: run as root (sudo {prog} ...)", file=sys.stderr)
+        return 1
+    host = Host(Path(args.root))
+    if not host.root.is_dir():
+        print(f"{prog}: --root {args.root} is not a directory", file=sys.stderr)
+        return 1
+    lock = os.open(host.root, os.O_RDONLY)
+    try:
+        try:
+            fcntl.flock(lock, fcntl.LOCK_EX | fcntl.LOCK_NB)
+        except BlockingIOError:
+            print(f"{prog}: another install, upgrade or uninstall is running", file=sys.stderr)
+            return 1
+        if args.command == "install":
+            opts = install_options(args, host)
+            return run_install(host, opts, args.dry_run, args.rollback)
+        if args.command == "upgrade":
+            source = Source(wheel=args.wheel, wheelhouse=args.wheelhouse)
+            return run_upgrade(host, source, args.dry_run, args.min_free_mb)
+        return run_uninstall(host, args.keep_data, args.keep_packages, args.dry_run)
+    except DeployError as exc:
+        print(f"{prog}: {exc}", file=sys.stderr)
+        if args.command == "install" and not args.dry_run:
+            print(f"{prog}: nothing was changed.", file=sys.stderr)
+        return 1
+    except KeyboardInterrupt:
+        print(f"{prog}: interrupted; run it again to complete or --rollback", file=sys.stderr)
+        return 130
+    finally:
+        os.close(lock)
+
+
+if __name__ == "__main__":
+    sys.exit(main())

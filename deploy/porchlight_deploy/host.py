@@ -1,0 +1,210 @@
+"""The host the deploy scripts change: paths under a root, commands, users, units.
+
+Everything that touches the machine goes through `Host`, so `--root DIR` (a
+target root directory, used by the tests) redirects every file and account
+change into DIR, and commands are argv lists with a timeout that raise
+`DeployError` on a non-zero exit. Network state (interfaces, the nftables
+ruleset) is always the current network namespace's.
+"""
+
+from __future__ import annotations
+
+import logging
+import os
+import shutil
+import subprocess
+from collections.abc import Sequence
+from dataclasses import dataclass
+from pathlib import Path
+
+log = logging.getLogger(__name__)
+
+OPT = "/opt/porchlight"
+ETC = "/etc/porchlight"
+STATE = "/var/lib/porchlight"
+AGENT_STATE = "/var/lib/porchlight/agent"
+UNIT_DIR = "/etc/systemd/system"
+RECORD = "/var/lib/porchlight/install.json"
+JOURNAL = "/var/lib/porchlight/install-journal.json"
+PORTAL_USER = "porchlight"
+ADMIN_USER = "porchlight-admin"
+ROUTER_UNITS = (
+    "porchlight-agent.service",
+    "porchlight-portal.service",
+    "porchlight-dnsmasq.service",
+    "porchlight-dnsmasq-reload.path",
+)
+HELPER_UNITS = ("porchlight-dnsmasq-reload.service",)
+ADMIN_UNITS = ("porchlight-admin.service", "porchlight-admin-worker.service")
+
+
+class DeployError(Exception):
+    """A failure with a message for the person at the keyboard."""
+
+    def __init__(self, message: str, hint: str | None = None) -> None:
+        super().__init__(message)
+        self.message = message
+        self.hint = hint
+
+    def __str__(self) -> str:
+        return f"{self.message}\n  hint: {self.hint}" if self.hint else self.message
+
+
+@dataclass
+class Host:
+    root: Path = Path("/")
+
+    @property
+    def is_live(self) -> bool:
+        """True when this is the running system (not a --root target)."""
+        return self.root.resolve() == Path("/")
+
+    @property
+    def systemd_running(self) -> bool:
+        return self.is_live and Path("/run/systemd/system").is_dir()
+
+    def path(self, absolute: str) -> Path:
+        """`absolute` (a path on the target system) as seen from here."""
+        return self.root / absolute.lstrip("/")
+
+    # -- commands -----------------------------------------------------------
+
+    def run(
+        self,
+        argv: Sequence[str],
+        timeout: float = 120,
+        check: bool = True,
+        env: dict[str, str] | None = None,
+    ) -> subprocess.CompletedProcess[str]:
+        log.debug("run %s", argv)
+        try:
+            proc = subprocess.run(
+                list(argv),
+                capture_output=True,
+                text=True,
+                timeout=timeout,
+                check=False,
+                env=env,
+            )
+        except FileNotFoundError as exc:
+            raise DeployError(f"{argv[0]} is not installed") from exc
+        except subprocess.TimeoutExpired as exc:
+            raise DeployError(f"'{' '.join(argv[:3])}' took longer than {timeout:.0f}s") from exc
+        if check and proc.returncode != 0:
+            raise DeployError(
+                f"'{' '.join(argv[:4])}' failed (exit {proc.returncode}): {last_line(proc)}"
+            )
+        return proc
+
+    # -- accounts -----------------------------------------------------------
+
+    def _prefix(self) -> list[str]:
+        return [] if self.is_live else ["--prefix", str(self.root)]
+
+    def _entries(self, table: str) -> dict[str, list[str]]:
+        if self.is_live:
+            proc = self.run(["getent", table], check=False, timeout=10)
+            text = proc.stdout
+        else:
+            file = self.path(f"/etc/{table}")
+            text = file.read_text() if file.exists() else ""
+        out = {}
+        for line in text.splitlines():
+            parts = line.split(":")
+            if len(parts) >= 3:
+                out[parts[0]] = parts
+        return out
+
+    def has_user(self, name: str) -> bool:
+        return name in self._entries("passwd")
+
+    def has_group(self, name: str) -> bool:
+        return name in self._entries("group")
+
+    def add_system_user(self, name: str) -> None:
+        if not self.has_group(name):
+            self.run(["groupadd", *self._prefix(), "--system", name], timeout=30)
+        if not self.has_user(name):
+            self.run(
+                [
+                    "useradd",
+                    *self._prefix(),
+                    "--system",
+                    "--gid",
+                    name,
+                    "--no-create-home",
+                    "--home-dir",
+                    "/nonexistent",
+                    "--shell",
+                    "/usr/sbin/nologin",
+                    name,
+                ],
+                timeout=30,
+            )
+
+    def remove_system_user(self, name: str) -> None:
+        if self.has_user(name):
+            self.run(["userdel", *self._prefix(), name], timeout=30)
+        if self.has_group(name):
+            self.run(["groupdel", *self._prefix(), name], timeout=30)
+
+    # -- packages -----------------------------------------------------------
+
+    def missing_packages(self, names: Sequence[str]) -> list[str]:
+        missing = []
+        for name in names:
+            proc = self.run(["dpkg-query", "-W", "-f=${Status}", name], check=False, timeout=30)
+            if "install ok installed" not in proc.stdout:
+                missing.append(name)
+        return missing
+
+    def apt_install(self, names: Sequence[str]) -> None:
+        env = dict(os.environ, DEBIAN_FRONTEND="noninteractive")
+        try:
+            self.run(["apt-get", "update", "-qq"], timeout=300, env=env)
+            self.run(
+                ["apt-get", "install", "-y", "-qq", "--no-install-recommends", *names],
+                timeout=900,
+                env=env,
+            )
+        except DeployError as exc:
+            raise DeployError(
+                f"could not install {', '.join(names)}: {exc.message}",
+                hint="no network? check the WAN link, DNS and /etc/apt/sources.list",
+            ) from exc
+
+    def apt_remove(self, names: Sequence[str]) -> None:
+        env = dict(os.environ, DEBIAN_FRONTEND="noninteractive")
+        self.run(["apt-get", "remove", "-y", "-qq", *names], timeout=600, env=env)
+
+    # -- systemd ------------------------------------------------------------
+
+    def systemctl(self, *args: str, check: bool = True) -> subprocess.CompletedProcess[str]:
+        """Offline (symlinks only) unless this is the live system with systemd running."""
+        if self.systemd_running:
+            return self.run(["systemctl", *args], timeout=120, check=check)
+        if args and args[0] in ("start", "stop", "restart", "daemon-reload", "is-active"):
+            raise DeployError(f"systemctl {args[0]} needs a running systemd")
+        return self.run(["systemctl", f"--root={self.root}", *args], timeout=60, check=check)
+
+    # -- network (current namespace) -----------------------------------------
+
+    def nft_has_table(self, family: str, name: str) -> bool:
+        proc = self.run(["nft", "list", "table", family, name], check=False, timeout=30)
+        return proc.returncode == 0
+
+    def nft_delete_table(self, family: str, name: str) -> None:
+        if self.nft_has_table(family, name):
+            self.run(["nft", "delete", "table", family, name], timeout=30)
+
+
+def last_line(proc: subprocess.CompletedProcess[str]) -> str:
+    text = (proc.stderr or "").strip() or (proc.stdout or "").strip()
+    return text.splitlines()[-1] if text else "no output"
+
+
+def remove_path(path: Path) -> None:
+    if path.is_symlink() or path.is_file():
+        path.unlink()
+    elif path.is_dir():
+        shutil.rmtree(path)

@@ -1,0 +1,298 @@
+"""deploy/install-router: plan from what is there, apply with a journal, undo on failure.
+
+Order: read-only checks first (interface, Python, disk, admin reachable), then
+packages, directories, venv, user, config, units, start, health check, and
+enrollment last — the commit point: until the admin has handed out a device
+token everything is undone on failure; after it the install stands and a
+failing component is a red line in the check-list.
+"""
+
+from __future__ import annotations
+
+import json
+import logging
+import shutil
+import sys
+import time
+import urllib.error
+import urllib.parse
+import urllib.request
+from dataclasses import dataclass, field
+from datetime import UTC, datetime
+from typing import Any
+
+from .checklist import agent_status, router_checklist
+from .host import (
+    AGENT_STATE,
+    ETC,
+    HELPER_UNITS,
+    OPT,
+    PORTAL_USER,
+    RECORD,
+    ROUTER_UNITS,
+    STATE,
+    UNIT_DIR,
+    DeployError,
+    Host,
+    last_line,
+)
+from .journal import Journal, write_atomic
+from .router_config import (
+    PORTAL_PORT,
+    WALLED_GARDEN_DIR,
+    Lan,
+    agent_env,
+    dnsmasq_conf,
+    inspect_lan,
+    portal_env,
+)
+from .venv import SOURCE_TREE, Source, build_venv, current, installed_version, new_venv_name
+
+log = logging.getLogger(__name__)
+
+PACKAGES = ("nftables", "dnsmasq-base", "conntrack", "iproute2", "python3-venv")
+
+
+@dataclass
+class InstallOptions:
+    lan: str
+    admin_url: str | None
+    code: str | None
+    source: Source
+    dhcp_range: str | None = None
+    min_free_mb: int = 300
+    units: tuple[str, ...] = ROUTER_UNITS
+    notes: list[str] = field(default_factory=list)
+
+
+def preflight(host: Host, opts: InstallOptions) -> Lan:
+    """Everything that can be checked without changing anything."""
+    opts.source.check()
+    lan = inspect_lan(host, opts.lan, opts.dhcp_range)
+    probe = host.root
+    while not probe.exists():
+        probe = probe.parent
+    free_mb = shutil.disk_usage(probe).free // (1024 * 1024)
+    if current(host) is None and free_mb < opts.min_free_mb:
+        raise DeployError(
+            f"only {free_mb} MB free on {probe}; the install needs {opts.min_free_mb} MB",
+            hint="free some space (apt-get clean, old logs) and run the installer again",
+        )
+    if opts.code and not enrolled(host):
+        if not opts.admin_url:
+            raise DeployError("--admin-url is needed to enroll with --code")
+        check_admin_reachable(opts.admin_url)
+    return lan
+
+
+def check_admin_reachable(url: str, timeout: float = 10) -> None:
+    parts = urllib.parse.urlsplit(url)
+    if parts.scheme not in ("http", "https") or not parts.netloc:
+        raise DeployError(f"'{url}' is not an http(s) URL of the admin")
+    try:
+        with urllib.request.urlopen(url, timeout=timeout):  # noqa: S310 (scheme checked)
+            pass
+    except urllib.error.HTTPError:
+        return  # it answered
+    except (urllib.error.URLError, OSError) as exc:
+        reason = getattr(exc, "reason", exc)
+        raise DeployError(
+            f"cannot reach the admin at {url}: {reason}",
+            hint="no network? check the WAN cable, DNS and the URL; nothing was changed",
+        ) from exc
+
+
+def enrolled(host: Host) -> bool:
+    return host.path(f"{AGENT_STATE}/device-token").is_file()
+
+
+def read_record(host: Host) -> dict[str, Any]:
+    path = host.path(RECORD)
+    return json.loads(path.read_text()) if path.is_file() else {}
+
+
+def write_record(host: Host, **updates: Any) -> None:
+    record = read_record(host)
+    for key, value in updates.items():
+        if isinstance(value, list):
+            record[key] = sorted(set(record.get(key, [])) | set(value))
+        else:
+            record[key] = value
+    write_atomic(host.path(RECORD), (json.dumps(record, indent=1) + "\n").encode(), 0o600)
+
+
+def apply(host: Host, journal: Journal, opts: InstallOptions, lan: Lan) -> str:
+    """Make the host match the plan; returns what happened to the packages."""
+    journal.mkdir(STATE)
+    packages = install_packages(host, journal)
+    for target, mode in (
+        (ETC, 0o755),
+        (OPT, 0o755),
+        (AGENT_STATE, 0o700),
+        (WALLED_GARDEN_DIR, 0o755),
+        (f"{STATE}/dnsmasq", 0o755),
+    ):
+        journal.mkdir(target, mode)
+    install_venv(host, journal, opts.source)
+    if not host.has_user(PORTAL_USER) and journal.note(f"create system user {PORTAL_USER}"):
+        journal.record("user", name=PORTAL_USER)
+        host.add_system_user(PORTAL_USER)
+    before = len(journal.changes)
+    journal.write(f"{ETC}/agent.env", agent_env(lan).encode())
+    journal.write(f"{ETC}/portal.env", portal_env(lan).encode())
+    journal.write(f"{ETC}/dnsmasq.conf", dnsmasq_conf(lan).encode())
+    if host.systemd_running and not journal.dry_run:
+        host.run(["dnsmasq", "--test", f"--conf-file={ETC}/dnsmasq.conf"], timeout=30)
+    for unit in (*opts.units, *HELPER_UNITS):
+        data = (SOURCE_TREE / "systemd" / unit).read_bytes()
+        journal.write(f"{UNIT_DIR}/{unit}", data)
+    changed = len(journal.changes) > before
+    enable_units(host, journal, opts.units)
+    start_units(host, journal, opts.units, restart=changed)
+    if opts.code and not enrolled(host):
+        enroll(host, journal, opts)
+    if not journal.dry_run:
+        write_record(host, lan=lan.iface, admin_url=opts.admin_url, version=opts.source.version)
+    return packages
+
+
+def install_packages(host: Host, journal: Journal) -> str:
+    if not host.is_live:
+        return "skipped (--root: the target's packages are not managed)"
+    missing = host.missing_packages(PACKAGES)
+    if not missing:
+        return ", ".join(PACKAGES)
+    if journal.note(f"install Debian packages {' '.join(missing)}"):
+        journal.record("packages", names=missing)
+        host.apt_install(missing)
+        write_record(host, packages_installed=missing)
+    return "installed " + ", ".join(missing)
+
+
+def install_venv(host: Host, journal: Journal, source: Source) -> None:
+    venv = current(host)
+    wanted = source.version
+    if venv is not None:
+        have = installed_version(venv)
+        if have != wanted:
+            raise DeployError(
+                f"porchlight {have} is installed here and this is {wanted}",
+                hint="use deploy/upgrade-router to change versions",
+            )
+        return
+    name = new_venv_name(wanted)
+    target = f"{OPT}/{name}"
+    if journal.tree(target, f"create venv {target} with porchlight[router] {wanted}"):
+        build_venv(host, host.path(target), source)
+    journal.symlink(f"{OPT}/current", name)
+
+
+def enable_units(host: Host, journal: Journal, units: tuple[str, ...]) -> None:
+    wants = host.path(f"{UNIT_DIR}/multi-user.target.wants")
+    todo = [u for u in units if not (wants / u).is_symlink()]
+    if host.systemd_running and not journal.dry_run:
+        host.systemctl("daemon-reload")
+    if todo and journal.note(f"enable {' '.join(todo)}"):
+        journal.record("units-enabled", units=todo)
+        host.systemctl("enable", *todo)
+
+
+def start_units(host: Host, journal: Journal, units: tuple[str, ...], restart: bool) -> None:
+    if not host.systemd_running:
+        return
+    verb = "restart" if restart else "start"
+    if journal.note(f"{verb} {' '.join(units)}"):
+        journal.record("units-started", units=list(units))
+        host.systemctl(verb, *units)
+        wait_for_agent(host)
+
+
+def wait_for_agent(host: Host, seconds: float = 30) -> None:
+    deadline = time.monotonic() + seconds
+    detail = "no answer"
+    while time.monotonic() < deadline:
+        ok, detail = agent_status(host)
+        if ok:
+            return
+        time.sleep(1)
+    raise DeployError(
+        f"the agent did not answer within {seconds:.0f}s: {detail}",
+        hint="see 'journalctl -u porchlight-agent'",
+    )
+
+
+def enroll(host: Host, journal: Journal, opts: InstallOptions) -> None:
+    venv = current(host)
+    assert venv is not None or journal.dry_run
+    if not journal.note(f"enroll with {opts.admin_url}"):
+        return
+    assert venv is not None and opts.admin_url and opts.code
+    journal.record("enrolled", path=str(host.path(AGENT_STATE)))
+    argv = [str(venv / "bin/porchlight"), "agent", "enroll", opts.admin_url, opts.code]
+    proc = host.run([*argv, "--state-dir", str(host.path(AGENT_STATE))], timeout=120, check=False)
+    if proc.returncode != 0 or not enrolled(host):
+        raise DeployError(f"enrollment failed: {last_line(proc)}", hint=enroll_hint(proc))
+    write_record(host, enrolled_at=datetime.now(UTC).isoformat(timespec="seconds"))
+    journal.finish()  # the commit point: from here on nothing is undone
+    if host.systemd_running:
+        host.systemctl("restart", "porchlight-agent.service", check=False)
+
+
+def enroll_hint(proc: Any) -> str:
+    text = f"{proc.stdout} {proc.stderr}".lower()
+    if "used" in text or "409" in text or "410" in text or "expired" in text:
+        return "the enrollment code was already used or has expired: make a new one in the admin"
+    if "401" in text or "403" in text or "invalid" in text or "unknown" in text:
+        return "the admin does not know this code: check it for typos"
+    return "nothing was changed; fix the cause and run the installer again"
+
+
+def portal_url(lan: Lan) -> str:
+    return f"http://{lan.ip}:{PORTAL_PORT}/generate_204"
+
+
+def run_install(host: Host, opts: InstallOptions, dry_run: bool, rollback_only: bool) -> int:
+    journal = Journal(host, dry_run=dry_run)
+    unfinished = journal.load_unfinished()
+    if rollback_only:
+        if not unfinished:
+            print("Nothing to roll back: no unfinished install here.")
+            return 0
+        problems = journal.rollback() if not dry_run else []
+        for problem in problems:
+            print(f"  could not undo: {problem}", file=sys.stderr)
+        print("Rolled back the unfinished install." if not problems else "Rollback incomplete.")
+        return 1 if problems else 0
+    if unfinished:
+        print(
+            f"An earlier install (started {journal.started_at}) did not finish: completing it. "
+            "Run with --rollback to undo it instead."
+        )
+    lan = preflight(host, opts)
+    try:
+        packages = apply(host, journal, opts, lan)
+    except (DeployError, OSError) as exc:
+        if dry_run:
+            raise
+        problems = journal.rollback()
+        message = str(exc)
+        if isinstance(exc, OSError) and exc.errno == 28:
+            message = "the disk is full"
+        print(f"install-router: {message}", file=sys.stderr)
+        if problems:
+            print("install-router: could not undo everything:", file=sys.stderr)
+            for problem in problems:
+                print(f"  {problem}", file=sys.stderr)
+            return 1
+        print("install-router: every change was undone; the host is as it was.", file=sys.stderr)
+        return 1
+    if dry_run:
+        print("Dry run: this would change")
+        for change in journal.changes or ["nothing (already installed)"]:
+            print(f"  - {change}")
+        return 0
+    journal.finish()
+    print("Porchlight router:" + (" nothing to change." if not journal.changes else ""))
+    check = router_checklist(host, portal_url(lan), packages)
+    print(check.render())
+    return 1 if check.failed else 0

@@ -1,0 +1,108 @@
+"""deploy/uninstall-router: take away what the installer added, nothing else.
+
+Units (stopped, disabled, deleted), the agent's nftables table `inet
+porchlight`, /etc/porchlight, /opt/porchlight, /var/lib/porchlight (unless
+--keep-data), the porchlight users and the Debian packages the installer
+itself installed (unless --keep-packages). Interfaces, addresses, routes and
+any other nftables table are the host's and are never touched.
+"""
+
+from __future__ import annotations
+
+import logging
+import sys
+
+from .host import (
+    ADMIN_UNITS,
+    ADMIN_USER,
+    ETC,
+    HELPER_UNITS,
+    OPT,
+    PORTAL_USER,
+    ROUTER_UNITS,
+    STATE,
+    UNIT_DIR,
+    DeployError,
+    Host,
+    remove_path,
+)
+from .install import read_record
+from .journal import Journal
+
+log = logging.getLogger(__name__)
+
+ALL_UNITS = (*ROUTER_UNITS, *HELPER_UNITS, *ADMIN_UNITS)
+
+
+def plan_removal(host: Host, keep_data: bool, keep_packages: bool) -> list[tuple[str, str, object]]:
+    """(words, kind, what) for each thing present that belongs to Porchlight."""
+    plan: list[tuple[str, str, object]] = []
+    units = [u for u in ALL_UNITS if host.path(f"{UNIT_DIR}/{u}").exists()]
+    if units:
+        plan.append((f"stop, disable and delete {' '.join(units)}", "units", units))
+    if host.nft_has_table("inet", "porchlight"):
+        plan.append(("delete the nftables table inet porchlight", "nft", None))
+    dirs = [ETC, OPT] + ([] if keep_data else [STATE])
+    if host.is_live:
+        dirs.append("/run/porchlight")
+    for target in dirs:
+        if host.path(target).exists():
+            plan.append((f"delete {target}", "path", target))
+    for user in (PORTAL_USER, ADMIN_USER):
+        if host.has_user(user) or host.has_group(user):
+            plan.append((f"delete system user and group {user}", "user", user))
+    packages = read_record(host).get("packages_installed", [])
+    if packages and not keep_packages and host.is_live:
+        plan.append((f"remove Debian packages {' '.join(packages)}", "packages", packages))
+    return plan
+
+
+def run_uninstall(host: Host, keep_data: bool, keep_packages: bool, dry_run: bool) -> int:
+    journal = Journal(host, dry_run=dry_run)
+    if journal.load_unfinished() and not dry_run:
+        print("Undoing an install that did not finish first.")
+        for problem in journal.rollback():
+            print(f"  could not undo: {problem}", file=sys.stderr)
+    plan = plan_removal(host, keep_data, keep_packages)
+    if not plan:
+        print("Nothing to remove: Porchlight is not installed here.")
+        return 0
+    if dry_run:
+        print("Dry run: this would")
+        for words, _, _ in plan:
+            print(f"  - {words}")
+        return 0
+    failed = False
+    for words, kind, what in plan:
+        try:
+            remove(host, kind, what)
+        except (DeployError, OSError) as exc:
+            failed = True
+            print(f"  [FAIL] {words}: {exc}")
+        else:
+            print(f"  [ OK ] {words}")
+    return 1 if failed else 0
+
+
+def remove(host: Host, kind: str, what: object) -> None:
+    if kind == "units":
+        assert isinstance(what, list)
+        if host.systemd_running:
+            host.systemctl("disable", "--now", *what, check=False)
+        else:
+            host.systemctl("disable", *what, check=False)
+        for unit in what:
+            host.path(f"{UNIT_DIR}/{unit}").unlink(missing_ok=True)
+        if host.systemd_running:
+            host.systemctl("daemon-reload")
+    elif kind == "nft":
+        host.nft_delete_table("inet", "porchlight")
+    elif kind == "path":
+        assert isinstance(what, str)
+        remove_path(host.path(what))
+    elif kind == "user":
+        assert isinstance(what, str)
+        host.remove_system_user(what)
+    elif kind == "packages":
+        assert isinstance(what, list)
+        host.apt_remove(what)

@@ -1,0 +1,134 @@
+"""What the router install writes: the LAN it serves, env files, dnsmasq config."""
+
+from __future__ import annotations
+
+import ipaddress
+import json
+import re
+from dataclasses import dataclass
+
+from .host import AGENT_STATE, STATE, DeployError, Host
+
+IFACE = re.compile(r"^[A-Za-z0-9_.@-]{1,15}$")
+PORTAL_PORT = 8080
+CAPTIVE_API_PATH = "/api/captive"  # portal/detection.py CAPTIVE_API
+WALLED_GARDEN_DIR = f"{AGENT_STATE}/dnsmasq.d"
+LEASE_FILE = f"{STATE}/dnsmasq/dnsmasq.leases"
+
+
+@dataclass(frozen=True)
+class Lan:
+    iface: str
+    address: ipaddress.IPv4Interface
+    dhcp_first: ipaddress.IPv4Address
+    dhcp_last: ipaddress.IPv4Address
+
+    @property
+    def ip(self) -> str:
+        return str(self.address.ip)
+
+
+def inspect_lan(host: Host, iface: str, dhcp_range: str | None = None) -> Lan:
+    """The LAN interface as it is now; DeployError if it is missing or has no IPv4."""
+    if not IFACE.match(iface):
+        raise DeployError(f"'{iface}' is not a valid interface name")
+    links = json.loads(host.run(["ip", "-j", "link", "show"], timeout=10).stdout or "[]")
+    names = [link["ifname"] for link in links]
+    if iface not in names:
+        raise DeployError(
+            f"there is no network interface '{iface}' on this machine",
+            hint="interfaces here: " + ", ".join(names),
+        )
+    addrs = json.loads(
+        host.run(["ip", "-j", "-4", "addr", "show", "dev", iface], timeout=10).stdout or "[]"
+    )
+    v4 = [a for link in addrs for a in link.get("addr_info", []) if a.get("family") == "inet"]
+    if not v4:
+        raise DeployError(
+            f"the LAN interface '{iface}' has no IPv4 address",
+            hint="give it a static address first (e.g. 10.0.0.1/24 in "
+            "/etc/network/interfaces or netplan); the installer leaves host networking alone",
+        )
+    address = ipaddress.IPv4Interface(f"{v4[0]['local']}/{v4[0]['prefixlen']}")
+    if dhcp_range:
+        first, last = _parse_range(dhcp_range, address)
+    else:
+        first, last = default_range(address)
+    return Lan(iface, address, first, last)
+
+
+def default_range(
+    address: ipaddress.IPv4Interface,
+) -> tuple[ipaddress.IPv4Address, ipaddress.IPv4Address]:
+    """The upper three quarters of the subnet, without the router's own address."""
+    if address.network.prefixlen > 28:
+        raise DeployError(
+            f"the LAN subnet {address.network} is too small for guests",
+            hint="use a /24 or larger, or pass --dhcp-range FIRST,LAST",
+        )
+    hosts = [h for h in address.network.hosts() if h != address.ip]
+    return hosts[len(hosts) // 4], hosts[-1]
+
+
+def _parse_range(
+    text: str, address: ipaddress.IPv4Interface
+) -> tuple[ipaddress.IPv4Address, ipaddress.IPv4Address]:
+    try:
+        first, last = (ipaddress.IPv4Address(part.strip()) for part in text.split(","))
+    except ValueError as exc:
+        raise DeployError(f"--dhcp-range '{text}' is not FIRST,LAST (two IPv4 addresses)") from exc
+    net = address.network
+    if first not in net or last not in net or first > last:
+        raise DeployError(f"--dhcp-range {first}-{last} is not an ordered range inside {net}")
+    if first <= address.ip <= last:
+        raise DeployError(f"--dhcp-range includes the router's own address {address.ip}")
+    return first, last
+
+
+def captive_api_url(lan: Lan, port: int = PORTAL_PORT) -> str:
+    return f"http://{lan.ip}:{port}{CAPTIVE_API_PATH}"
+
+
+def agent_env(lan: Lan, port: int = PORTAL_PORT) -> str:
+    return (
+        "# Porchlight agent (porchlight-agent.service). Written by deploy/install-router;\n"
+        "# re-run the installer to change it.\n"
+        f"PORCHLIGHT_LAN={lan.iface}\n"
+        f"PORCHLIGHT_PORTAL_PORT={port}\n"
+    )
+
+
+def portal_env(lan: Lan, port: int = PORTAL_PORT, workers: int = 2) -> str:
+    return (
+        "# Porchlight portal (porchlight-portal.service). Written by deploy/install-router.\n"
+        "# The portal listens on the LAN address only, never on the WAN side.\n"
+        f"PORCHLIGHT_PORTAL_BIND={lan.ip}:{port}\n"
+        f"PORCHLIGHT_PORTAL_WORKERS={workers}\n"
+    )
+
+
+def dnsmasq_conf(lan: Lan, port: int = PORTAL_PORT) -> str:
+    """DHCP and DNS for guests on the LAN only; upstream DNS from /etc/resolv.conf."""
+    mask = lan.address.network.netmask
+    return "\n".join(
+        [
+            "# Porchlight's dnsmasq (porchlight-dnsmasq.service). Written by",
+            "# deploy/install-router; re-run the installer to change it.",
+            f"interface={lan.iface}",
+            "bind-dynamic",
+            "no-hosts",
+            "domain-needed",
+            "bogus-priv",
+            "log-facility=-",
+            f"dhcp-range={lan.iface},{lan.dhcp_first},{lan.dhcp_last},{mask},1h",
+            f"dhcp-option={lan.iface},option:router,{lan.ip}",
+            f"dhcp-option={lan.iface},option:dns-server,{lan.ip}",
+            "# RFC 8910: the captive-portal API (RFC 8908) of the portal",
+            f'dhcp-option={lan.iface},114,"{captive_api_url(lan, port)}"',
+            "dhcp-authoritative",
+            f"dhcp-leasefile={LEASE_FILE}",
+            "# the agent's walled-garden nftset= lines",
+            f"conf-dir={WALLED_GARDEN_DIR},*.conf",
+            "",
+        ]
+    )

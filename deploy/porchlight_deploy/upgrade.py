@@ -1,0 +1,102 @@
+"""deploy/upgrade-router: a new venv beside the old one, switch, health-check, or roll back.
+
+The store, sessions and enrollment live in /var/lib/porchlight/agent and are
+never touched. The previous venv stays as /opt/porchlight/previous (older ones
+are pruned), so a rollback is a symlink switch and a restart.
+"""
+
+from __future__ import annotations
+
+import logging
+import os
+import shutil
+import sys
+
+from .checklist import router_checklist
+from .host import HELPER_UNITS, OPT, ROUTER_UNITS, UNIT_DIR, DeployError, Host, last_line
+from .install import portal_url, read_record, wait_for_agent, write_record
+from .journal import Journal
+from .router_config import inspect_lan
+from .venv import SOURCE_TREE, Source, build_venv, current, installed_version, new_venv_name
+
+log = logging.getLogger(__name__)
+
+
+def check_new_venv(host: Host, venv_dir: str) -> None:
+    """The new code starts: its version prints and the agent and portal commands load."""
+    venv = host.path(f"{OPT}/{venv_dir}")
+    installed_version(venv)
+    for part in ("agent", "portal"):
+        proc = host.run([str(venv / "bin/porchlight"), part, "--help"], timeout=60, check=False)
+        if proc.returncode != 0:
+            raise DeployError(f"the new porchlight {part} does not start: {last_line(proc)}")
+
+
+def restart_router_units(host: Host) -> None:
+    if host.systemd_running:
+        host.systemctl("daemon-reload")
+        host.systemctl("restart", *ROUTER_UNITS[:3])
+        wait_for_agent(host)
+
+
+def run_upgrade(host: Host, source: Source, dry_run: bool, min_free_mb: int = 300) -> int:
+    old = current(host)
+    if old is None:
+        raise DeployError("Porchlight is not installed here", hint="run deploy/install-router")
+    journal = Journal(host, dry_run=dry_run)
+    if journal.load_unfinished():
+        raise DeployError(
+            "an earlier install or upgrade did not finish",
+            hint="run deploy/install-router --rollback (or complete it with deploy/install-router)",
+        )
+    source.check()
+    old_version = installed_version(old)
+    new_version = source.version
+    free_mb = shutil.disk_usage(host.path(OPT)).free // (1024 * 1024)
+    if free_mb < min_free_mb:
+        raise DeployError(
+            f"only {free_mb} MB free for the new venv; the upgrade needs {min_free_mb} MB",
+            hint="free some space; nothing was changed",
+        )
+    old_name = os.path.relpath(old, host.path(OPT))
+    name = new_venv_name(new_version)
+    try:
+        if journal.tree(f"{OPT}/{name}", f"create venv {OPT}/{name} with porchlight {new_version}"):
+            build_venv(host, host.path(f"{OPT}/{name}"), source)
+            check_new_venv(host, name)
+        for unit in (*ROUTER_UNITS, *HELPER_UNITS):
+            journal.write(f"{UNIT_DIR}/{unit}", (SOURCE_TREE / "systemd" / unit).read_bytes())
+        journal.symlink(f"{OPT}/previous", old_name)
+        journal.symlink(f"{OPT}/current", name)
+        if not dry_run:
+            restart_router_units(host)
+    except (DeployError, OSError) as exc:
+        if dry_run:
+            raise
+        problems = journal.rollback()
+        print(f"upgrade-router: {exc}", file=sys.stderr)
+        try:
+            restart_router_units(host)
+        except DeployError as again:
+            problems.append(f"the old version does not come back either: {again}")
+        for problem in problems:
+            print(f"  {problem}", file=sys.stderr)
+        print(f"upgrade-router: rolled back to porchlight {old_version}.", file=sys.stderr)
+        return 1
+    if dry_run:
+        print(f"Dry run: upgrading {old_version} -> {new_version} would")
+        for change in journal.changes:
+            print(f"  - {change}")
+        return 0
+    journal.finish()
+    keep = {name, old_name}
+    for venv in host.path(f"{OPT}/venvs").iterdir():
+        if f"venvs/{venv.name}" not in keep:
+            shutil.rmtree(venv)
+    write_record(host, version=new_version)
+    print(f"Porchlight router upgraded {old_version} -> {new_version} (previous kept).")
+    lan_name = read_record(host).get("lan")
+    url = portal_url(inspect_lan(host, lan_name)) if lan_name and host.is_live else None
+    check = router_checklist(host, url, "unchanged")
+    print(check.render())
+    return 1 if check.failed else 0

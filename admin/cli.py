@@ -21,6 +21,7 @@ COMMAND_MODULES: list[str] = [
     "porchlight.admin.users",
     "porchlight.admin.seed",
     "porchlight.admin.router_cli",
+    "porchlight.admin.backup",
 ]
 
 

@@ -9,7 +9,7 @@ from __future__ import annotations
 import argparse
 import importlib
 
-COMMAND_MODULES: list[str] = ["porchlight.agent.commands"]
+COMMAND_MODULES: list[str] = ["porchlight.agent.commands", "porchlight.agent.sync"]
 
 
 def register(parser: argparse.ArgumentParser) -> None:

@@ -1,0 +1,125 @@
+"""`porchlight agent ...` from the operator's side."""
+
+from __future__ import annotations
+
+import argparse
+import json
+import subprocess
+import sys
+from pathlib import Path
+
+import pytest
+from agentkit import FakeKernel
+
+from porchlight.agent import commands
+from porchlight.agent.config import DEFAULT_CONFIG, ConfigError, dnsmasq_snippet, validate_config
+from porchlight.agent.daemon import Agent
+from porchlight.cli import main
+
+README = Path(__file__).resolve().parents[2] / "README.md"
+
+
+def agent_commands() -> list[str]:
+    """The subcommands porchlight.agent.commands registers (sync's own are documented by sync)."""
+    parser = argparse.ArgumentParser()
+    sub = parser.add_subparsers()
+    commands.register(sub)
+    return sorted(sub.choices)
+
+
+def test_every_agent_command_is_in_the_readme_section():
+    text = README.read_text(encoding="utf-8")
+    section = text.split("## Agent commands", 1)[1].split("\n## ", 1)[0]
+    names = agent_commands()
+    assert {"run", "status", "auth", "deauth", "trust", "block", "reload"} <= set(names)
+    missing = [n for n in names if f"porchlight agent {n}" not in section]
+    assert not missing, f"undocumented agent commands: {missing}"
+
+
+@pytest.fixture
+def running(tmp_path):
+    kernel = FakeKernel()
+    agent = Agent(
+        lan="br-lan",
+        state_dir=tmp_path,
+        socket_path=tmp_path / "a.sock",
+        runner=kernel,
+        watch=False,
+    )
+    agent.start()
+    yield agent, str(tmp_path / "a.sock"), kernel
+    agent.shutdown()
+
+
+def test_operator_commands_change_the_gate(running, capsys):
+    agent, sock, kernel = running
+    mac = "3a:bb:cc:00:00:01"
+    agent.gate.seen(mac, ip="10.20.0.9", hostname="tablet")
+    assert main(["agent", "auth", "3A-BB-CC-00-00-01", "--seconds", "600", "--socket", sock]) == 0
+    assert kernel.sets["allowed"][mac]["expires"] == 600
+    assert main(["agent", "status", "--json", "--socket", sock]) == 0
+    out = capsys.readouterr().out
+    rows = json.loads(out[out.index("[") :])
+    assert rows[0]["mac"] == mac and rows[0]["state"] == "authorized"
+    assert rows[0]["randomized"] is True and rows[0]["seconds_remaining"] in (599, 600)
+    assert main(["agent", "status", "--socket", sock]) == 0
+    table = capsys.readouterr().out
+    assert (
+        "authorized" in table and ("0:10:00" in table or "0:09:59" in table) and "tablet" in table
+    )
+    assert main(["agent", "deauth", mac, "--socket", sock]) == 0
+    assert mac not in kernel.sets["allowed"]
+    assert main(["agent", "trust", mac, "--socket", sock]) == 0
+    assert mac in kernel.sets["trusted"]
+    assert main(["agent", "block", mac, "--socket", sock]) == 0
+    assert mac in kernel.sets["blocked"] and mac not in kernel.sets["trusted"]
+    assert main(["agent", "block", mac, "--remove", "--socket", sock]) == 0
+    assert mac not in kernel.sets["blocked"]
+    assert main(["agent", "reload", "--socket", sock]) == 0
+
+
+def test_bad_mac_is_one_line_and_exit_2(tmp_path):
+    done = subprocess.run(
+        [
+            sys.executable,
+            "-m",
+            "porchlight.cli",
+            "agent",
+            "deauth",
+            "nope",
+            "--socket",
+            str(tmp_path / "x.sock"),
+        ],
+        capture_output=True,
+        text=True,
+        timeout=60,
+    )
+    assert done.returncode == 2
+    assert done.stderr.strip().count("\n") == 0
+    assert "is not a MAC address" in done.stderr and "Traceback" not in done.stderr
+
+
+def test_agent_not_running_is_a_clear_error(tmp_path, capsys):
+    assert main(["agent", "status", "--socket", str(tmp_path / "none.sock")]) == 1
+    assert "agent is not running" in capsys.readouterr().err
+
+
+@pytest.mark.parametrize(
+    ("change", "message"),
+    [
+        ({"session": {"length_seconds": 0, "idle_seconds": 1, "remember_seconds": 1}}, "length"),
+        ({"walled_garden": {"domains": ["bad domain!"], "cidrs": []}}, "domain"),
+        ({"walled_garden": {"domains": [], "cidrs": ["10.0.0.0/33"]}}, "CIDR"),
+        ({"vouchers": [{"code": "X", "max_uses": 0}]}, "max_uses"),
+        ({"vouchers": "nope"}, "vouchers"),
+    ],
+)
+def test_config_validation_says_what_is_wrong(change, message):
+    with pytest.raises(ConfigError, match=message):
+        validate_config({**DEFAULT_CONFIG, **change})
+
+
+def test_dnsmasq_snippet_lines():
+    assert dnsmasq_snippet(["zalo.me"]).splitlines()[1] == (
+        "nftset=/zalo.me/4#inet#porchlight#walled4,6#inet#porchlight#walled6"
+    )

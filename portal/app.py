@@ -62,7 +62,29 @@ def create_app(config: Mapping[str, Any] | None = None) -> Flask:
     app.register_blueprint(login.bp)
     app.register_blueprint(oauth.bp)
     app.after_request(_security_headers)
+    for code, key in ((404, "err_not_found"), (405, "err_not_found"), (413, "err_internal")):
+        app.register_error_handler(code, _error_page(code, key))
+    app.register_error_handler(500, _error_page(500, "err_internal"))
     return app
+
+
+def _error_page(status: int, key: str) -> Any:
+    def handler(error: Exception) -> Response:
+        from porchlight.portal import page
+        from porchlight.portal.context import guest_language, state
+        from porchlight.portal.i18n import text
+
+        config, _ = state().agent.config_or_fallback()
+        lang = guest_language(config)
+        body = page.render_message(
+            config,
+            lang,
+            heading=text(lang, key),
+            link={"url": "/", "label": text(lang, "back")},
+        )
+        return Response(body, status, content_type="text/html; charset=utf-8")
+
+    return handler
 
 
 def _security_headers(response: Response) -> Response:

@@ -106,7 +106,8 @@ def probe() -> BaseResponse:
 
 
 for _path in PROBES:
-    bp.add_url_rule(_path, endpoint="probe" + _path.replace("/", "_").replace(".", "_"), view_func=probe)
+    _endpoint = "probe" + _path.replace("/", "_").replace(".", "_")
+    bp.add_url_rule(_path, endpoint=_endpoint, view_func=probe)
 
 
 @bp.get(CAPTIVE_API)

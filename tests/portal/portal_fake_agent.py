@@ -20,7 +20,8 @@ from typing import Any
 from porchlight.events import new_event_id, utc_now_iso, validate_event
 
 CONFIG: dict[str, Any] = {
-    "location": {"id": 1, "name": "Café Sài Gòn Q1", "country": "VN", "timezone": "Asia/Ho_Chi_Minh"},
+    "location": {"id": 1, "name": "Café Sài Gòn Q1", "country": "VN",
+                 "timezone": "Asia/Ho_Chi_Minh"},
     "portal": {
         "venue_name": "Café Sài Gòn",
         "logo_url": None,

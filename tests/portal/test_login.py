@@ -76,9 +76,7 @@ def test_marketing_consent_is_recorded_when_ticked(guest, agent):
 
 def test_email_is_validated(guest, agent):
     answer = form_post(guest, {**GOOD, "email": "an@@example", "lang": "en"})
-    assert 'id="email-err">This email address does not look right.' in answer.get_data(
-        as_text=True
-    )
+    assert 'id="email-err">This email address does not look right.' in answer.get_data(as_text=True)
     answer = form_post(guest, {**GOOD, "email": "An.Nguyen@Example.COM"})
     assert answer.status_code == 303
     assert agent.logins[0]["data"]["email"] == "An.Nguyen@example.com"

@@ -60,7 +60,7 @@ def spawn(
     record.pid = child.pid
     record.start_ticks = process_start_ticks(child.pid)
     state.save()
-    log.info("started %s (pid %d)", name, child.pid)
+    log.debug("started %s (pid %d)", name, child.pid)
     return record
 
 

@@ -6,12 +6,14 @@ router-add, serve) → forwarder → agent enroll → agent run → dnsmasq → 
 
 from __future__ import annotations
 
+import functools
 import grp
 import logging
 import os
 import pwd
 import secrets
 import stat
+import sys
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
@@ -35,6 +37,7 @@ UNPRIVILEGED_GROUP = "nogroup"
 ADMIN_IN_ROUTER_PORT = 8000  # the forwarder's port inside the router namespace
 DEMO_LOCATION = "Lab Café"
 ROUTER_NAME = "lab-router"
+WALLED_GARDEN_CONF = "walled-garden.conf"  # the agent writes it, dnsmasq reads it
 
 
 @dataclass
@@ -149,6 +152,14 @@ def _build(state: LabState, options: UpOptions, commands: dict[str, set[str]], s
     state.info.update(agent_socket=str(agent_socket), agent_state_dir=str(agent_dir))
 
     admin_url_in_router: str | None = None
+    if not options.network_only:
+        web_user = UNPRIVILEGED_USER if _can_drop_privileges() else "root"
+        state.info["web_user"] = web_user
+        if web_user == "root":
+            say(
+                f"==> note: {UNPRIVILEGED_USER} cannot run {sys.executable} (it lives where "
+                "others may not go), so the admin, portal and forwarder run as root"
+            )
     if options.network_only:
         state.info["skipped"].append("admin, agent and portal (--network-only)")
     else:
@@ -177,12 +188,35 @@ def _build(state: LabState, options: UpOptions, commands: dict[str, set[str]], s
     if not options.network_only:
         _portal(state, commands, say)
 
+    state.begin("check")
+    for record in state.processes:
+        if not record.alive():
+            raise LabError(
+                f"{record.name} died after starting: {processes.log_tail(record) or 'no output'}",
+                hint=f"see {record.log}",
+            )
     state.complete = True
     state.begin("up")
 
 
 def _unprivileged(argv: list[str]) -> list[str]:
-    return as_user(UNPRIVILEGED_USER, UNPRIVILEGED_GROUP, argv)
+    """`argv` as the unprivileged user, when that user can run this Python."""
+    if _can_drop_privileges():
+        return as_user(UNPRIVILEGED_USER, UNPRIVILEGED_GROUP, argv)
+    return argv
+
+
+@functools.cache
+def _can_drop_privileges() -> bool:
+    """Whether the unprivileged user can run (and re-exec, as gunicorn launchers
+    do) this installation's Python; not when it lives under a private home."""
+    probe = "import os, sys; os.execv(sys.executable, [sys.executable, '-c', ''])"
+    try:
+        run(as_user(UNPRIVILEGED_USER, UNPRIVILEGED_GROUP, [sys.executable, "-c", probe]), cwd="/")
+    except LabError:
+        log.debug("%s cannot run %s", UNPRIVILEGED_USER, sys.executable)
+        return False
+    return True
 
 
 def _admin(
@@ -198,8 +232,9 @@ def _admin(
     admin_dir.mkdir(mode=0o700, exist_ok=True)
     (admin_dir / "data").mkdir(mode=0o700, exist_ok=True)
     owner = _uid_gid(UNPRIVILEGED_USER, UNPRIVILEGED_GROUP)
-    for path in (admin_dir, admin_dir / "data"):
-        os.chown(path, *owner)
+    if _can_drop_privileges():
+        for path in (admin_dir, admin_dir / "data"):
+            os.chown(path, *owner)
     secret_file = state.add_path(state_dir / "admin-secret-key")
     fd = os.open(secret_file, os.O_WRONLY | os.O_CREAT | os.O_EXCL, 0o600)
     with os.fdopen(fd, "w", encoding="ascii") as out:
@@ -373,6 +408,8 @@ def _agent(state: LabState, commands: dict[str, set[str]], admin_url: str | None
             str(dnsmasq_conf.PORTAL_PORT),
             "--socket-group",
             UNPRIVILEGED_GROUP,
+            "--dnsmasq-conf",
+            str(agent_dir / "dnsmasq.d" / WALLED_GARDEN_CONF),
         ],
         netns=router,
     )
@@ -386,7 +423,11 @@ def _portal(state: LabState, commands: dict[str, set[str]], say: Any) -> None:
         return
     router = topology.Names(state.prefix).router
     bind = f"{topology.ROUTER_LAN_IP}:{dnsmasq_conf.PORTAL_PORT}"
-    say(f"==> portal on {bind} as {UNPRIVILEGED_USER}")
+    home = state.add_path(Path(state.state_dir) / "portal")
+    home.mkdir(mode=0o700, exist_ok=True)
+    if _can_drop_privileges():
+        os.chown(home, *_uid_gid(UNPRIVILEGED_USER, UNPRIVILEGED_GROUP))
+    say(f"==> portal on {bind} as {state.info.get('web_user')}")
     portal = processes.spawn(
         state,
         "portal",
@@ -404,10 +445,10 @@ def _portal(state: LabState, commands: dict[str, set[str]], say: Any) -> None:
         netns=router,
         env={
             "PATH": os.environ.get("PATH", "/usr/bin:/bin"),
-            "HOME": "/nonexistent",
+            "HOME": str(home),  # gunicorn keeps its control socket under $HOME
             "LANG": "C.UTF-8",
         },
-        cwd="/",
+        cwd=str(home),
     )
     processes.wait_until(
         portal,

@@ -104,3 +104,54 @@ def count(engine: Engine, table: str, where: str = "1=1", **params: Any) -> int:
             conn.execute(sa.text(f"SELECT count(*) FROM {table} WHERE {where}"), params).scalar()
             or 0
         )
+
+
+def free_port() -> int:
+    import socket
+
+    with socket.socket() as sock:
+        sock.bind(("127.0.0.1", 0))
+        return int(sock.getsockname()[1])
+
+
+def write_enrollment(state_dir: Any, admin_url: str, token: str, **extra: Any) -> None:
+    """What `porchlight agent enroll` leaves behind, without a round trip."""
+    import json
+    from pathlib import Path
+
+    state = Path(state_dir)
+    state.mkdir(parents=True, exist_ok=True)
+    (state / "admin.json").write_text(json.dumps({"admin_url": admin_url, **extra}))
+    (state / "device-token").write_text(token + "\n")
+    (state / "device-token").chmod(0o600)
+
+
+def guest_events(n_sessions: int, *, customers: int = 1000, seed: int = 1) -> list[dict[str, Any]]:
+    """login + session_start + session_end per session; phones from a pool."""
+    import random
+
+    rng = random.Random(seed)
+    out: list[dict[str, Any]] = []
+    for i in range(n_sessions):
+        phone = f"09{rng.randrange(customers):08d}"
+        mac = "02:00:" + ":".join(f"{(i >> s) & 0xFF:02x}" for s in (24, 16, 8, 0))
+        login = login_event(phone, mac=mac, name=f"Guest {i}")
+        sid = login["data"]["session_id"]
+        start = {
+            "id": new_event_id(),
+            "type": "session_start",
+            "occurred_at": login["occurred_at"],
+            "mac": mac,
+            "data": {"session_id": sid, "expires_at": "2026-11-25T11:00:00Z"},
+        }
+        out += [login, start, end_event(sid, mac=mac)]
+    return out
+
+
+def fill_outbox(db: Any, events: list[dict[str, Any]]) -> None:
+    """Queue events the way the agent does (validated, one transaction)."""
+    from porchlight.agent.store import enqueue_event
+
+    with db.atomic():
+        for event in events:
+            enqueue_event(db, event)

@@ -52,11 +52,11 @@ def serve(args: argparse.Namespace) -> int:
 
     from porchlight.portal.app import create_app
 
+    options = gunicorn_options(args)
     if os.geteuid() == 0 and not args.user:
         log.warning("the portal runs as root; pass --user to drop its workers' privileges")
     if not os.path.exists(args.agent_socket):
         log.warning("no agent socket at %s yet; guests will be told", args.agent_socket)
-    options = gunicorn_options(args)
     runtime = tempfile.mkdtemp(prefix="porchlight-portal-")
     if args.user and os.geteuid() == 0:
         import pwd

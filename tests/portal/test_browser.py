@@ -1,0 +1,108 @@
+"""The page in Debian's Chromium at phone size: each language, errors by the fields, a login."""
+
+from __future__ import annotations
+
+import shutil
+import threading
+from pathlib import Path
+
+import pytest
+from portal_fake_agent import FakeAgent
+from werkzeug.serving import make_server
+
+from porchlight.portal.app import create_app
+
+pytestmark = pytest.mark.browser
+
+ARTIFACTS = Path(__file__).resolve().parents[2] / "test-artifacts"
+PHONE = {"width": 360, "height": 740}
+
+
+@pytest.fixture(scope="module")
+def browser():
+    from playwright.sync_api import sync_playwright
+
+    with sync_playwright() as pw:
+        chromium = pw.chromium.launch(
+            executable_path=shutil.which("chromium"),
+            headless=True,
+            args=["--no-sandbox", "--disable-gpu", "--disable-background-networking",
+                  "--disable-component-update", "--no-first-run"],
+        )  # fmt: skip
+        yield chromium
+        chromium.close()
+
+
+@pytest.fixture
+def live():
+    agent = FakeAgent().start()
+    agent.add_client("127.0.0.1", "3a:bb:cc:dd:ee:01")
+    app = create_app({"SECRET_KEY": "browser-test", "AGENT_SOCKET": agent.path})
+    server = make_server("127.0.0.1", 0, app, threaded=True)
+    thread = threading.Thread(target=server.serve_forever, args=(0.05,), daemon=True)
+    thread.start()
+    yield f"http://127.0.0.1:{server.server_port}", agent
+    server.shutdown()
+    agent.cleanup()
+
+
+def _phone(browser, javascript=True):
+    return browser.new_context(
+        viewport=PHONE, device_scale_factor=2, is_mobile=True, has_touch=True,
+        java_script_enabled=javascript,
+    )  # fmt: skip
+
+
+@pytest.mark.parametrize(
+    ("lang", "heading", "button"),
+    [("vi", "Thông tin của bạn", "Kết nối"), ("th", "ข้อมูลของคุณ", "เชื่อมต่อ"),
+     ("en", "Your details", "Connect")],
+)  # fmt: skip
+def test_page_in_each_language_fits_a_phone(browser, live, lang, heading, button):
+    base, _ = live
+    context = _phone(browser)
+    page = context.new_page()
+    page.goto(f"{base}/?lang={lang}")
+    assert page.get_by_role("heading", name=heading).is_visible()
+    assert page.get_by_role("button", name=button, exact=True).is_visible()
+    assert page.evaluate("document.documentElement.scrollWidth") <= PHONE["width"]
+    ARTIFACTS.mkdir(exist_ok=True)
+    page.screenshot(path=str(ARTIFACTS / f"portal-login-{lang}.png"), full_page=True)
+    context.close()
+
+
+def test_errors_show_next_to_their_fields(browser, live):
+    base, agent = live
+    context = _phone(browser)
+    page = context.new_page()
+    page.goto(f"{base}/?lang=en")
+    page.fill("#f-name", "Lan")
+    page.fill("#f-phone", "12345")
+    page.check("input[name=consent_wifi]")
+    page.get_by_role("button", name="Connect", exact=True).click()
+    error = page.locator("#phone-err")
+    assert error.inner_text() == "This phone number does not look right."
+    field = page.locator("#f-phone").bounding_box()
+    under = error.bounding_box()
+    assert 0 <= under["y"] - (field["y"] + field["height"]) < 20  # right under the field
+    assert page.locator("#f-name").input_value() == "Lan"
+    page.screenshot(path=str(ARTIFACTS / "portal-login-error.png"), full_page=True)
+    assert agent.online_macs() == set()
+    context.close()
+
+
+def test_whole_login_without_javascript(browser, live):
+    base, agent = live
+    context = _phone(browser, javascript=False)
+    page = context.new_page()
+    page.goto(f"{base}/?lang=vi")
+    page.fill("#f-name", "Trần Thị Lan")
+    page.fill("#f-phone", "0912 345 678")
+    page.check("input[name=consent_wifi]")
+    page.get_by_role("button", name="Kết nối", exact=True).click()
+    page.wait_for_url("**/success*")
+    assert page.get_by_role("heading", name="Bạn đã kết nối").is_visible()
+    page.screenshot(path=str(ARTIFACTS / "portal-success-vi.png"), full_page=True)
+    assert agent.online_macs() == {"3a:bb:cc:dd:ee:01"}
+    assert agent.logins[0]["data"]["phone"] == "+84912345678"
+    context.close()

@@ -112,6 +112,25 @@ def _read_logo(upload: Any) -> tuple[bytes, str]:
     return process_logo(data)
 
 
+@bp.errorhandler(RequestEntityTooLarge)
+def too_large(error: RequestEntityTooLarge) -> ResponseReturnValue:
+    """A request over the app's limit stops before any view (the CSRF check reads
+    the form): answer on the settings page with the logo field's message."""
+    location_id = int((request.view_args or {}).get("location_id", 0))
+    if request.endpoint != "settings_ui.save" or not current_user.is_authenticated:
+        return error
+    size = request.content_length or 0
+    message = _(
+        "The logo file is %(size)s MB; the most is %(max)s MB. Nothing was saved.",
+        size=f"{size / 1048576:.1f}",
+        max=f"{MAX_UPLOAD_BYTES / 1048576:.1f}",
+    )
+    with get_engine().connect() as conn:
+        location = location_or_404(conn, location_id)
+        previous, row = _state(conn, location_id)
+    return _page(location, ps.form_values(previous), {"logo": message}, row, status=413)
+
+
 @bp.route("", methods=["GET"])
 @require_role()
 def edit(location_id: int) -> ResponseReturnValue:

@@ -153,9 +153,9 @@ class Agent:
     def start(self) -> None:
         self.gate.expire()
         self.gate.rebuild(self.gate.nft.list_table())
-        self.server.start()
         if self.watch:
             self._start_watchers()
+        self.server.start()  # last: a socket that answers means the gate is fully up
         self._start_sync()
 
     def _start_watchers(self) -> None:

@@ -38,19 +38,47 @@ class NeighbourWatcher:
         self._ipr: Any = None
         self.ifindex: int | None = None
 
-    def start(self) -> None:
+    def start(self, timeout: float = 10.0) -> None:
+        """Start watching; raises OSError if the LAN interface or netlink is unusable.
+
+        pyroute2 (0.9) ties a socket to the thread's event loop, so the socket is
+        made, bound and read in the watcher thread itself.
+        """
+        ready = threading.Event()
+        errors: list[BaseException] = []
+        self._thread = threading.Thread(
+            target=self._run, args=(ready, errors), name="neighbours", daemon=True
+        )
+        self._thread.start()
+        if not ready.wait(timeout):
+            raise OSError("netlink neighbour watcher did not start")
+        if errors:
+            raise OSError(f"neighbour watcher: {errors[0]}") from errors[0]
+
+    def _run(self, ready: threading.Event, errors: list[BaseException]) -> None:
         from pyroute2 import IPRoute
         from pyroute2.netlink.rtnl import RTMGRP_NEIGH
 
-        self._ipr = IPRoute()
-        indexes = self._ipr.link_lookup(ifname=self.lan)
-        if not indexes:
-            self._ipr.close()
-            raise OSError(f"LAN interface {self.lan!r} does not exist")
-        self.ifindex = indexes[0]
-        self._ipr.bind(groups=RTMGRP_NEIGH)
-        self._thread = threading.Thread(target=self._loop, name="neighbours", daemon=True)
-        self._thread.start()
+        try:
+            self._ipr = IPRoute()
+            self._ipr.bind(groups=RTMGRP_NEIGH)
+            indexes = self._ipr.link_lookup(ifname=self.lan)
+            if not indexes:
+                raise OSError(f"LAN interface {self.lan!r} does not exist")
+            self.ifindex = indexes[0]
+        except Exception as exc:  # noqa: BLE001 - reported to start()
+            errors.append(exc)
+            ready.set()
+            return
+        ready.set()
+        try:  # clients already on the LAN before we started: one dump, then events only
+            for msg in self._ipr.neigh("dump", ifindex=self.ifindex):
+                pair = _mac_ip(msg)
+                if pair and msg.get("state", 0) & _USABLE_STATES:
+                    self.on_seen(*pair)
+        except Exception:  # noqa: BLE001 - events still work without the seed
+            log.exception("initial neighbour dump failed")
+        self._loop()
 
     def _loop(self) -> None:
         while not self._stop.is_set():

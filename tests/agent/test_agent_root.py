@@ -1,0 +1,307 @@
+"""The real agent in throwaway namespaces: router, guest phone, internet host.
+
+guest (plg…) ──veth── router (plr…, runs `porchlight agent run`) ──veth── internet (pli…)
+The router masquerades to the internet (--wan), a stand-in portal answers on
+the router's :8080, the internet host answers on :80. Everything is removed
+after, even when a test fails.
+"""
+
+from __future__ import annotations
+
+import json
+import os
+import secrets
+import shutil
+import signal
+import subprocess
+import sys
+import time
+from pathlib import Path
+
+import pytest
+
+from porchlight.agent_client import AgentClient
+
+pytestmark = pytest.mark.root
+
+LAN_IP, GUEST_IP, WAN_IP, NET_IP = "10.66.0.1", "10.66.0.2", "10.67.0.1", "10.67.0.2"
+GUEST6, ROUTER6, ROUTER6_WAN, NET6 = "fd66::2", "fd66::1", "fd67::1", "fd67::2"
+PORCHLIGHT = str(Path(sys.executable).with_name("porchlight"))
+
+
+def sh(ns: str | None, *argv: str, check: bool = True, timeout: float = 15) -> str:
+    cmd = (["ip", "netns", "exec", ns] if ns else []) + list(argv)
+    done = subprocess.run(cmd, capture_output=True, text=True, timeout=timeout)
+    if check and done.returncode != 0:
+        raise AssertionError(f"{cmd} failed: {done.stderr}")
+    return done.stdout
+
+
+class Lab:
+    def __init__(self, tmp: Path) -> None:
+        tag = secrets.token_hex(3)
+        self.router, self.guest, self.net = f"plr{tag}", f"plg{tag}", f"pli{tag}"
+        self.lan, self.wan = f"pll{tag}", f"plw{tag}"
+        self.tmp = tmp
+        self.procs: list[subprocess.Popen] = []
+        self.agent: subprocess.Popen | None = None
+        self.socket = str(tmp / "agent.sock")
+        self.state = tmp / "state"
+
+    def up(self) -> None:
+        for ns in (self.router, self.guest, self.net):
+            sh(None, "ip", "netns", "add", ns)
+            sh(ns, "ip", "link", "set", "lo", "up")
+        sh(
+            None,
+            "ip",
+            "link",
+            "add",
+            self.lan,
+            "netns",
+            self.router,
+            "type",
+            "veth",
+            "peer",
+            "name",
+            "eth0",
+            "netns",
+            self.guest,
+        )
+        sh(
+            None,
+            "ip",
+            "link",
+            "add",
+            self.wan,
+            "netns",
+            self.router,
+            "type",
+            "veth",
+            "peer",
+            "name",
+            "eth0",
+            "netns",
+            self.net,
+        )
+        for ns, dev, addrs in (
+            (self.router, self.lan, [f"{LAN_IP}/24", f"{ROUTER6}/64"]),
+            (self.router, self.wan, [f"{WAN_IP}/24", f"{ROUTER6_WAN}/64"]),
+            (self.guest, "eth0", [f"{GUEST_IP}/24", f"{GUEST6}/64"]),
+            (self.net, "eth0", [f"{NET_IP}/24", f"{NET6}/64"]),
+        ):
+            for addr in addrs:
+                sh(ns, "ip", "addr", "add", addr, "dev", dev, *(["nodad"] if ":" in addr else []))
+            sh(ns, "ip", "link", "set", dev, "up")
+        sh(self.guest, "ip", "route", "add", "default", "via", LAN_IP)
+        sh(self.guest, "ip", "-6", "route", "add", "default", "via", ROUTER6)
+        sh(self.net, "ip", "-6", "route", "add", "default", "via", ROUTER6_WAN)
+        sh(self.router, "sysctl", "-qw", "net.ipv4.ip_forward=1")
+        sh(self.router, "sysctl", "-qw", "net.ipv6.conf.all.forwarding=1")
+        self._serve(self.net, 80, "internet", "::")
+        self._serve(self.router, 8080, "portal", "0.0.0.0")
+
+    def _serve(self, ns: str, port: int, text: str, bind: str) -> None:
+        root = self.tmp / f"www-{text}"
+        root.mkdir()
+        (root / "index.html").write_text(text)
+        self.procs.append(
+            subprocess.Popen(
+                [
+                    "ip",
+                    "netns",
+                    "exec",
+                    ns,
+                    sys.executable,
+                    "-m",
+                    "http.server",
+                    str(port),
+                    "--bind",
+                    bind,
+                    "--directory",
+                    str(root),
+                ],
+                stdout=subprocess.DEVNULL,
+                stderr=subprocess.DEVNULL,
+            )
+        )
+
+    def start_agent(self) -> None:
+        if Path(self.socket).exists():
+            Path(self.socket).unlink()
+        with open(self.tmp / "agent.log", "a") as log:
+            self.agent = subprocess.Popen(
+                [
+                    "ip",
+                    "netns",
+                    "exec",
+                    self.router,
+                    PORCHLIGHT,
+                    "agent",
+                    "run",
+                    "--lan",
+                    self.lan,
+                    "--state-dir",
+                    str(self.state),
+                    "--socket",
+                    self.socket,
+                    "--portal-port",
+                    "8080",
+                    "--wan",
+                    self.wan,
+                    "--reconcile-seconds",
+                    "1",
+                ],
+                stdout=log,
+                stderr=log,
+            )
+        deadline = time.monotonic() + 20
+        while time.monotonic() < deadline:
+            if self.agent.poll() is not None:
+                raise AssertionError((self.tmp / "agent.log").read_text())
+            try:
+                AgentClient(self.socket).call("status")
+                return
+            except Exception:  # noqa: BLE001
+                time.sleep(0.1)
+        raise AssertionError("agent did not start: " + (self.tmp / "agent.log").read_text())
+
+    def kill_agent(self, sig: int = signal.SIGKILL) -> None:
+        if self.agent and self.agent.poll() is None:
+            self.agent.send_signal(sig)
+            self.agent.wait(timeout=10)
+
+    def fetch(self, url: str, *, six: bool = False) -> str:
+        done = subprocess.run(
+            [
+                "ip",
+                "netns",
+                "exec",
+                self.guest,
+                "curl",
+                "-s",
+                "-m",
+                "3",
+                "-6" if six else "-4",
+                url,
+            ],
+            capture_output=True,
+            text=True,
+            timeout=10,
+        )
+        return done.stdout.strip() if done.returncode == 0 else f"curl-exit-{done.returncode}"
+
+    def allowed(self) -> str:
+        return sh(self.router, "nft", "list", "set", "inet", "porchlight", "allowed")
+
+    def guest_mac(self) -> str:
+        return json.loads(sh(self.guest, "ip", "-j", "link", "show", "eth0"))[0]["address"]
+
+    def down(self) -> None:
+        self.kill_agent(signal.SIGTERM)
+        for proc in self.procs:
+            proc.kill()
+            proc.wait(timeout=5)
+        for ns in (self.router, self.guest, self.net):
+            subprocess.run(["ip", "netns", "del", ns], capture_output=True, timeout=15)
+
+
+@pytest.fixture
+def lab(tmp_path):
+    if shutil.which("curl") is None or shutil.which("conntrack") is None:
+        pytest.skip("needs curl and conntrack")
+    lab = Lab(tmp_path)
+    try:
+        lab.up()
+        lab.start_agent()
+        yield lab
+    finally:
+        lab.down()
+
+
+def authorize(lab: Lab) -> dict:
+    assert lab.fetch(f"http://{NET_IP}/") == "portal"  # as a phone does before it logs in
+    client = AgentClient(lab.socket)
+    mac = client.call("client_for_ip", ip=GUEST_IP)["client"]["mac"]
+    return client.call(
+        "authorize",
+        mac=mac,
+        ip=GUEST_IP,
+        login={"channel": "form", "name": "Test Guest", "phone": "+84912345678"},
+    )
+
+
+def wait_for(predicate, timeout: float = 5.0) -> bool:
+    deadline = time.monotonic() + timeout
+    while time.monotonic() < deadline:
+        if predicate():
+            return True
+        time.sleep(0.1)
+    return predicate()
+
+
+def test_guest_redirected_then_online_then_back_to_portal(lab):
+    url = f"http://{NET_IP}/"
+    assert lab.fetch(url) == "portal"
+    assert lab.fetch(f"http://[{NET6}]/", six=True).startswith("curl-exit")  # no IPv6 bypass
+    started = time.monotonic()
+    assert lab.fetch(f"https://{NET_IP}/").startswith("curl-exit-7")  # TCP reset, not a hang
+    assert time.monotonic() - started < 2
+    mac = lab.guest_mac()
+    client = AgentClient(lab.socket).call("client_for_ip", ip=GUEST_IP)["client"]
+    assert (client["mac"], client["state"]) == (mac, "pending")
+
+    authorize(lab)
+    assert mac in lab.allowed()
+    assert lab.fetch(url) == "internet"
+    assert lab.fetch(f"http://[{NET6}]/", six=True) == "internet"
+    assert GUEST_IP in sh(lab.router, "conntrack", "-L", "-s", GUEST_IP, check=False)
+
+    assert AgentClient(lab.socket).call("deauthorize", mac=mac, reason="test")["ended"] is True
+    assert mac not in lab.allowed()
+    entries = sh(lab.router, "conntrack", "-L", "-s", GUEST_IP, check=False)
+    assert GUEST_IP not in entries
+    assert lab.fetch(url) == "portal"
+
+
+def test_kill_9_and_hand_flush_recover_without_losing_or_duplicating_sessions(lab):
+    authorize(lab)
+    mac = lab.guest_mac()
+    assert lab.fetch(f"http://{NET_IP}/") == "internet"
+
+    lab.kill_agent(signal.SIGKILL)
+    assert lab.fetch(f"http://{NET_IP}/") == "internet"  # the kernel keeps guests online
+    sh(lab.router, "nft", "flush", "table", "inet", "porchlight")
+    sh(lab.router, "nft", "delete", "element", "inet", "porchlight", "allowed", f"{{ {mac} }}")
+    lab.start_agent()
+    assert mac in lab.allowed()
+    assert lab.fetch(f"http://{NET_IP}/") == "internet"
+
+    # a hand flush while the agent runs is repaired within one reconcile period (1 s)
+    sh(lab.router, "nft", "flush", "table", "inet", "porchlight")
+    assert wait_for(
+        lambda: "redirect" in sh(lab.router, "nft", "list", "table", "inet", "porchlight"),
+        timeout=3,
+    )
+    assert mac in lab.allowed()
+    lab.kill_agent(signal.SIGTERM)
+
+    from porchlight.agent.store import open_db
+
+    db = open_db(lab.state / "agent.db")
+    try:
+        sessions = list(db.query("SELECT * FROM sessions"))
+        types = [json.loads(r["body"])["type"] for r in db.query("SELECT body FROM outbox")]
+    finally:
+        db.close()
+    assert len(sessions) == 1 and sessions[0]["ended_at"] is None
+    assert types == ["login", "session_start"]
+
+
+def test_agent_sees_new_guest_at_once_via_netlink(lab):
+    lab.fetch(f"http://{LAN_IP}:8080/")
+    client = AgentClient(lab.socket)
+    assert wait_for(
+        lambda: any(c["mac"] == lab.guest_mac() for c in client.call("status")["clients"]), 2
+    )
+    assert os.stat(lab.socket).st_mode & 0o777 == 0o660

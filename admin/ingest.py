@@ -110,11 +110,11 @@ def _record_ledger(
     ]
     stmt = (
         dialect_insert(conn, sync_events)
-        .values(rows)
         .on_conflict_do_nothing(index_elements=["id"])
         .returning(sync_events.c.id)
     )
-    return {str(x) for x in conn.execute(stmt).scalars()}
+    # executemany + RETURNING: one cached statement, sent as multi-row INSERTs.
+    return {str(x) for x in conn.execute(stmt, rows).scalars()}
 
 
 def ingest_batch(

@@ -14,6 +14,7 @@ customers are inserted one by one (their id is needed at once).
 
 from __future__ import annotations
 
+import functools
 import logging
 from datetime import datetime
 from typing import Any
@@ -27,6 +28,13 @@ from porchlight.phones import try_normalize_phone
 log = logging.getLogger(__name__)
 
 SOCIAL_CHANNELS = ("zalo", "facebook", "google")
+_INSERT = customers.insert().returning(customers.c.id)
+
+
+@functools.lru_cache(maxsize=65536)
+def _phone(raw: str, region: str) -> str | None:
+    """Normalized phone; cached, since returning guests send the same numbers."""
+    return try_normalize_phone(raw, region)
 
 
 def _email(value: str | None) -> str | None:
@@ -57,10 +65,15 @@ class CustomerResolver:
         self.by_phone: dict[str, dict[str, Any]] = {}
         self.by_email: dict[str, dict[str, Any]] = {}
         self.by_social: dict[tuple[str, str], dict[str, Any]] = {}
+        self._key_cache: dict[int, tuple[str | None, str | None, tuple[str, str] | None]] = {}
 
     def _keys(self, data: dict[str, Any]) -> tuple[str | None, str | None, tuple[str, str] | None]:
-        phone = try_normalize_phone(data["phone"], self.region) if data.get("phone") else None
-        return phone, _email(data.get("email")), _social(data)
+        cached = self._key_cache.get(id(data))
+        if cached is None:
+            phone = _phone(data["phone"], self.region) if data.get("phone") else None
+            cached = (phone, _email(data.get("email")), _social(data))
+            self._key_cache[id(data)] = cached
+        return cached
 
     def _remember(self, row: dict[str, Any]) -> None:
         if row["phone"]:
@@ -136,9 +149,7 @@ class CustomerResolver:
             "created_at": self.now,
             "updated_at": self.now,
         }
-        new_id = self.conn.execute(
-            customers.insert().values(**values).returning(customers.c.id)
-        ).scalar_one()
+        new_id = self.conn.execute(_INSERT, values).scalar_one()
         self.created += 1
         self._remember({"id": int(new_id), **values})
         return int(new_id)

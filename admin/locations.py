@@ -201,7 +201,7 @@ def create() -> ResponseReturnValue:
         return _form_page({"country": "VN", "timezone": COUNTRY_ZONES["VN"]}, {})
     values, errors = clean_location(request.form)
     with get_engine().begin() as conn:
-        if not errors and _name_taken(conn, values["name"]):
+        if "name" not in errors and _name_taken(conn, values["name"]):
             errors["name"] = _("Another location already has this name.")
         if errors:
             return _form_page(dict(request.form), errors)
@@ -249,7 +249,7 @@ def edit(location_id: int) -> ResponseReturnValue:
         if request.method == "GET":
             return _form_page(form_from_row(location), {}, location)
         values, errors = clean_location(request.form)
-        if not errors and _name_taken(conn, values["name"], exclude=location_id):
+        if "name" not in errors and _name_taken(conn, values["name"], exclude=location_id):
             errors["name"] = _("Another location already has this name.")
         if errors:
             return _form_page(dict(request.form), errors, location)

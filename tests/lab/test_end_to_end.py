@@ -31,6 +31,8 @@ from porchlight.lab.state import load
 pytestmark = [pytest.mark.root, pytest.mark.slow]
 
 INTERNET_URL = "http://internet.test/"
+APPLE_URL = "http://captive.apple.com/hotspot-detect.html"
+APPLE_SUCCESS = "<HTML><HEAD><TITLE>Success</TITLE></HEAD><BODY>Success</BODY></HTML>"
 CSRF = re.compile(r'name="csrf_token"[^>]*value="([^"]+)"|value="([^"]+)"[^>]*name="csrf_token"')
 
 
@@ -127,12 +129,24 @@ def test_one_guest_end_to_end(state_dir, tmp_path):
     lease = guest_dhcp.request_lease(state_dir, guest_ns)
     assert lease["ip"].startswith("10.77.0.")
     assert guest_dhcp.option_114(lease) == dnsmasq_conf.captive_api_url()
+    api_url = guest_dhcp.option_114(lease)
     guest = Guest(guest_ns, tmp_path / "cookies.txt")
+
+    def captive() -> bool:
+        status, _, body = guest.http(api_url)
+        assert status == 200, status
+        answer = json.loads(body)
+        assert answer["user-portal-url"].startswith("http://10.77.0.1:8080/")
+        return bool(answer["captive"])
+
+    assert captive() is True  # RFC 8908 API at the option-114 URL
 
     # 2. Before login the portal answers instead of the internet host.
     status, location, body = guest.http(INTERNET_URL)
     assert HOME_MARKER not in body
     assert status in (302, 303, 307, 200), status
+    status, _, body = guest.http(APPLE_URL)
+    assert body != APPLE_SUCCESS  # so the phone opens its login sheet
     portal_url, page = guest.follow(INTERNET_URL)
     assert portal_url.startswith("http://10.77.0.1:8080/"), portal_url
     token = CSRF.search(page)
@@ -162,6 +176,8 @@ def test_one_guest_end_to_end(state_dir, tmp_path):
     # 5. The same request now reaches the internet host.
     status, _, body = guest.http(INTERNET_URL)
     assert status == 200 and HOME_MARKER in body
+    assert guest.http(APPLE_URL)[2] == APPLE_SUCCESS  # the login sheet closes
+    assert captive() is False
 
     # 6. Within seconds the admin's customer list shows one visit at Lab Café.
     deadline = time.monotonic() + 30
@@ -186,3 +202,4 @@ def test_one_guest_end_to_end(state_dir, tmp_path):
     assert HOME_MARKER not in body
     portal_again, _ = guest.follow(INTERNET_URL)
     assert portal_again.startswith("http://10.77.0.1:8080/")
+    assert captive() is True

@@ -91,7 +91,9 @@ class Agent:
     # ---- hooks for the sync worker -------------------------------------------------
     def apply_config(self, config: dict[str, Any]) -> None:
         """Validate and apply a location config; on any failure the old one stays in force."""
-        clean = validate_config(config)
+        self._activate(validate_config(config), persist=True)
+
+    def _activate(self, clean: dict[str, Any], *, persist: bool) -> None:
         gate = self.gate
         old = (gate.config, gate.spec, gate.ruleset)
         spec = nft_ruleset.GateSpec(
@@ -108,8 +110,9 @@ class Agent:
                     snippet_tmp.write_text(dnsmasq_snippet(clean["walled_garden"]["domains"]))
                 gate.config, gate.spec, gate.ruleset = clean, spec, nft_ruleset.build(spec)
                 gate.rebuild(gate.nft.list_table())
-                with self.db.atomic():
-                    kv_set(self.db, CONFIG_KEY, json.dumps(clean, ensure_ascii=False))
+                if persist:
+                    with self.db.atomic():
+                        kv_set(self.db, CONFIG_KEY, json.dumps(clean, ensure_ascii=False))
                 if snippet_tmp is not None and self.dnsmasq_conf is not None:
                     os.replace(snippet_tmp, self.dnsmasq_conf)
             except Exception as exc:
@@ -145,9 +148,7 @@ class Agent:
 
     def reload(self) -> None:
         """Re-read the stored config and rebuild the table from the store."""
-        with self.gate.lock:
-            self.gate.config = self._stored_config()
-            self.gate.rebuild(self.gate.nft.list_table())
+        self._activate(self._stored_config(), persist=False)
 
     # ---- lifecycle -----------------------------------------------------------------
     def start(self) -> None:

@@ -305,3 +305,65 @@ def test_agent_sees_new_guest_at_once_via_netlink(lab):
         lambda: any(c["mac"] == lab.guest_mac() for c in client.call("status")["clients"]), 2
     )
     assert os.stat(lab.socket).st_mode & 0o777 == 0o660
+
+
+def test_dhcp_sniffer_records_hostname_and_vendor_class(lab):
+    if shutil.which("busybox") is None:
+        pytest.skip("needs busybox (udhcpc)")
+    subprocess.run(
+        [
+            "ip",
+            "netns",
+            "exec",
+            lab.guest,
+            "busybox",
+            "udhcpc",
+            "-i",
+            "eth0",
+            "-n",
+            "-q",
+            "-t",
+            "2",
+            "-T",
+            "1",
+            "-x",
+            "hostname:lan-phone",
+            "-V",
+            "android-dhcp-14",
+            "-s",
+            "/bin/true",
+        ],
+        capture_output=True,
+        timeout=20,
+    )
+    client = AgentClient(lab.socket)
+    mac = lab.guest_mac()
+
+    def named() -> bool:
+        rows = client.call("status")["clients"]
+        return any((c["mac"], c["hostname"]) == (mac, "lan-phone") for c in rows)
+
+    assert wait_for(named, 3)
+
+
+def test_walled_garden_cidr_from_the_stored_config_passes_before_login(lab):
+    from porchlight.agent.config import DEFAULT_CONFIG
+    from porchlight.agent.store import kv_set, open_db
+
+    assert lab.fetch(f"http://{NET_IP}/") == "portal"
+    config = json.loads(json.dumps(DEFAULT_CONFIG))
+    config["walled_garden"]["cidrs"] = [f"{NET_IP}/32", f"{NET6}/128"]
+    config["session"]["bandwidth_kbps"] = 8000
+    db = open_db(lab.state / "agent.db")
+    try:
+        with db.atomic():
+            kv_set(db, "applied_config", json.dumps(config))
+    finally:
+        db.close()
+    AgentClient(lab.socket).call("reload")
+    assert lab.fetch(f"http://{NET_IP}/") == "internet"
+    assert lab.fetch(f"http://[{NET6}]/", six=True) == "internet"
+    assert "bw_up" in sh(lab.router, "nft", "list", "table", "inet", "porchlight")
+    assert AgentClient(lab.socket).call("client_for_ip", ip=GUEST_IP)["client"]["state"] == (
+        "pending"
+    )

@@ -106,7 +106,8 @@ class Agent:
         with gate.lock:
             try:
                 if self.dnsmasq_conf is not None:
-                    snippet_tmp = self.dnsmasq_conf.with_name(self.dnsmasq_conf.name + ".tmp")
+                    self.dnsmasq_conf.parent.mkdir(parents=True, exist_ok=True)
+                    snippet_tmp = self.dnsmasq_conf.with_name(f".{self.dnsmasq_conf.name}.tmp")
                     snippet_tmp.write_text(dnsmasq_snippet(clean["walled_garden"]["domains"]))
                 gate.config, gate.spec, gate.ruleset = clean, spec, nft_ruleset.build(spec)
                 gate.rebuild(gate.nft.list_table())
@@ -153,7 +154,10 @@ class Agent:
     # ---- lifecycle -----------------------------------------------------------------
     def start(self) -> None:
         self.gate.expire()
-        self.gate.rebuild(self.gate.nft.list_table())
+        try:  # rebuild the table from the store and (re)write the dnsmasq snippet
+            self._activate(self.gate.config, persist=False)
+        except ConfigError as exc:
+            raise CommandError(["nft"], str(exc)) from exc
         if self.watch:
             self._start_watchers()
         self.server.start()  # last: a socket that answers means the gate is fully up

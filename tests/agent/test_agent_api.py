@@ -167,14 +167,16 @@ def test_apply_config_failure_keeps_the_old_config(agent, tmp_path):
     assert agent.gate.config is before
     good = json.loads(json.dumps(before))
     good["walled_garden"]["cidrs"] = ["198.51.100.0/24"]
+    good["walled_garden"]["domains"] = ["pay.example.com"]
+    snippet_before = (tmp_path / "walled.conf").read_text()
     good["session"]["bandwidth_kbps"] = 4000
     agent.kernel.fail("-c -f -")  # nft refuses the new ruleset
     with pytest.raises(ConfigError):
         agent.apply_config(good)
     assert agent.gate.config is before
     assert "198.51.100.0/24" not in agent.kernel.sets["cidr4"]
-    assert not (tmp_path / "walled.conf").exists()
-    assert not (tmp_path / "walled.conf.tmp").exists()
+    assert (tmp_path / "walled.conf").read_text() == snippet_before
+    assert not (tmp_path / ".walled.conf.tmp").exists()
 
 
 def test_config_and_sessions_survive_a_restart(tmp_path):

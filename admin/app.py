@@ -27,6 +27,7 @@ BLUEPRINTS: list[str] = [
     "porchlight.admin.dashboard",
     "porchlight.admin.customers",
     "porchlight.admin.customers_page",
+    "porchlight.admin.customers_merge",
     "porchlight.admin.groups",
     "porchlight.admin.audit",
     "porchlight.admin.api",

@@ -162,13 +162,15 @@ def _apply_logins(
     tag_pairs: set[tuple[int, str]] = set()
     device_rows: dict[tuple[int, str], dict[str, Any]] = {}
     consent_rows: list[dict[str, Any]] = []
-    for event in logins:
+    resolved = [(event, resolver.resolve(event)) for event in logins]
+    resolver.flush()
+    for event, row in resolved:
         data = event["data"]
         started = parse_time(event["occurred_at"])
-        customer_id = resolver.resolve(event)
-        if customer_id is None:
+        if row is None:
             log.info("login %s carries no phone, e-mail or social id: no customer", event["id"])
             continue
+        customer_id = int(row["id"])
         result.customer_ids.add(customer_id)
         visit_rows.append(
             {

@@ -9,7 +9,7 @@ recently — which is credited to the customer last seen on that device.
 
 A batch is resolved with three indexed look-ups (phones, e-mails, social ids)
 and a cache, so 500 logins of one batch cost a handful of queries; new
-customers are inserted one by one (their id is needed at once).
+customers are inserted together by `flush` (one executemany with RETURNING).
 """
 
 from __future__ import annotations
@@ -28,7 +28,7 @@ from porchlight.phones import try_normalize_phone
 log = logging.getLogger(__name__)
 
 SOCIAL_CHANNELS = ("zalo", "facebook", "google")
-_INSERT = customers.insert().returning(customers.c.id)
+_INSERT = customers.insert().returning(customers.c.id, sort_by_parameter_order=True)
 
 
 @functools.lru_cache(maxsize=65536)
@@ -65,6 +65,8 @@ class CustomerResolver:
         self.by_phone: dict[str, dict[str, Any]] = {}
         self.by_email: dict[str, dict[str, Any]] = {}
         self.by_social: dict[tuple[str, str], dict[str, Any]] = {}
+        self.pending: list[dict[str, Any]] = []
+        self.changes: dict[int, dict[str, Any]] = {}
         self._key_cache: dict[int, tuple[str | None, str | None, tuple[str, str] | None]] = {}
 
     def _keys(self, data: dict[str, Any]) -> tuple[str | None, str | None, tuple[str, str] | None]:
@@ -109,12 +111,14 @@ class CustomerResolver:
             for row in rows:
                 self._remember(dict(row._mapping))
 
-    def resolve(self, event: dict[str, Any]) -> int | None:
+    def resolve(self, event: dict[str, Any]) -> dict[str, Any] | None:
+        """The customer row (a dict; ``id`` is None until `flush`), or None."""
         data = event["data"]
         phone, email, social = self._keys(data)
         if not (phone or email or social):
             if data["channel"] == "returning":
-                return self._by_device(event["mac"])
+                found = self._by_device(event["mac"])
+                return None if found is None else {"id": found}
             return None
         row = None
         if phone:
@@ -130,7 +134,7 @@ class CustomerResolver:
         if row is None:
             return self._create(data, phone, email, social)
         self._fill(row, data, phone, email, social)
-        return int(row["id"])
+        return row
 
     def _create(
         self,
@@ -138,8 +142,9 @@ class CustomerResolver:
         phone: str | None,
         email: str | None,
         social: tuple[str, str] | None,
-    ) -> int:
-        values = {
+    ) -> dict[str, Any]:
+        row: dict[str, Any] = {
+            "id": None,
             "tenant_id": self.tenant_id,
             "name": (data.get("name") or "")[:200],
             "phone": phone,
@@ -149,10 +154,26 @@ class CustomerResolver:
             "created_at": self.now,
             "updated_at": self.now,
         }
-        new_id = self.conn.execute(_INSERT, values).scalar_one()
-        self.created += 1
-        self._remember({"id": int(new_id), **values})
-        return int(new_id)
+        self.pending.append(row)
+        self._remember(row)
+        return row
+
+    def flush(self) -> None:
+        """Insert the new customers (one executemany) and apply the filled-in fields."""
+        if self.pending:
+            values = [{k: v for k, v in row.items() if k != "id"} for row in self.pending]
+            ids = self.conn.execute(_INSERT, values).scalars().all()
+            for row, new_id in zip(self.pending, ids, strict=True):
+                row["id"] = int(new_id)
+            self.created += len(self.pending)
+            self.pending = []
+        for customer_id, changes in sorted(self.changes.items()):
+            self.conn.execute(
+                customers.update()
+                .where(customers.c.id == customer_id)
+                .values(**changes, updated_at=self.now)
+            )
+        self.changes = {}
 
     def _fill(
         self,
@@ -174,11 +195,8 @@ class CustomerResolver:
             changes["social_provider"], changes["social_id"] = social
         if not changes:
             return
-        self.conn.execute(
-            customers.update()
-            .where(customers.c.id == row["id"])
-            .values(**changes, updated_at=self.now)
-        )
+        if row["id"] is not None:
+            self.changes.setdefault(int(row["id"]), {}).update(changes)
         row.update(changes)
         self._remember(row)
 

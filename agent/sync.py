@@ -92,7 +92,7 @@ class SyncWorker:
         self.deauthorize = deauthorize
         self.poll_interval = float(poll_interval or admin.get("poll_seconds") or 30.0)
         self.event_interval = event_interval
-        self.batch_events = batch_events
+        self.batch_events = max(1, min(BATCH_EVENTS, batch_events))
         self.events_only = events_only
         self.failures = 0
         self.retry_at = 0.0
@@ -225,6 +225,7 @@ def _cmd_sync(args: argparse.Namespace) -> int:
         str(db_path(args.state_dir)),
         args.state_dir,
         event_interval=args.interval,
+        batch_events=args.batch,
         events_only=True,
     )
     if not args.loop:
@@ -248,4 +249,5 @@ def register(sub: Any) -> None:
     p.add_argument("--state-dir", default="/var/lib/porchlight", help="agent state directory")
     p.add_argument("--loop", action="store_true", help="keep running (events only)")
     p.add_argument("--interval", type=float, default=2.0, help="seconds between rounds")
+    p.add_argument("--batch", type=int, default=BATCH_EVENTS, help=argparse.SUPPRESS)
     p.set_defaults(func=_cmd_sync)

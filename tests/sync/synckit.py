@@ -155,3 +155,70 @@ def fill_outbox(db: Any, events: list[dict[str, Any]]) -> None:
     with db.atomic():
         for event in events:
             enqueue_event(db, event)
+
+
+class Gunicorn:
+    """The real admin under gunicorn in its own process group (so kill -9 takes it all)."""
+
+    def __init__(self, db_url: str, port: int, log_path: Any, workers: int = 2) -> None:
+        self.db_url = db_url
+        self.port = port
+        self.log_path = log_path
+        self.workers = workers
+        self.proc: Any = None
+
+    @property
+    def url(self) -> str:
+        return f"http://127.0.0.1:{self.port}"
+
+    def start(self, timeout: float = 30.0) -> None:
+        import os
+        import subprocess
+        import sys
+        import time
+
+        import requests
+
+        env = {
+            **os.environ,
+            "PORCHLIGHT_ADMIN_SECRET_KEY": "sync-tests-secret-key-0123456789",
+            "PORCHLIGHT_ADMIN_DATABASE_URL": self.db_url,
+        }
+        argv = [sys.executable, "-m", "gunicorn", "--workers", str(self.workers)]
+        argv += ["--bind", f"127.0.0.1:{self.port}", "--timeout", "60"]
+        argv += ["porchlight.admin.app:create_app()"]
+        with open(self.log_path, "ab") as log:
+            self.proc = subprocess.Popen(
+                argv, env=env, stdout=log, stderr=subprocess.STDOUT, start_new_session=True
+            )
+        deadline = time.monotonic() + timeout
+        while time.monotonic() < deadline:
+            if self.proc.poll() is not None:
+                raise RuntimeError(f"gunicorn exited: see {self.log_path}")
+            try:
+                if requests.get(f"{self.url}/api/v1/config", timeout=2).status_code == 401:
+                    return
+            except requests.RequestException:
+                pass
+            time.sleep(0.1)
+        raise RuntimeError("gunicorn did not come up")
+
+    def kill9(self) -> None:
+        import os
+        import signal
+
+        if self.proc is not None and self.proc.poll() is None:
+            os.killpg(self.proc.pid, signal.SIGKILL)
+            self.proc.wait(10)
+
+    def stop(self) -> None:
+        import os
+        import signal
+        import subprocess
+
+        if self.proc is not None and self.proc.poll() is None:
+            os.killpg(self.proc.pid, signal.SIGTERM)
+            try:
+                self.proc.wait(15)
+            except subprocess.TimeoutExpired:
+                self.kill9()

@@ -12,7 +12,8 @@ from collections.abc import Mapping
 from pathlib import Path
 from typing import Any
 
-from flask import Flask, Response, request
+from flask import Flask, Request, Response, request
+from flask.sessions import SecureCookieSession, SecureCookieSessionInterface
 
 from porchlight.portal.agent_link import AgentLink
 from porchlight.portal.context import PortalState
@@ -59,9 +60,12 @@ def create_app(config: Mapping[str, Any] | None = None) -> Flask:
     from porchlight.portal import detection, login, oauth
 
     app.register_blueprint(detection.bp)
+    app.wsgi_app = detection.ProbeFastPath(app, app.wsgi_app)  # type: ignore[method-assign]
     app.register_blueprint(login.bp)
     app.register_blueprint(oauth.bp)
-    app.after_request(_security_headers)
+    app.session_interface = LoginOnlySessions()
+    headers = security_headers(settings)
+    app.after_request(lambda response: _add_headers(response, headers))
     for code, key in ((404, "err_not_found"), (405, "err_not_found"), (413, "err_internal")):
         app.register_error_handler(code, _error_page(code, key))
     app.register_error_handler(500, _error_page(500, "err_internal"))
@@ -87,20 +91,41 @@ def _error_page(status: int, key: str) -> Any:
     return handler
 
 
-def _security_headers(response: Response) -> Response:
-    from porchlight.portal.oauth import form_action_origins
+class LoginOnlySessions(SecureCookieSessionInterface):
+    """The signed session cookie is only needed by the login and social-login views.
 
-    headers = response.headers
-    form_action = " ".join(["'self'", *form_action_origins()])
-    headers.setdefault(
-        "Content-Security-Policy",
-        "default-src 'none'; style-src 'unsafe-inline'; img-src 'self' data:; "
-        f"form-action {form_action}; frame-ancestors 'none'; base-uri 'none'",
-    )
-    headers.setdefault("X-Content-Type-Options", "nosniff")
-    headers.setdefault("X-Frame-Options", "DENY")
-    headers.setdefault("Referrer-Policy", "no-referrer")
-    headers.setdefault("Cache-Control", "no-store")
+    Probes (thousands a minute) skip opening it: no key derivation per request.
+    """
+
+    def open_session(self, app: Flask, request: Request) -> SecureCookieSession | None:
+        if request.path == "/login" or request.path.startswith("/oauth/"):
+            return super().open_session(app, request)
+        return self.null_session_class()
+
+
+def security_headers(settings: Mapping[str, Any]) -> dict[str, str]:
+    from porchlight.portal.oauth import provider_origins
+
+    form_action = " ".join(["'self'", *provider_origins(settings.get("OAUTH_PROVIDERS") or {})])
+    return {
+        "Content-Security-Policy": "default-src 'none'; style-src 'unsafe-inline'; "
+        f"img-src 'self' data:; form-action {form_action}; frame-ancestors 'none'; "
+        "base-uri 'none'",
+        "X-Content-Type-Options": "nosniff",
+        "X-Frame-Options": "DENY",
+        "Referrer-Policy": "no-referrer",
+        "Cache-Control": "no-store",
+    }
+
+
+def _add_headers(response: Response, headers: dict[str, str]) -> Response:
+    present = response.headers
+    if response.status_code in (204, 302) and not response.content_length:
+        present["X-Content-Type-Options"] = "nosniff"  # nothing rendered: no CSP needed
+        return response
+    for key, value in headers.items():
+        if key not in present:
+            present[key] = value
     if request.path.startswith("/api/"):
-        headers["Cache-Control"] = "private, no-store"
+        present["Cache-Control"] = "private, no-store"
     return response

@@ -2,7 +2,9 @@
 
 from __future__ import annotations
 
+import functools
 import socket
+from collections.abc import Mapping
 from dataclasses import dataclass
 from typing import Any
 from urllib.parse import urlsplit
@@ -48,8 +50,8 @@ def guest_language(config: dict[str, Any], form_lang: str | None = None) -> str:
     )
 
 
-def _local_address() -> tuple[str, int] | None:
-    sock = request.environ.get("gunicorn.socket")
+def _local_address(environ: Mapping[str, Any]) -> tuple[str, int] | None:
+    sock = environ.get("gunicorn.socket")
     if sock is None:
         return None
     try:
@@ -61,33 +63,44 @@ def _local_address() -> tuple[str, int] | None:
     return str(address[0]), int(address[1])
 
 
-def portal_base_url() -> str:
-    """The portal's own URL without the trailing slash: config, else the address reached."""
-    configured = current_app.config.get("PORTAL_URL")
+def base_url_for(environ: Mapping[str, Any], config: Mapping[str, Any]) -> str:
+    """The portal's own URL without the trailing slash: config, else the address reached.
+
+    Never from the Host header: requests arrive with the host the guest asked for.
+    """
+    configured = config.get("PORTAL_URL")
     if configured:
         return str(configured).rstrip("/")
-    local = _local_address()
-    if local is None:
-        name = request.environ.get("SERVER_NAME", "localhost")
-        port = int(request.environ.get("SERVER_PORT") or 80)
-        local = (name, port)
-    host, port = local
+    local = _local_address(environ)
+    if local is None:  # not under gunicorn (werkzeug's server, tests)
+        local = (
+            str(environ.get("SERVER_NAME", "localhost")),
+            int(environ.get("SERVER_PORT") or 80),
+        )
+    return _url_for_address(*local)
+
+
+@functools.lru_cache(maxsize=64)
+def _url_for_address(host: str, port: int) -> str:
     return f"http://{host}" if port == 80 else f"http://{host}:{port}"
 
 
-def own_hosts() -> set[str]:
-    hosts = {urlsplit(portal_base_url()).netloc.lower()}
-    local = _local_address()
-    if local is not None:
-        hosts.add(f"{local[0]}:{local[1]}".lower())
-        if local[1] == 80:
-            hosts.add(local[0].lower())
-    hosts.update(h.lower() for h in current_app.config.get("PORTAL_HOSTS") or [])
-    return hosts
+def host_is_portal(environ: Mapping[str, Any], config: Mapping[str, Any]) -> bool:
+    host = str(environ.get("HTTP_HOST") or "").lower()
+    if host == urlsplit(base_url_for(environ, config)).netloc.lower():
+        return True
+    local = _local_address(environ)
+    if local is not None and host in (f"{local[0]}:{local[1]}", local[0] if local[1] == 80 else ""):
+        return True
+    return host in [h.lower() for h in config.get("PORTAL_HOSTS") or []]
+
+
+def portal_base_url() -> str:
+    return base_url_for(request.environ, current_app.config)
 
 
 def is_portal_host() -> bool:
-    return request.host.lower() in own_hosts()
+    return host_is_portal(request.environ, current_app.config)
 
 
 def safe_lang(value: str | None) -> str | None:

@@ -24,7 +24,7 @@ import urllib.parse
 import urllib.request
 from typing import Any
 
-from flask import Blueprint, current_app, has_app_context, redirect, request, session
+from flask import Blueprint, current_app, redirect, request, session
 from werkzeug.wrappers import Response as BaseResponse
 
 from porchlight.agent_client import AgentError, AgentUnavailable
@@ -85,15 +85,13 @@ def available(config: dict[str, Any]) -> list[str]:
     ]
 
 
-def form_action_origins() -> list[str]:
+def provider_origins(providers: dict[str, Any]) -> list[str]:
     """Where a login form may lead (CSP form-action follows redirects)."""
-    if not has_app_context():
-        return []
     origins = []
-    for name in current_app.config.get("OAUTH_PROVIDERS") or {}:
-        found = provider(name)
-        if found:
-            parts = urllib.parse.urlsplit(found["authorize_url"])
+    for name, configured in providers.items():
+        if name in PROVIDER_DEFAULTS and isinstance(configured, dict):
+            url = configured.get("authorize_url") or PROVIDER_DEFAULTS[name]["authorize_url"]
+            parts = urllib.parse.urlsplit(str(url))
             origins.append(f"{parts.scheme}://{parts.netloc}")
     return origins
 

@@ -22,7 +22,7 @@ DEFAULTS: dict[str, Any] = {
     "RATE_LIMIT_PER_MAC": "10/60",  # login attempts / seconds
     "RATE_LIMIT_PER_IP": "20/60",
     "CONFIG_CACHE_SECONDS": 10.0,
-    "CLIENT_CACHE_SECONDS": 0.0,
+    "CLIENT_CACHE_SECONDS": 2.0,  # detection probes only; login views always ask afresh
     "FORM_MAX_AGE": 3600,
     "OAUTH_PROVIDERS": {},  # name -> {client_id, client_secret, [authorize_url...]}
     "LOGO_MAX_BYTES": 200_000,

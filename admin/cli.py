@@ -22,6 +22,8 @@ COMMAND_MODULES: list[str] = [
     "porchlight.admin.seed",
     "porchlight.admin.router_cli",
     "porchlight.admin.backup",
+    "porchlight.admin.io_cli",
+    "porchlight.admin.worker",
 ]
 
 

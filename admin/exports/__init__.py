@@ -1,0 +1,8 @@
+"""Customer-list export: the list's rows to XLSX or CSV, split and zipped past 20,000.
+
+- `rows` — which customers (the list's own query) in id-keyset batches.
+- `columns` — headers in vi/th/en, cell values, formula neutralising.
+- `xlsx_stream` — a fast streaming XLSX writer.
+- `writers` — parts of at most 20,000 rows, zipped when more than one.
+- `job` — the background job and the CLI entry point.
+"""

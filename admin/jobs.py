@@ -1,0 +1,217 @@
+"""Background jobs in the admin's own database (no Redis, no Celery).
+
+A job row goes queued -> running -> done | failed. `claim()` takes the oldest
+queued job atomically: `SELECT ... FOR UPDATE SKIP LOCKED` on PostgreSQL, a
+`BEGIN IMMEDIATE` transaction on SQLite (one writer at a time), so two workers
+never run one job. A running job beats `heartbeat()`; one whose heartbeat
+stops (the worker was killed) is failed by `recover_stale()` — its own writes
+were one transaction, so nothing of it is left. Export files and kept uploads
+are deleted by `cleanup_expired()` once `expires_at` passes.
+"""
+
+from __future__ import annotations
+
+import logging
+from collections.abc import Iterator
+from contextlib import contextmanager
+from dataclasses import dataclass
+from datetime import datetime, timedelta
+from pathlib import Path
+from typing import Any
+
+import sqlalchemy as sa
+from sqlalchemy.engine import Connection, Engine
+
+from porchlight.admin import schema
+from porchlight.admin.db import is_sqlite, utcnow
+
+log = logging.getLogger(__name__)
+
+STALE_AFTER = timedelta(minutes=10)
+EXPORT_TTL = timedelta(hours=24)
+UPLOAD_TTL = timedelta(hours=24)  # a dry run's upload waits this long for "confirm"
+
+
+@dataclass(frozen=True)
+class Job:
+    id: int
+    tenant_id: int
+    kind: str
+    params: dict[str, Any]
+    file_path: str | None
+    created_by: int | None
+
+
+@contextmanager
+def write_transaction(engine: Engine) -> Iterator[Connection]:
+    """One write transaction; on SQLite taken with BEGIN IMMEDIATE (the write lock up front)."""
+    if not is_sqlite(engine):
+        with engine.begin() as conn:
+            yield conn
+        return
+    with engine.connect() as raw:
+        conn = raw.execution_options(isolation_level="AUTOCOMMIT")
+        conn.exec_driver_sql("BEGIN IMMEDIATE")
+        try:
+            yield conn
+        except BaseException:
+            conn.exec_driver_sql("ROLLBACK")
+            raise
+        conn.exec_driver_sql("COMMIT")
+
+
+def enqueue(
+    conn: Connection,
+    *,
+    tenant_id: int,
+    kind: str,
+    params: dict[str, Any],
+    created_by: int | None = None,
+    file_path: str | None = None,
+) -> int:
+    """Add a queued job in the caller's transaction; returns its id."""
+    if kind not in schema.JOB_KINDS:
+        raise ValueError(f"unknown job kind {kind!r}")
+    result = conn.execute(
+        schema.jobs.insert().values(
+            tenant_id=tenant_id,
+            kind=kind,
+            status="queued",
+            params=params,
+            created_by=created_by,
+            file_path=file_path,
+            created_at=utcnow(),
+        )
+    )
+    assert result.inserted_primary_key is not None
+    return int(result.inserted_primary_key[0])
+
+
+def claim(engine: Engine) -> Job | None:
+    """Take the oldest queued job and mark it running, or None when there is none."""
+    j = schema.jobs
+    query = (
+        sa.select(j.c.id, j.c.tenant_id, j.c.kind, j.c.params, j.c.file_path, j.c.created_by)
+        .where(j.c.status == "queued")
+        .order_by(j.c.created_at, j.c.id)
+        .limit(1)
+    )
+    if not is_sqlite(engine):
+        query = query.with_for_update(skip_locked=True)
+    with write_transaction(engine) as conn:
+        row = conn.execute(query).first()
+        if row is None:
+            return None
+        now = utcnow()
+        conn.execute(
+            j.update()
+            .where(j.c.id == row.id)
+            .values(status="running", started_at=now, heartbeat_at=now, progress=0)
+        )
+    return Job(
+        row.id, row.tenant_id, row.kind, dict(row.params or {}), row.file_path, row.created_by
+    )
+
+
+def heartbeat(engine: Engine, job_id: int, progress: int, total: int | None = None) -> None:
+    values: dict[str, Any] = {"progress": progress, "heartbeat_at": utcnow()}
+    if total is not None:
+        values["total"] = total
+    with engine.begin() as conn:
+        conn.execute(schema.jobs.update().where(schema.jobs.c.id == job_id).values(**values))
+
+
+def finish(
+    engine: Engine,
+    job_id: int,
+    result: dict[str, Any],
+    *,
+    file_path: str | None = None,
+    expires_at: datetime | None = None,
+    progress: int | None = None,
+) -> None:
+    values: dict[str, Any] = {
+        "status": "done",
+        "result": result,
+        "finished_at": utcnow(),
+        "heartbeat_at": utcnow(),
+        "file_path": file_path,
+        "expires_at": expires_at,
+    }
+    if progress is not None:
+        values["progress"] = progress
+    with engine.begin() as conn:
+        conn.execute(schema.jobs.update().where(schema.jobs.c.id == job_id).values(**values))
+
+
+def fail(
+    engine: Engine,
+    job_id: int,
+    error: str,
+    result: dict[str, Any] | None = None,
+    *,
+    file_path: str | None = None,
+) -> None:
+    """Mark a job failed; its file (an upload) is deleted."""
+    _unlink(file_path)
+    with engine.begin() as conn:
+        conn.execute(
+            schema.jobs.update()
+            .where(schema.jobs.c.id == job_id)
+            .values(
+                status="failed",
+                error=error[:2000],
+                result=result,
+                finished_at=utcnow(),
+                file_path=None,
+            )
+        )
+
+
+def recover_stale(engine: Engine, older_than: timedelta = STALE_AFTER) -> int:
+    """Fail running jobs whose worker stopped beating; returns how many."""
+    j = schema.jobs
+    cutoff = utcnow() - older_than
+    with engine.begin() as conn:
+        rows = conn.execute(
+            sa.select(j.c.id, j.c.kind, j.c.file_path).where(
+                j.c.status == "running", j.c.heartbeat_at < cutoff
+            )
+        ).all()
+    for row in rows:
+        log.warning("job %s: worker stopped beating; marking failed", row.id)
+        fail(
+            engine,
+            row.id,
+            "the worker stopped",
+            {"file_error": {"code": "worker_lost"}},
+            file_path=row.file_path if row.kind == "import" else None,
+        )
+    return len(rows)
+
+
+def cleanup_expired(engine: Engine, now: datetime | None = None) -> int:
+    """Delete the files of jobs past `expires_at`; returns how many were removed."""
+    j = schema.jobs
+    now = now or utcnow()
+    with engine.begin() as conn:
+        rows = conn.execute(
+            sa.select(j.c.id, j.c.file_path).where(
+                j.c.expires_at < now, j.c.file_path.is_not(None), j.c.status != "running"
+            )
+        ).all()
+        for row in rows:
+            _unlink(row.file_path)
+            conn.execute(j.update().where(j.c.id == row.id).values(file_path=None))
+    if rows:
+        log.info("deleted %d expired job files", len(rows))
+    return len(rows)
+
+
+def _unlink(path: str | None) -> None:
+    if not path:
+        return
+    try:
+        Path(path).unlink(missing_ok=True)
+    except OSError as exc:
+        log.warning("could not delete %s: %s", path, exc)

@@ -241,3 +241,17 @@ def test_preview_renders_the_draft_in_each_language(
     assert versions(engine, world.q1) == []  # previewing saves nothing
     saved = owner_client.get(page(world.q1) + "/preview?lang=en").get_data(as_text=True)
     assert "Welcome! Enjoy free Wi-Fi." in saved
+
+
+def test_a_vietnamese_manager_gets_the_page_and_its_errors_in_vietnamese(
+    app: Any, factory: Any, tok: Any, engine: Any, world: Any
+) -> None:
+    user = factory.user(world.tenant_id, "manager", locations=[world.q1], locale="vi")
+    client = app.test_client()
+    with client.session_transaction() as session:
+        session["_user_id"] = f"{user['id']}:1"
+    assert "Lưu thành phiên bản mới" in client.get(page(world.q1)).get_data(as_text=True)
+    response = save(client, tok, engine, world.q1, session_minutes="0")
+    html = response.get_data(as_text=True)
+    assert response.status_code == 422
+    assert "Thời lượng phiên: từ 5 phút đến 30 ngày" in html

@@ -190,14 +190,18 @@ class Agent:
         except ImportError:
             log.warning("device-token present but the sync module is not installed")
             return
-        worker = SyncWorker(
-            store_path=str(self.store_path),
-            state_dir=str(self.state_dir),
-            apply_config=self.apply_config,
-            status=self.heartbeat_info,
-            deauthorize=self.deauthorize,
-        )
-        worker.start()
+        try:
+            worker = SyncWorker(
+                store_path=str(self.store_path),
+                state_dir=str(self.state_dir),
+                apply_config=self.apply_config,
+                status=self.heartbeat_info,
+                deauthorize=self.deauthorize,
+            )
+            worker.start()
+        except Exception:  # noqa: BLE001 - the gate must run even when sync cannot
+            log.exception("sync worker did not start; guests are still served")
+            return
         self._workers.append(worker)
 
     def run_forever(self) -> None:

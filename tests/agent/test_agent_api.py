@@ -207,3 +207,40 @@ def test_config_and_sessions_survive_a_restart(tmp_path):
         assert set(info) == {"agent_version", "uptime_seconds", "clients_online", "outbox_depth"}
     finally:
         second.shutdown()
+
+
+def test_socket_group_and_unknown_group(tmp_path):
+    import grp
+
+    from porchlight.agent.api import SocketServer
+    from porchlight.errors import PorchlightError
+
+    group = grp.getgrgid(os.getgid()).gr_name
+    server = SocketServer(None, tmp_path / "g.sock", group)  # type: ignore[arg-type]
+    server.start()
+    try:
+        assert os.stat(tmp_path / "g.sock").st_gid == os.getgid()
+    finally:
+        server.stop()
+    assert not (tmp_path / "g.sock").exists()
+    with pytest.raises(PorchlightError, match="does not exist"):
+        SocketServer(None, tmp_path / "h.sock", "no-such-group-pl").start()  # type: ignore[arg-type]
+
+
+def test_a_broken_enrollment_does_not_stop_the_gate(tmp_path):
+    state = tmp_path / "state"
+    state.mkdir()
+    (state / "device-token").write_text("tok")
+    (state / "admin.json").write_text("{not json")
+    a = Agent(
+        lan="br-lan",
+        state_dir=state,
+        socket_path=tmp_path / "s.sock",
+        runner=FakeKernel(),
+        watch=False,
+    )
+    a.start()
+    try:
+        assert AgentClient(str(tmp_path / "s.sock")).call("status")["ok"] is True
+    finally:
+        a.shutdown()

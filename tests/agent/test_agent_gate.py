@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import json
+import sqlite3
 
 import pytest
 
@@ -239,3 +240,28 @@ def test_operator_admit_writes_session_start_only(gate, db, kernel):
     assert session["seconds_remaining"] == 600
     assert [e["type"] for e in outbox(db)] == ["session_start"]
     assert kernel.sets["allowed"][MAC]["expires"] == 600
+
+
+def test_full_disk_fails_cleanly_without_half_written_rows(gate, db, kernel):
+    gate.authorize("aa:bb:cc:00:00:05", "10.20.0.5", login())
+    pages = db.execute("PRAGMA page_count").fetchone()[0]
+    db.execute(f"PRAGMA max_page_count = {pages}")
+    big = login(name="x" * 190, tags=[f"tag-{i}-" + "y" * 40 for i in range(20)])
+    failures = 0
+    for i in range(40):  # fill the last page until the "disk" is full
+        try:
+            gate.authorize(f"aa:bb:cc:00:01:{i:02x}", f"10.20.1.{i + 1}", big)
+        except sqlite3.OperationalError as exc:  # database or disk is full
+            assert "full" in str(exc)
+            failures += 1
+            failed_mac = f"aa:bb:cc:00:01:{i:02x}"
+            break
+    assert failures == 1
+    assert sessions.open_session(db, failed_mac) is None
+    assert failed_mac not in kernel.sets["allowed"]
+    assert db.execute("PRAGMA integrity_check").fetchone()[0] == "ok"
+    per_session = db.execute(
+        "SELECT count(*) FROM sessions s WHERE (SELECT count(*) FROM outbox o "
+        "WHERE o.body LIKE '%' || s.id || '%') != 2"
+    ).fetchone()[0]
+    assert per_session == 0  # every recorded session has exactly its login + start events

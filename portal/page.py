@@ -165,7 +165,8 @@ def render_success(
     lines = [text(lang, "already_online")] if already else []
     lines.append(text(lang, "success_body", venue=venue))
     if seconds_remaining:
-        lines.append(text(lang, "minutes_left", minutes=max(1, (int(seconds_remaining) + 59) // 60)))
+        minutes = max(1, (int(seconds_remaining) + 59) // 60)
+        lines.append(text(lang, "minutes_left", minutes=minutes))
     target = safe_external_url(portal.get("success_url"))
     link = {"url": target, "label": text(lang, "continue")} if target else None
     refresh = {"seconds": 3, "url": target} if target else None

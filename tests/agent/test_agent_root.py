@@ -367,3 +367,56 @@ def test_walled_garden_cidr_from_the_stored_config_passes_before_login(lab):
     assert AgentClient(lab.socket).call("client_for_ip", ip=GUEST_IP)["client"]["state"] == (
         "pending"
     )
+
+
+def test_walled_garden_domain_via_dnsmasq_nftset(lab):
+    """The agent's snippet, read by a real dnsmasq: resolving the domain opens its address."""
+    from scapy.layers.dns import DNS, DNSQR
+
+    from porchlight.agent.config import dnsmasq_snippet
+
+    conf = lab.tmp / "walled.conf"
+    conf.write_text(dnsmasq_snippet(["walled.test"]))
+    common = [
+        "dnsmasq",
+        "-k",
+        "--no-resolv",
+        "--no-hosts",
+        "--bind-interfaces",
+        "--pid-file=",
+        "--user=root",
+        "--port=53",
+    ]
+    for ns, args in (
+        (lab.net, [f"--listen-address={NET_IP}", f"--address=/walled.test/{NET_IP}"]),
+        (lab.router, [f"--listen-address={LAN_IP}", f"--server={NET_IP}", f"--conf-file={conf}"]),
+    ):
+        lab.procs.append(
+            subprocess.Popen(
+                ["ip", "netns", "exec", ns, *common, *args],
+                stdout=subprocess.DEVNULL,
+                stderr=subprocess.DEVNULL,
+            )
+        )
+    assert lab.fetch(f"http://{NET_IP}/") == "portal"
+    query = bytes(DNS(rd=1, qd=DNSQR(qname="walled.test")))
+    ask = (
+        "import socket; s = socket.socket(socket.AF_INET, socket.SOCK_DGRAM); s.settimeout(3); "
+        f"s.sendto({query!r}, ('{LAN_IP}', 53)); s.recv(512)"
+    )
+    assert wait_for(
+        lambda: (
+            subprocess.run(
+                ["ip", "netns", "exec", lab.guest, sys.executable, "-c", ask],
+                capture_output=True,
+                timeout=10,
+            ).returncode
+            == 0
+        ),
+        5,
+    )
+    assert NET_IP in sh(lab.router, "nft", "list", "set", "inet", "porchlight", "walled4")
+    assert lab.fetch(f"http://{NET_IP}/") == "internet"
+    assert AgentClient(lab.socket).call("client_for_ip", ip=GUEST_IP)["client"]["state"] == (
+        "pending"
+    )

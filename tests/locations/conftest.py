@@ -24,6 +24,7 @@ for _name in dir(_admin):
         globals()[_name] = _value
 
 pytest_generate_tests = _admin.pytest_generate_tests
+pytest_configure = _admin.pytest_configure
 sign_in = _admin.sign_in
 Factory = _admin.Factory
 World = _admin.World

@@ -62,6 +62,7 @@ def png_bytes(size: tuple[int, int] = (800, 400)) -> bytes:
     return out.getvalue()
 
 
+@pytest.mark.both_dbs
 def test_save_makes_a_new_version_the_routers_get_and_an_audit_row(
     owner_client: Any, tok: Any, engine: Any, world: Any
 ) -> None:
@@ -86,6 +87,7 @@ def test_save_makes_a_new_version_the_routers_get_and_an_audit_row(
     assert versions(engine, world.q1) == [1, 2]
 
 
+@pytest.mark.both_dbs
 def test_changed_consent_text_gets_a_new_version_and_old_one_stays_in_history(
     owner_client: Any, tok: Any, engine: Any, world: Any
 ) -> None:

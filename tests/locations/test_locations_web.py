@@ -4,6 +4,7 @@ from __future__ import annotations
 
 from typing import Any
 
+import pytest
 import sqlalchemy as sa
 
 from porchlight.admin import schema
@@ -36,6 +37,7 @@ GOOD = {
 }
 
 
+@pytest.mark.both_dbs
 def test_owner_creates_a_location_with_opening_hours(
     owner_client: Any, tok: Any, engine: Any, world: Any
 ) -> None:

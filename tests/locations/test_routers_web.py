@@ -6,6 +6,7 @@ import re
 from datetime import UTC, datetime, timedelta
 from typing import Any
 
+import pytest
 import sqlalchemy as sa
 
 from porchlight.admin import schema
@@ -79,6 +80,7 @@ def test_router_name_is_checked_and_viewer_cannot_add(
         assert conn.execute(sa.select(sa.func.count()).select_from(schema.routers)).scalar() == 0
 
 
+@pytest.mark.both_dbs
 def test_online_now_lists_open_sessions_and_disconnect_queues_a_command(
     owner_client: Any, tok: Any, engine: Any, world: Any, factory: Any
 ) -> None:

@@ -6,6 +6,7 @@ import re
 from datetime import UTC, date, datetime, timedelta
 from typing import Any
 
+import pytest
 import sqlalchemy as sa
 
 from porchlight.admin import schema
@@ -31,6 +32,7 @@ def config_vouchers(engine: Any, location_id: int) -> list[dict[str, Any]]:
         return build_location_config(conn, location_id)[0]["vouchers"]
 
 
+@pytest.mark.both_dbs
 def test_a_batch_makes_unique_readable_codes_the_routers_receive(
     owner_client: Any, tok: Any, engine: Any, world: Any
 ) -> None:
@@ -131,6 +133,7 @@ def test_bad_batch_fields_make_no_codes(
     assert codes(engine) == []
 
 
+@pytest.mark.both_dbs
 def test_expiry_is_the_end_of_the_chosen_day_at_the_location(
     owner_client: Any, tok: Any, engine: Any, world: Any
 ) -> None:

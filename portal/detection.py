@@ -95,9 +95,9 @@ class ProbeFastPath:
         return [b""]
 
 
-def _client() -> dict[str, Any] | None:
+def _client(*, fresh: bool = False) -> dict[str, Any] | None:
     try:
-        return state().agent.client_for_ip(client_ip())
+        return state().agent.client_for_ip(client_ip(), fresh=fresh)
     except (AgentUnavailable, AgentError) as exc:
         log.info("probe from %s: agent cannot say (%s)", client_ip(), exc)
         return None
@@ -153,7 +153,7 @@ for _path in PROBES:
 @bp.get(CAPTIVE_API)
 def captive_api() -> BaseResponse:
     """RFC 8908: the URL handed out as DHCP option 114 (RFC 8910)."""
-    client = _client()
+    client = _client(fresh=True)  # polled rarely; must be right at once after login
     online = is_online(client)
     body: dict[str, object] = {"captive": not online, "user-portal-url": login_url()}
     if online and client is not None:

@@ -23,11 +23,12 @@ MAX_RAW = 400  # anything longer than this is not typed by a guest
 MAX_TAG = 50
 MAX_TAGS = 20
 FIELD_NAMES = ("name", "phone", "email")
-FIELD_MODES = ("required", "optional", "hidden")
+FIELD_MODES = ("required", "optional", "hidden")  # anything else ("off") is hidden
 DEFAULT_FIELDS = {"name": "required", "phone": "required", "email": "hidden"}
 SOCIAL_CHANNELS = ("zalo", "facebook", "google")
 
 _SPACES = re.compile(r"\s+")
+_VOUCHER_JUNK = re.compile(r"[\s\-\u2010-\u2015]+")
 _EMAIL = re.compile(
     r"^[A-Za-z0-9.!#$%&'*+/=?^_`{|}~-]{1,64}@"
     r"(?=.{1,253}$)[A-Za-z0-9](?:[A-Za-z0-9-]{0,61}[A-Za-z0-9])?"
@@ -89,6 +90,12 @@ def clean_email(raw: str) -> str | None:
     if local.startswith(".") or local.endswith(".") or ".." in local:
         return None
     return f"{local}@{domain.lower()}"
+
+
+def clean_voucher(raw: str) -> str:
+    """Codes are upper-case without separators (protocols.md section 7): guests type them
+    on phones with spaces, dashes and lower case."""
+    return _VOUCHER_JUNK.sub("", raw).upper()
 
 
 def build_tags(config: Mapping[str, Any], channel: str) -> list[str]:
@@ -206,7 +213,7 @@ def validate_login(
     if channel == "form":
         person = _check_fields(form, config, region, result)
     elif channel == "voucher":
-        voucher = _get(form, "voucher").strip()
+        voucher = clean_voucher(_get(form, "voucher"))
         result.values["voucher"] = voucher[:MAX_VOUCHER]
         if not voucher:
             result.errors["voucher"] = "err_voucher_required"

@@ -107,3 +107,12 @@ def test_a_plain_client_posts_by_field_name(guest, agent):
     )
     assert answer.status_code == 303
     assert answer.headers["Location"].startswith("/success")
+
+
+def test_voucher_codes_typed_on_a_phone_are_normalized():
+    config = {**CONFIG, "portal": {**CONFIG["portal"], "channels": ["voucher"]}}
+    result = validate_login({"voucher": " abcd-efgh ", "consent_wifi": "yes"}, "voucher", config)
+    assert result.login["voucher"] == "ABCDEFGH"
+    off = {**CONFIG, "portal": {**CONFIG["portal"], "fields": {"name": "off", "phone": "required"}}}
+    result = validate_login({"phone": "0912345678", "consent_wifi": "yes"}, "form", off)
+    assert result.login["name"] is None

@@ -51,9 +51,7 @@ def _outbox(agent):
     return [json.loads(row["body"]) for row in agent.db.query("SELECT body FROM outbox")]
 
 
-def test_form_login_puts_the_mac_in_the_allowed_set_and_the_event_in_the_outbox(
-    real_agent, phone
-):
+def test_form_login_puts_the_mac_in_the_allowed_set_and_the_event_in_the_outbox(real_agent, phone):
     agent, kernel = real_agent
     probe = phone.get("http://captive.apple.com/hotspot-detect.html")
     assert probe.status_code == 302 and probe.headers["Location"] == f"{PORTAL}/"

@@ -9,6 +9,7 @@ keyset query plus one query for the page's details. Ticked rows are kept in
 from __future__ import annotations
 
 import logging
+from dataclasses import replace
 from typing import Any
 
 import sqlalchemy as sa
@@ -31,6 +32,7 @@ from porchlight.admin.customer_query import (
     sort_plan,
 )
 from porchlight.admin.groups import tenant_groups
+from porchlight.admin.i18n import fmt_number
 from porchlight.admin.web import (
     current_tenant_id,
     get_engine,
@@ -183,23 +185,10 @@ def index() -> ResponseReturnValue:
                 filters.location,
             )
             notices.append(_("You have no location with that number; showing all of yours."))
-            filters = CustomerFilters(**{**filters.__dict__, "location": None, "after": None})
+            filters = replace(filters, location=None, after=None)
         region = tenant_region(conn, tenant_id)
         ids, next_cursor = _page_ids(conn, filters, tenant_id, scope, region)
         rows = page_details(conn, ids, filters.location, scope)
-        unordered = build_customer_query(filters, tenant_id, scope, region=region, ordered=False)
-        matching = conn.execute(count_query(unordered)).scalar_one()
-        base = CustomerFilters(location=filters.location)
-        narrowed = filters.to_args(sort=base.sort, after=None) != base.to_args()
-        everyone = (
-            conn.execute(
-                count_query(
-                    build_customer_query(base, tenant_id, scope, region=region, ordered=False)
-                )
-            ).scalar_one()
-            if narrowed
-            else matching
-        )
         groups = tenant_groups(conn, tenant_id)
         t = schema.tags
         tags = list(
@@ -215,9 +204,6 @@ def index() -> ResponseReturnValue:
         notices=notices,
         rows=rows,
         next_cursor=next_cursor,
-        matching=matching,
-        everyone=everyone,
-        narrowed=narrowed,
         locations=locations,
         loc_by_id=loc_by_id,
         groups=groups,
@@ -230,6 +216,46 @@ def index() -> ResponseReturnValue:
         provinces=sorted({loc.province for loc in locations if loc.province}),
         list_url=request.full_path.rstrip("?"),
     )
+
+
+def count_texts(
+    filters: CustomerFilters, everyone: int, matching: int, narrowed: bool, place: str | None
+) -> dict[str, Any]:
+    if place:
+        total = _("%(n)s customers at %(place)s", n=fmt_number(everyone), place=place)
+    elif current_user.role == "manager":
+        total = _("%(n)s customers at your locations", n=fmt_number(everyone))
+    else:
+        total = _("%(n)s customers across all locations", n=fmt_number(everyone))
+    match = _("%(n)s match the filters", n=fmt_number(matching)) if narrowed else ""
+    return {"everyone": everyone, "matching": matching, "total_text": total, "match_text": match}
+
+
+@bp.route("/customers/count")
+@require_role()
+def count() -> ResponseReturnValue:
+    """The totals for a list URL (fetched after the page: counting can take longer)."""
+    tenant_id = current_tenant_id()
+    filters, _notices = parse_filters(request.args)
+    with get_engine().connect() as conn:
+        scope = location_scope(conn)
+        locations = {loc.id: loc for loc in tenant_locations(conn, tenant_id, scope)}
+        if filters.location is not None and filters.location not in locations:
+            filters = replace(filters, location=None)
+        region = tenant_region(conn, tenant_id)
+        unordered = build_customer_query(filters, tenant_id, scope, region=region, ordered=False)
+        matching = conn.execute(count_query(unordered)).scalar_one()
+        base = CustomerFilters(location=filters.location)
+        narrowed = filters.to_args(sort=base.sort, after=None) != base.to_args()
+        everyone = matching
+        if narrowed:
+            whole = build_customer_query(base, tenant_id, scope, region=region, ordered=False)
+            everyone = conn.execute(count_query(whole)).scalar_one()
+    place = locations[filters.location].name if filters.location is not None else None
+    texts = count_texts(filters, everyone, matching, narrowed, place)
+    if request.accept_mimetypes.best == "application/json":
+        return jsonify(texts)
+    return render_template("customer_count.html", texts=texts, filters=filters)
 
 
 @bp.route("/customers/selection", methods=["POST"])

@@ -1,24 +1,160 @@
-"""The dashboard (blueprint ``dashboard``): the first page after sign-in."""
+"""The dashboard (blueprint ``dashboard``): the first page after sign-in.
+
+Customers in total and new in the period, new vs returning, visits per day,
+busiest hours and login channels, for all locations or one. Charts are SVG
+drawn on the server (no script, no CDN). Days and hours are the tenant's
+local time (Vietnam and Thailand are UTC+7 all year).
+"""
 
 from __future__ import annotations
 
+from datetime import date, datetime, timedelta
+from typing import Any
+
 import sqlalchemy as sa
-from flask import Blueprint, render_template
+from flask import Blueprint, render_template, request
 from flask.typing import ResponseReturnValue
+from sqlalchemy.engine import Connection
 
 from porchlight.admin import schema
+from porchlight.admin.customer_query import tenant_zone
+from porchlight.admin.customers import (
+    channel_labels,
+    location_scope,
+    tenant_locations,
+    tenant_region,
+)
+from porchlight.admin.db import utcnow
 from porchlight.admin.web import current_tenant_id, get_engine, require_role
 
 bp = Blueprint("dashboard", __name__)
+PERIODS = (7, 30, 90)
+
+
+def _local(conn: Connection, column: Any, minutes: int, fmt: str) -> Any:
+    """`column` shifted to local time and formatted ('day' or 'hour'), per dialect."""
+    if conn.dialect.name == "postgresql":
+        shifted = column + sa.text(f"interval '{minutes} minutes'")
+        return sa.func.to_char(shifted, "YYYY-MM-DD" if fmt == "day" else "HH24")
+    return sa.func.strftime("%Y-%m-%d" if fmt == "day" else "%H", column, f"{minutes:+d} minutes")
+
+
+def collect(
+    conn: Connection,
+    tenant_id: int,
+    places: list[int] | None,
+    days: int,
+    offset_minutes: int,
+) -> dict[str, Any]:
+    """The dashboard figures; `places` None = the whole tenant."""
+    c, cl, v = schema.customers, schema.customer_locations, schema.visits
+    now = utcnow()
+    local_today = (now + timedelta(minutes=offset_minutes)).date()
+    first_day = local_today - timedelta(days=days - 1)
+    start = datetime.combine(first_day, datetime.min.time(), now.tzinfo) - timedelta(
+        minutes=offset_minutes
+    )
+    if places is None:
+        base = sa.select(sa.func.count()).select_from(c).where(c.c.tenant_id == tenant_id)
+        total = conn.execute(base).scalar_one()
+        new = conn.execute(base.where(c.c.first_visit_at >= start)).scalar_one()
+        came = conn.execute(base.where(c.c.last_visit_at >= start)).scalar_one()
+    else:
+        per = sa.select(sa.func.count(sa.distinct(cl.c.customer_id))).where(
+            cl.c.location_id.in_(places)
+        )
+        total = conn.execute(per).scalar_one()
+        older = cl.alias("older")
+        new = conn.execute(
+            per.where(
+                cl.c.first_visit_at >= start,
+                ~sa.exists().where(
+                    older.c.customer_id == cl.c.customer_id,
+                    older.c.location_id.in_(places),
+                    older.c.first_visit_at < start,
+                ),
+            )
+        ).scalar_one()
+        came = conn.execute(per.where(cl.c.last_visit_at >= start)).scalar_one()
+    where = [v.c.tenant_id == tenant_id, v.c.started_at >= start]
+    if places is not None:
+        where.append(v.c.location_id.in_(places))
+    day = _local(conn, v.c.started_at, offset_minutes, "day").label("d")
+    per_day = {
+        r.d: r.n
+        for r in conn.execute(
+            sa.select(day, sa.func.count().label("n")).where(*where).group_by(day)
+        )
+    }
+    hour = _local(conn, v.c.started_at, offset_minutes, "hour").label("h")
+    per_hour = {int(r.h): r.n for r in conn.execute(
+        sa.select(hour, sa.func.count().label("n")).where(*where).group_by(hour)
+    )}  # fmt: skip
+    channels = [
+        (r.channel, r.n)
+        for r in conn.execute(
+            sa.select(v.c.channel, sa.func.count(sa.distinct(v.c.customer_id)).label("n"))
+            .where(*where)
+            .group_by(v.c.channel)
+            .order_by(sa.desc("n"), v.c.channel)
+        )
+    ]
+    days_list = [first_day + timedelta(days=i) for i in range(days)]
+    return {
+        "total": total,
+        "new": new,
+        "returning": max(came - new, 0),
+        "visits": sum(per_day.values()),
+        "per_day": [(d, int(per_day.get(d.isoformat(), 0))) for d in days_list],
+        "per_hour": [(h, int(per_hour.get(h, 0))) for h in range(24)],
+        "channels": channels,
+        "first_day": first_day,
+        "today": local_today,
+    }
+
+
+def bar_chart(points: list[tuple[Any, int]], width: int = 720, height: int = 180) -> dict[str, Any]:
+    """Bars (x, y, w, h) for an SVG chart, plus a few axis labels."""
+    top = max((n for _k, n in points), default=0) or 1
+    gap = 2 if len(points) < 40 else 1
+    bar_w = max((width - gap * len(points)) / max(len(points), 1), 1)
+    bars = []
+    for i, (key, n) in enumerate(points):
+        h = round((n / top) * (height - 20), 1)
+        bars.append(
+            {"x": round(i * (bar_w + gap), 1), "y": round(height - h, 1), "w": round(bar_w, 1),
+             "h": h, "key": key, "n": n}
+        )  # fmt: skip
+    return {"bars": bars, "top": top, "width": width, "height": height}
 
 
 @bp.route("/")
 @require_role()
 def index() -> ResponseReturnValue:
     tenant_id = current_tenant_id()
-    c = schema.customers
+    raw_days = request.args.get("days", "30")
+    days = int(raw_days) if raw_days.isdigit() and int(raw_days) in PERIODS else 30
+    raw_loc = request.args.get("location", "")
     with get_engine().connect() as conn:
-        total = conn.execute(
-            sa.select(sa.func.count()).select_from(c).where(c.c.tenant_id == tenant_id)
-        ).scalar_one()
-    return render_template("dashboard.html", total=total)
+        scope = location_scope(conn)
+        locations = tenant_locations(conn, tenant_id, scope)
+        known = {loc.id for loc in locations}
+        location = int(raw_loc) if raw_loc.isdigit() and int(raw_loc) in known else None
+        places = [location] if location is not None else scope
+        zone = tenant_zone(tenant_region(conn, tenant_id))
+        offset = int((utcnow().astimezone(zone).utcoffset() or timedelta()).total_seconds() // 60)
+        data = collect(conn, tenant_id, places, days, offset)
+    labels = channel_labels()
+    return render_template(
+        "dashboard.html",
+        d=data,
+        days=days,
+        periods=PERIODS,
+        location=location,
+        locations=locations,
+        day_chart=bar_chart(data["per_day"]),
+        hour_chart=bar_chart(data["per_hour"], height=140),
+        channel_top=max((n for _c, n in data["channels"]), default=0) or 1,
+        labels=labels,
+        weekday=lambda d: d.weekday() if isinstance(d, date) else 0,
+    )

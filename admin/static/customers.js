@@ -29,3 +29,18 @@
   }
   boxes.forEach(function (b) { b.addEventListener("change", save); });
 })();
+
+// Totals come from /customers/count after the page (a count can take longer
+// than the page itself at a million customers).
+(function () {
+  "use strict";
+  var box = document.getElementById("counts");
+  if (!box || !window.fetch) { return; }
+  fetch(box.getAttribute("data-src"), { credentials: "same-origin", headers: { "Accept": "application/json" } })
+    .then(function (r) { return r.ok ? r.json() : Promise.reject(r.status); })
+    .then(function (d) {
+      document.getElementById("count-total").textContent = d.total_text;
+      document.getElementById("count-match").textContent = d.match_text ? "· " + d.match_text : "";
+    })
+    .catch(function () { document.getElementById("count-total").textContent = ""; });
+})();

@@ -17,6 +17,7 @@ import sqlalchemy as sa
 from babel import Locale
 from flask import Blueprint, Response, abort, flash, redirect, render_template, request, url_for
 from flask.typing import ResponseReturnValue
+from flask_babel import get_locale
 from flask_babel import gettext as _
 from flask_login import current_user
 from sqlalchemy.engine import Connection
@@ -151,8 +152,6 @@ def _name_taken(conn: Connection, name: str, exclude: int | None = None) -> bool
 
 
 def _form_page(values: dict[str, str], errors: dict[str, str], location: Any = None) -> Any:
-    from porchlight.admin.i18n import _locale
-
     status = 422 if errors else 200
     return (
         render_template(
@@ -160,7 +159,7 @@ def _form_page(values: dict[str, str], errors: dict[str, str], location: Any = N
             values=values,
             errors=errors,
             location=location,
-            countries=countries(_locale()),
+            countries=countries(str(get_locale() or "en")),
             timezones=timezones(),
             days=DAYS,
             day_names=day_names(),
@@ -237,7 +236,7 @@ def show(location_id: int) -> ResponseReturnValue:
         batches=batches,
         day_names=day_names(),
         days=DAYS,
-        countries=dict(countries("en")),
+        countries=dict(countries(str(get_locale() or "en"))),
     )
 
 

@@ -82,6 +82,8 @@ class DhcpWatcher:
         self._stop = threading.Event()
 
     def start(self) -> None:
+        import scapy.layers.dhcp  # noqa: F401 - load now, so the first guest is not kept waiting
+
         sock = socket.socket(socket.AF_PACKET, socket.SOCK_RAW, socket.htons(ETH_P_ALL))
         _attach_filter(sock)
         sock.bind((self.lan, ETH_P_ALL))

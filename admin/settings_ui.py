@@ -79,6 +79,7 @@ def _page(
             langs=ps.LANGS,
             max_logo=MAX_UPLOAD_BYTES,
             editable=current_user.can_edit and location.archived_at is None,
+            preview_lang={"VN": "vi", "TH": "th"}.get(location.country, "en"),
         ),
         status,
     )

@@ -3,7 +3,7 @@
   var form = document.getElementById("settings-form");
   if (!form) { return; }
   var buttons = Array.prototype.slice.call(form.querySelectorAll(".lang-btn"));
-  var current = buttons[0];
+  var current = form.querySelector(".lang-btn.current") || buttons[0];
   var timer = null;
 
   function refresh() {

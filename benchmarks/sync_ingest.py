@@ -37,18 +37,22 @@ def run(url: str, sessions: int, customers: int) -> float:
     venue = make_venue(engine)
     router = RouterIdentity(venue.router_id, venue.tenant_id, venue.location_id, "bench")
     events = [validate_event(e) for e in guest_events(sessions, customers=customers)]
-    start = time.perf_counter()
+    start, cpu0 = time.perf_counter(), time.process_time()
     for i in range(0, len(events), 500):
         with write_transaction(engine, venue.tenant_id) as conn:
             ingest_batch(conn, router, events[i : i + 500])
     elapsed = time.perf_counter() - start
+    cpu = time.process_time() - cpu0
     with engine.connect() as conn:
         visits = conn.execute(sa.text("SELECT count(*) FROM visits")).scalar()
     engine.dispose()
     rate = len(events) / elapsed
     name = engine.dialect.name
     print(f"{name:>10}: {len(events)} events in {elapsed:.2f} s = {rate:,.0f} events/s")
-    print(f"{'':>10}  ({visits} visits, {customers} phone pool)")
+    print(
+        f"{'':>10}  this process's CPU: {cpu:.2f} s = {len(events) / cpu:,.0f} events/CPU-second"
+        f" ({visits} visits, {customers} phone pool; load average {os.getloadavg()[0]:.1f})"
+    )
     return rate
 
 

@@ -116,8 +116,8 @@ def foreign_host() -> BaseResponse | None:
     client = _client()
     if not is_online(client):
         return _to_portal()
-    # Online, yet this connection was redirected before login (keep-alive):
-    # say so and let a new connection reach the real site.
+    # Online, yet this request came through a connection redirected before login
+    # (keep-alive): say so, with a link to the page (a new connection reaches it).
     config, _ = state().agent.config_or_fallback()
     lang = guest_language(config)
     target = f"http://{request.host}{request.full_path.rstrip('?')}"
@@ -129,9 +129,7 @@ def foreign_host() -> BaseResponse | None:
         link={"url": target, "label": text(lang, "continue")},
         base_path=login_url(),
     )
-    response = Response(body, 200, content_type="text/html; charset=utf-8")
-    response.headers["Connection"] = "close"
-    return response
+    return Response(body, 200, content_type="text/html; charset=utf-8")
 
 
 def probe() -> BaseResponse:

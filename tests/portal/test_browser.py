@@ -106,3 +106,37 @@ def test_whole_login_without_javascript(browser, live):
     assert agent.online_macs() == {"3a:bb:cc:dd:ee:01"}
     assert agent.logins[0]["data"]["phone"] == "+84912345678"
     context.close()
+
+
+def test_returning_device_taps_once_among_social_buttons(browser):
+    agent = FakeAgent().start()
+    agent.add_client("127.0.0.1", "3a:bb:cc:dd:ee:02", remembered={"name": "Somchai"})
+    app = create_app(
+        {
+            "SECRET_KEY": "browser-test",
+            "AGENT_SOCKET": agent.path,
+            "OAUTH_PROVIDERS": {
+                name: {"client_id": "id", "client_secret": "secret"}
+                for name in ("zalo", "facebook", "google")
+            },
+        }
+    )
+    server = make_server("127.0.0.1", 0, app, threaded=True)
+    threading.Thread(target=server.serve_forever, args=(0.05,), daemon=True).start()
+    try:
+        context = _phone(browser)
+        page = context.new_page()
+        page.goto(f"http://127.0.0.1:{server.server_port}/?lang=th")
+        assert page.get_by_role("heading", name="ยินดีต้อนรับกลับมา คุณSomchai!").is_visible()
+        for provider in ("Zalo", "Facebook", "Google"):
+            assert page.get_by_role("button", name=f"ดำเนินการต่อด้วย {provider}").is_visible()
+        assert page.evaluate("document.documentElement.scrollWidth") <= PHONE["width"]
+        ARTIFACTS.mkdir(exist_ok=True)
+        page.screenshot(path=str(ARTIFACTS / "portal-returning-th.png"), full_page=True)
+        page.get_by_role("button", name="เชื่อมต่ออีกครั้ง").click()
+        page.wait_for_url("**/success*")
+        assert agent.logins[0]["data"]["channel"] == "returning"
+        context.close()
+    finally:
+        server.shutdown()
+        agent.cleanup()

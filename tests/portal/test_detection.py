@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import json
+import time
 
 import pytest
 from portal_helpers import PORTAL, form_post
@@ -62,7 +63,6 @@ def test_a_page_reached_through_an_old_connection_after_login_points_to_itself(g
     form_post(guest, LOGIN)
     answer = guest.get("http://internet.test/news?id=1", headers={"Accept-Language": "en"})
     assert answer.status_code == 200
-    assert answer.headers["Connection"] == "close"
     assert 'href="http://internet.test/news?id=1"' in answer.get_data(as_text=True)
 
 
@@ -96,3 +96,19 @@ def test_error_pages_speak_the_guests_language(guest):
     assert "Trang này không tồn tại." in answer.get_data(as_text=True)
     huge = guest.post(f"{PORTAL}/login", data={"name": "x" * 40000})
     assert huge.status_code == 413
+
+
+def test_another_worker_sees_the_login_within_the_probe_cache_time(agent):
+    from portal_helpers import phone_client
+
+    from porchlight.portal.app import create_app
+
+    settings = {"SECRET_KEY": "s", "AGENT_SOCKET": agent.path, "PORTAL_URL": PORTAL}
+    worker_a = create_app({**settings, "CLIENT_CACHE_SECONDS": 0.3})
+    worker_b = create_app({**settings, "CLIENT_CACHE_SECONDS": 0.3})
+    probe = "http://captive.apple.com/hotspot-detect.html"
+    assert phone_client(worker_b).get(probe).status_code == 302  # B caches "pending"
+    assert form_post(phone_client(worker_a), LOGIN).status_code == 303
+    assert phone_client(worker_a).get(probe).status_code == 200  # A forgot its copy
+    time.sleep(0.35)
+    assert phone_client(worker_b).get(probe).get_data(as_text=True) == APPLE_SUCCESS

@@ -29,7 +29,7 @@ from porchlight.admin.enrollment import (
 from porchlight.admin.schema import tenants
 from porchlight.errors import PorchlightError, UsageError
 
-DEFAULT_STATE_DIR = "/var/lib/porchlight"
+DEFAULT_STATE_DIR = "/var/lib/porchlight/agent"
 
 
 def _public_url() -> str:

@@ -141,7 +141,7 @@ def register(sub: Any) -> None:
     p = sub.add_parser("enroll", help="enroll this router with the admin (one-time code)")
     p.add_argument("admin_url", metavar="ADMIN_URL", help="e.g. https://admin.example.com")
     p.add_argument("code", metavar="CODE", help="the one-time enrollment code")
-    p.add_argument("--state-dir", default="/var/lib/porchlight", help="agent state directory")
+    p.add_argument("--state-dir", default="/var/lib/porchlight/agent", help="agent state directory")
     p.add_argument("--insecure", action="store_true", help="allow plain http to a remote admin")
     p.add_argument("--ca-file", help="CA bundle to check the admin's certificate")
     p.add_argument("--force", action="store_true", help="replace an existing device token")

@@ -246,7 +246,7 @@ def _cmd_sync(args: argparse.Namespace) -> int:
 def register(sub: Any) -> None:
     enroll_register(sub)
     p = sub.add_parser("sync", help="send the outbox to the admin now (--loop: keep sending)")
-    p.add_argument("--state-dir", default="/var/lib/porchlight", help="agent state directory")
+    p.add_argument("--state-dir", default="/var/lib/porchlight/agent", help="agent state directory")
     p.add_argument("--loop", action="store_true", help="keep running (events only)")
     p.add_argument("--interval", type=float, default=2.0, help="seconds between rounds")
     p.add_argument("--batch", type=int, default=BATCH_EVENTS, help=argparse.SUPPRESS)

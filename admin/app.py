@@ -35,6 +35,8 @@ BLUEPRINTS: list[str] = [
     "porchlight.admin.routers_ui",
     "porchlight.admin.settings_ui",
     "porchlight.admin.vouchers",
+    "porchlight.admin.downloads",
+    "porchlight.admin.imports.pages",
 ]
 
 # Content-Security-Policy: nothing from other origins, no inline script.

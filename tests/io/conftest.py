@@ -1,67 +1,42 @@
-"""Fixtures for import/export tests: a migrated SQLite database with one tenant."""
+"""Fixtures for the import/export tests: the admin test fixtures, reused.
+
+`app`, `engine`, `factory`, `world` (tenant "acme", locations Q1/Q3, owner,
+manager of Q1, viewer), `client_as`, `csrf` come from tests/admin/conftest.py;
+``@pytest.mark.both_dbs`` runs a test on SQLite and on PostgreSQL.
+"""
 
 from __future__ import annotations
 
-from datetime import UTC, datetime
+import importlib.util
+import sys
 from pathlib import Path
 
 import pytest
-import sqlalchemy as sa
 
-from porchlight.admin import schema
-from porchlight.admin.db import make_engine
-from porchlight.admin.migrate import upgrade
+_PATH = Path(__file__).resolve().parent.parent / "admin" / "conftest.py"
+_spec = importlib.util.spec_from_file_location("porchlight_admin_test_fixtures", _PATH)
+assert _spec and _spec.loader
+admin_fixtures = importlib.util.module_from_spec(_spec)
+sys.modules[_spec.name] = admin_fixtures
+_spec.loader.exec_module(admin_fixtures)
 
-NOW = datetime(2026, 11, 25, 12, 0, tzinfo=UTC)
+pytest_generate_tests = admin_fixtures.pytest_generate_tests
+db_kind = admin_fixtures.db_kind
+_sqlite_template = admin_fixtures._sqlite_template
+_pg_server_url = admin_fixtures._pg_server_url
+db_url = admin_fixtures.db_url
+app = admin_fixtures.app
+engine = admin_fixtures.engine
+factory = admin_fixtures.factory
+world = admin_fixtures.world
+client_as = admin_fixtures.client_as
+csrf = admin_fixtures.csrf
+password = admin_fixtures.password
+sign_in = admin_fixtures.sign_in
+csrf_token = admin_fixtures.csrf_token
 
-
-def seed_tenant(engine: sa.Engine, slug: str = "cafe") -> dict[str, int]:
-    with engine.begin() as conn:
-        tenant_id = conn.execute(
-            schema.tenants.insert().values(slug=slug, name="Café Sài Gòn", created_at=NOW)
-        ).inserted_primary_key[0]
-        ids = {"tenant": tenant_id}
-        for name in ("Quận 1", "Thảo Điền"):
-            ids[name] = conn.execute(
-                schema.locations.insert().values(
-                    tenant_id=tenant_id, name=name, created_at=NOW, updated_at=NOW
-                )
-            ).inserted_primary_key[0]
-        for role in ("owner", "manager", "viewer"):
-            ids[role] = conn.execute(
-                schema.users.insert().values(
-                    tenant_id=tenant_id,
-                    email=f"{role}@{slug}.example",
-                    name=role.title(),
-                    password_hash="x",
-                    role=role,
-                    created_at=NOW,
-                )
-            ).inserted_primary_key[0]
-        conn.execute(
-            schema.user_locations.insert().values(user_id=ids["manager"], location_id=ids["Quận 1"])
-        )
-    return ids
+FIXTURES = Path(__file__).resolve().parent / "files"
 
 
-@pytest.fixture(scope="session")
-def _migrated_template(tmp_path_factory: pytest.TempPathFactory) -> Path:
-    path = tmp_path_factory.mktemp("db") / "template.db"
-    engine = make_engine(f"sqlite:///{path}")
-    upgrade(engine)
-    engine.dispose()
-    return path
-
-
-@pytest.fixture
-def engine(_migrated_template: Path, tmp_path: Path):
-    path = tmp_path / "admin.db"
-    path.write_bytes(_migrated_template.read_bytes())
-    eng = make_engine(f"sqlite:///{path}")
-    yield eng
-    eng.dispose()
-
-
-@pytest.fixture
-def ids(engine) -> dict[str, int]:
-    return seed_tenant(engine)
+def pytest_configure(config: pytest.Config) -> None:
+    config.addinivalue_line("markers", "both_dbs: run the test on SQLite and on PostgreSQL")

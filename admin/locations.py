@@ -229,11 +229,17 @@ def show(location_id: int) -> ResponseReturnValue:
                 schema.voucher_batches.c.voided_at.is_(None),
             )
         ).scalar()
+        guest_version = conn.execute(
+            sa.select(sa.func.max(schema.portal_settings.c.version)).where(
+                schema.portal_settings.c.location_id == location_id
+            )
+        ).scalar()
     return render_template(
         "locations/show.html",
         location=location,
         routers=routers,
         batches=batches,
+        guest_version=guest_version,
         day_names=day_names(),
         days=DAYS,
         countries=dict(countries(str(get_locale() or "en"))),

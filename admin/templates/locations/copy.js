@@ -15,3 +15,8 @@ document.querySelectorAll("button[data-print]").forEach(function (button) {
   button.hidden = false;
   button.addEventListener("click", function () { window.print(); });
 });
+document.querySelectorAll("form [data-confirm]").forEach(function (button) {
+  button.addEventListener("click", function (event) {
+    if (!window.confirm(button.dataset.confirm)) { event.preventDefault(); }
+  });
+});

@@ -94,6 +94,11 @@ def up(options: UpOptions, say: Any = print) -> LabState:
             hint=(exc.hint + "; " if exc.hint else "")
             + f"clean up with 'porchlight lab down{state_flag(state_dir)}'",
         ) from exc
+    except KeyboardInterrupt as exc:
+        raise LabError(
+            f"lab up interrupted at '{state.step}'",
+            hint=f"clean up with 'porchlight lab down{state_flag(state_dir)}'",
+        ) from exc
     return state
 
 

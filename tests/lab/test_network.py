@@ -7,6 +7,11 @@ from __future__ import annotations
 
 import json
 import os
+import shutil
+import signal
+import subprocess
+import sys
+import time
 from pathlib import Path
 
 import pytest
@@ -14,7 +19,7 @@ from labkit import in_netns, namespaces, porchlight
 
 from porchlight.lab import dnsmasq_conf, guest_dhcp, up
 from porchlight.lab.down import down
-from porchlight.lab.state import load
+from porchlight.lab.state import LabState, load
 
 pytestmark = pytest.mark.root
 
@@ -98,17 +103,16 @@ def test_network_only_lab_serves_dhcp_dns_and_internet_then_goes_away(state_dir)
 
 
 def in_netns_host_links() -> str:
-    import subprocess
 
     return subprocess.run(["ip", "-br", "link"], capture_output=True, text=True, check=True).stdout
 
 
 def test_down_cleans_up_after_up_crashed_halfway(state_dir, monkeypatch):
     def crash(**kwargs):
-        raise KeyboardInterrupt  # as if the person pressed Ctrl-C (or up was killed) here
+        raise RuntimeError("simulated crash")  # an unexpected bug halfway through
 
     monkeypatch.setattr(dnsmasq_conf, "render", crash)
-    with pytest.raises(KeyboardInterrupt):
+    with pytest.raises(RuntimeError):
         up.up(up.UpOptions(state_dir=str(state_dir), network_only=True), say=lambda _: None)
     state = load(str(state_dir))
     assert state is not None and not state.complete
@@ -129,8 +133,6 @@ def test_down_cleans_up_after_up_crashed_halfway(state_dir, monkeypatch):
 def test_down_finishes_a_lab_whose_namespace_was_recorded_but_never_made(state_dir):
     state_dir.mkdir()
     state_dir.chmod(0o711)
-    from porchlight.lab.state import LabState
-
     state = LabState(state_dir=str(state_dir), prefix="pl-000000")
     state.add_namespace("pl-000000-router")  # crash between recording and `ip netns add`
     state.add_path(state_dir / "logs")
@@ -140,8 +142,6 @@ def test_down_finishes_a_lab_whose_namespace_was_recorded_but_never_made(state_d
 
 @pytest.mark.parametrize("binary", ["dnsmasq", "nft"])
 def test_missing_binary_is_one_line_saying_what_to_do(tmp_path, binary):
-    import shutil
-
     bin_dir = tmp_path / "bin"
     bin_dir.mkdir()
     for tool in ("ip", "nft", "dnsmasq", "busybox", "setpriv", "sysctl"):
@@ -153,3 +153,49 @@ def test_missing_binary_is_one_line_saying_what_to_do(tmp_path, binary):
     assert done.stderr.count("\n") == 1
     assert f"{binary} is not installed" in done.stderr and "scripts/setup" in done.stderr
     assert not (tmp_path / "state").exists()
+
+
+def test_down_cleans_up_after_up_was_killed(state_dir):
+    """SIGKILL `lab up` while it waits for the internet host; `down` undoes it all."""
+
+    child = subprocess.Popen(
+        [
+            sys.executable,
+            "-m",
+            "porchlight.cli",
+            "lab",
+            "up",
+            "--network-only",
+            "--state-dir",
+            str(state_dir),
+        ],  # fmt: skip
+        stdout=subprocess.DEVNULL,
+        stderr=subprocess.DEVNULL,
+    )
+    deadline = time.monotonic() + 60
+    try:
+        while time.monotonic() < deadline:
+            state = load(str(state_dir)) if (state_dir / "lab.json").exists() else None
+            if state is not None and state.step == "start internet" and state.processes:
+                if state.processes[0].pid is not None:
+                    break
+            assert child.poll() is None, "lab up ended before it could be killed"
+            time.sleep(0.01)
+        else:
+            raise AssertionError("lab up never reached 'start internet'")
+        child.send_signal(signal.SIGKILL)
+    finally:
+        child.kill()
+        child.wait()
+    state = load(str(state_dir))
+    assert state is not None and not state.complete
+    internet = state.process("internet")
+    assert internet is not None and internet.alive()
+    made = set(state.namespaces)
+    assert made and made <= namespaces()
+
+    gone = porchlight("lab", "down", "--state-dir", str(state_dir))
+    assert gone.returncode == 0, gone.stderr
+    assert not made & namespaces()
+    assert _gone(internet.pid)
+    assert not state_dir.exists()

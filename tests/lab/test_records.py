@@ -11,7 +11,7 @@ from labkit import porchlight
 
 from porchlight.lab import dnsmasq_conf, guest_dhcp, parts
 from porchlight.lab.commands import LabError
-from porchlight.lab.state import LabState, LabStateError, ProcessRecord, load
+from porchlight.lab.state import LabState, LabStateError, ProcessRecord, load, process_start_ticks
 
 
 def test_state_round_trips_and_is_private(tmp_path):
@@ -39,8 +39,6 @@ def test_process_alive_guards_against_pid_reuse():
     child = subprocess.Popen([sys.executable, "-c", "import time; time.sleep(30)"])
     try:
         record = ProcessRecord(name="sleep", argv=[], log="/dev/null", pid=child.pid)
-        from porchlight.lab.state import process_start_ticks
-
         record.start_ticks = process_start_ticks(child.pid)
         assert record.alive()
         record.start_ticks = (record.start_ticks or 0) + 1  # same PID, another process

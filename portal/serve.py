@@ -47,6 +47,29 @@ def gunicorn_options(args: argparse.Namespace) -> dict[str, Any]:
     }
 
 
+def warm_up(app: Any) -> None:
+    """Load now, as the starting user, what requests would load lazily.
+
+    Workers may switch to --user, who may not be able to read this Python's
+    standard library (installed under a private home): codecs, compiled
+    templates and form parsing must already be in memory when they fork.
+    """
+    import codecs
+
+    from porchlight.portal import page
+    from porchlight.portal.agent_link import FALLBACK_CONFIG
+
+    for name in ("idna", "unicode-escape", "utf-8", "latin-1", "ascii", "punycode"):
+        codecs.lookup(name)
+    for lang in ("vi", "th", "en"):
+        page.render_login(FALLBACK_CONFIG, lang, errors={"name": "err_name_required"})
+        page.render_success(FALLBACK_CONFIG, lang, seconds_remaining=60)
+    client = app.test_client()
+    client.environ_base["REMOTE_ADDR"] = "127.0.0.1"
+    client.post("/login", data={"csrf_token": "-", "name": "warm-up"})
+    client.get("/nope")
+
+
 def serve(args: argparse.Namespace) -> int:
     from gunicorn.app.base import BaseApplication
 
@@ -75,6 +98,7 @@ def serve(args: argparse.Namespace) -> int:
     if args.portal_url:
         config["PORTAL_URL"] = args.portal_url
     app = create_app(config)  # fail here, in the foreground, on bad settings
+    warm_up(app)
 
     class PortalServer(BaseApplication):  # type: ignore[misc]
         def load_config(self) -> None:

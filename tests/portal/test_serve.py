@@ -8,6 +8,7 @@ import socket
 import subprocess
 import sys
 import time
+from pathlib import Path
 
 import pytest
 import requests
@@ -98,3 +99,51 @@ def test_cli_rejects_a_bad_bind_in_one_line():
     assert out.stderr.strip().splitlines() == [
         "porchlight: --bind: expected HOST:PORT, got 'nowhere'"
     ]
+
+
+@pytest.mark.skipif(os.geteuid() != 0, reason="needs root to switch users")
+def test_started_as_root_with_user_the_workers_run_unprivileged():
+    import pwd
+
+    nobody = pwd.getpwnam("nobody")
+    agent = FakeAgent().start()
+    agent.add_client("127.0.0.1", MAC)
+    os.chmod(agent.dir, 0o755)
+    os.chmod(agent.path, 0o666)
+    port = _free_port()
+    proc = subprocess.Popen(
+        [sys.executable, "-m", "porchlight.cli", "portal", "serve", "--bind",
+         f"127.0.0.1:{port}", "--agent-socket", agent.path, "--workers", "1",
+         "--user", "nobody"],
+        stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL,
+    )  # fmt: skip
+    try:
+        deadline = time.monotonic() + 20
+        while True:
+            try:
+                page = requests.get(f"http://127.0.0.1:{port}/", timeout=2)
+                break
+            except requests.ConnectionError:
+                assert proc.poll() is None and time.monotonic() < deadline
+                time.sleep(0.1)
+        assert page.status_code == 200 and 'name="csrf_token"' in page.text
+        login = requests.post(
+            f"http://127.0.0.1:{port}/login",
+            data={"csrf_token": csrf_of(page.text), "channel": "form", "name": "Lan",
+                  "phone": "0912 345 678", "consent_wifi": "yes"},
+            allow_redirects=False, timeout=5,
+        )  # fmt: skip
+        assert login.status_code == 303, login.text
+        assert agent.logins[0]["data"]["phone"] == "+84912345678"
+        probe = requests.get(f"http://127.0.0.1:{port}/generate_204", timeout=5)
+        assert probe.status_code == 204
+        children = Path(f"/proc/{proc.pid}/task/{proc.pid}/children").read_text().split()
+        assert children
+        for child in children:
+            status = Path(f"/proc/{child}/status").read_text()
+            uid_line = next(line for line in status.splitlines() if line.startswith("Uid:"))
+            assert uid_line.split()[1:] == [str(nobody.pw_uid)] * 4
+    finally:
+        proc.send_signal(signal.SIGINT)
+        proc.wait(timeout=10)
+        agent.cleanup()

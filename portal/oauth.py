@@ -62,6 +62,15 @@ PROVIDER_DEFAULTS: dict[str, dict[str, str]] = {
 }
 
 
+# Domains the guest's browser must reach before login (the location's walled
+# garden); the code exchange and user info calls come from the router itself.
+WALLED_GARDEN: dict[str, list[str]] = {
+    "google": ["accounts.google.com", "ssl.gstatic.com", "www.gstatic.com", "fonts.gstatic.com"],
+    "facebook": ["facebook.com", "fbcdn.net", "facebook.net"],
+    "zalo": ["zalo.me", "zaloapp.com", "zadn.vn"],
+}
+
+
 class OAuthError(Exception):
     pass
 

@@ -33,6 +33,7 @@ bp = Blueprint("api", __name__, url_prefix="/api/v1")
 csrf.exempt(bp)
 
 INGEST_WAIT_SECONDS = 2.0
+MAX_ID = 2**31 - 1  # an Integer column: larger ids cannot exist (and overflow drivers)
 
 
 @bp.errorhandler(ApiError)
@@ -196,6 +197,8 @@ def heartbeat() -> Response:
 def ack_command(command_id: int) -> Response:
     router = require_router()
     rate_limit(str(router.router_id), "API_POLLS_PER_MINUTE")
+    if command_id > MAX_ID:
+        raise ApiError(404, "not_found", "no such command for this router")
     rc = router_commands.c
     with engine().begin() as conn:
         found = conn.execute(

@@ -147,7 +147,7 @@ def page_details(
         if row is None:
             continue
         row["tags"] = tags.get(cid, [])
-        row["phone_display"] = display_phone(row["phone"]) if row["phone"] else ""
+        row["phone_display"] = list_phone(row["phone"]) if row["phone"] else ""
         if places is not None:
             visits, last, _loc = local.get(cid, (0, None, None))
             row["visit_count"], row["last_visit_at"] = visits, last
@@ -155,6 +155,14 @@ def page_details(
                 row["last_location_id"] = location
         out.append(row)
     return out
+
+
+def list_phone(e164: str) -> str:
+    """`display_phone`, with a fast path for Vietnamese mobiles (0912 345 678)."""
+    if len(e164) == 12 and e164.startswith("+84") and e164[3] in "35789":
+        national = "0" + e164[3:]
+        return f"{national[:4]} {national[4:7]} {national[7:]}"
+    return display_phone(e164)
 
 
 def selected_ids(conn: Connection) -> list[int]:

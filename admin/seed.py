@@ -36,6 +36,12 @@ PROVINCES = [("Hồ Chí Minh", "700000"), ("Hà Nội", "100000"), ("Đà Nẵn
 CHANNELS = ["form"] * 6 + ["click"] * 2 + ["zalo"] * 3 + ["returning"] * 3 + ["voucher", "google"]
 TAGS = ["wifi", "zalo", "làm đẹp", "cà phê", "sinh nhật", "khách quen", "vip", "trà sữa"]
 CHUNK = 5000
+CUST_COLS = ["id", "tenant_id", "name", "phone", "email", "notes", "province", "postal_code",
+             "group_id", "group_fixed", "visit_count", "spend_total", "first_visit_at",
+             "last_visit_at", "last_channel", "last_location_id", "created_at",
+             "updated_at"]  # fmt: skip
+VISIT_COLS = ["id", "tenant_id", "customer_id", "location_id", "channel", "started_at",
+              "received_at", "ended_at", "dwell_seconds", "mac"]  # fmt: skip
 
 
 def _ts(value: datetime) -> str:
@@ -109,66 +115,31 @@ def _visit_counts(rng: random.Random, customers: int, visits: int) -> Iterator[i
         yield k
 
 
-def seed(
+def _load(
     engine: Engine,
+    rng: random.Random,
+    counts: Iterator[int],
     customers: int,
-    visits: int,
-    locations: int,
-    *,
-    tenant: str = "bench",
-    rng_seed: int = 1,
-) -> dict[str, Any]:
-    if customers < 1 or visits < 0 or locations < 1:
-        raise UsageError("--customers and --locations must be at least 1, --visits at least 0")
-    rng = random.Random(rng_seed)
-    started = time.monotonic()
+    tenant_id: int,
+    loc_ids: list[int],
+    tag_ids: list[int],
+    thresholds: list[tuple[int, int]],
+    next_id: int,
+    next_visit: int,
+    started: float,
+) -> int:
+    """Insert the customers and everything under them, in chunks; the next visit id."""
     now = utcnow()
-    with engine.begin() as conn:
-        tenant_id, loc_ids = _tenant(conn, tenant, locations)
-        g = schema.groups
-        thresholds = sorted(
-            (r.min_visits, r.id)
-            for r in conn.execute(
-                sa.select(g).where(g.c.tenant_id == tenant_id, g.c.min_visits.is_not(None))
-            )
-        )
-        t = schema.tags
-        for name in TAGS:
-            if (
-                conn.execute(
-                    sa.select(t.c.id).where(t.c.tenant_id == tenant_id, t.c.name == name)
-                ).first()
-                is None
-            ):
-                conn.execute(t.insert().values(tenant_id=tenant_id, name=name))
-        tag_ids = list(conn.execute(sa.select(t.c.id).where(t.c.tenant_id == tenant_id)).scalars())
-        c = schema.customers
-        next_id = (
-            int(conn.execute(sa.select(sa.func.coalesce(sa.func.max(c.c.id), 0))).scalar_one()) + 1
-        )
-        next_visit = (
-            int(
-                conn.execute(
-                    sa.select(sa.func.coalesce(sa.func.max(schema.visits.c.id), 0))
-                ).scalar_one()
-            )
-            + 1
-        )
-    counts = _visit_counts(rng, customers, visits)
     loc_province = {lid: PROVINCES[i % len(PROVINCES)] for i, lid in enumerate(loc_ids)}
     year = 365 * 86400
-    cust_cols = ["id", "tenant_id", "name", "phone", "email", "notes", "province", "postal_code",
-                 "group_id", "group_fixed", "visit_count", "spend_total", "first_visit_at",
-                 "last_visit_at", "last_channel", "last_location_id", "created_at",
-                 "updated_at"]  # fmt: skip
-    visit_cols = ["id", "tenant_id", "customer_id", "location_id", "channel", "started_at",
-                  "received_at", "ended_at", "dwell_seconds", "mac"]  # fmt: skip
     made = 0
-    first_visit_id = next_visit
     while made < customers:
         n = min(CHUNK, customers - made)
         cust_rows, visit_rows, cl_rows, ch_rows, tag_rows = [], [], [], [], []
         with engine.begin() as conn:
+            if conn.dialect.name == "sqlite":
+                conn.exec_driver_sql("PRAGMA cache_size=-1000000")
+                conn.exec_driver_sql("PRAGMA synchronous=OFF")
             w = Writer(conn)
             for j in range(n):
                 cid = next_id + made + j
@@ -211,8 +182,8 @@ def seed(
                     ch_rows.append((cid, ch))
                 for tag_id in rng.sample(tag_ids, rng.choice((0, 0, 1, 1, 2))):
                     tag_rows.append((cid, tag_id))
-            w.rows(schema.customers, cust_cols, cust_rows)
-            w.rows(schema.visits, visit_cols, visit_rows)
+            w.rows(schema.customers, CUST_COLS, cust_rows)
+            w.rows(schema.visits, VISIT_COLS, visit_rows)
             w.rows(schema.customer_locations,
                    ["customer_id", "location_id", "visit_count", "first_visit_at", "last_visit_at"],
                    cl_rows)  # fmt: skip
@@ -221,6 +192,75 @@ def seed(
         made += n
         if made % (CHUNK * 20) == 0 or made == customers:
             log.info("seeded %s/%s customers (%.0f s)", made, customers, time.monotonic() - started)
+    return next_visit
+
+
+def seed(
+    engine: Engine,
+    customers: int,
+    visits: int,
+    locations: int,
+    *,
+    tenant: str = "bench",
+    rng_seed: int = 1,
+) -> dict[str, Any]:
+    if customers < 1 or visits < 0 or locations < 1:
+        raise UsageError("--customers and --locations must be at least 1, --visits at least 0")
+    rng = random.Random(rng_seed)
+    started = time.monotonic()
+    with engine.begin() as conn:
+        tenant_id, loc_ids = _tenant(conn, tenant, locations)
+        g = schema.groups
+        thresholds = sorted(
+            (r.min_visits, r.id)
+            for r in conn.execute(
+                sa.select(g).where(g.c.tenant_id == tenant_id, g.c.min_visits.is_not(None))
+            )
+        )
+        t = schema.tags
+        for name in TAGS:
+            if (
+                conn.execute(
+                    sa.select(t.c.id).where(t.c.tenant_id == tenant_id, t.c.name == name)
+                ).first()
+                is None
+            ):
+                conn.execute(t.insert().values(tenant_id=tenant_id, name=name))
+        tag_ids = list(conn.execute(sa.select(t.c.id).where(t.c.tenant_id == tenant_id)).scalars())
+        c = schema.customers
+        next_id = (
+            int(conn.execute(sa.select(sa.func.coalesce(sa.func.max(c.c.id), 0))).scalar_one()) + 1
+        )
+        next_visit = (
+            int(
+                conn.execute(
+                    sa.select(sa.func.coalesce(sa.func.max(schema.visits.c.id), 0))
+                ).scalar_one()
+            )
+            + 1
+        )
+    bulk_tables = [
+        schema.customers,
+        schema.visits,
+        schema.customer_locations,
+        schema.customer_channels,
+        schema.customer_tags,
+    ]
+    indexes = [ix for table in bulk_tables for ix in table.indexes]
+    with engine.begin() as conn:
+        # Bulk-load practice: drop the secondary indexes, load, build them once.
+        for ix in indexes:
+            conn.execute(sa.text(f'DROP INDEX IF EXISTS "{ix.name}"'))
+    counts = _visit_counts(rng, customers, visits)
+    first_visit_id = next_visit
+    try:
+        next_visit = _load(engine, rng, counts, customers, tenant_id, loc_ids, tag_ids,
+                           thresholds, next_id, next_visit, started)  # fmt: skip
+    finally:
+        log.info("building indexes (%.0f s)", time.monotonic() - started)
+        with engine.begin() as conn:
+            for ix in indexes:
+                ix.create(conn, checkfirst=True)
     visits_written = next_visit - first_visit_id
     with engine.connect() as conn:
         if conn.dialect.name == "postgresql":

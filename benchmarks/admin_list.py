@@ -1,0 +1,159 @@
+"""Customer list speed at scale (issue 5 figures). Prints p50/p95 per scenario.
+
+Seed first, e.g.:
+    PORCHLIGHT_ADMIN_DATABASE_URL=sqlite:////tmp/bench.db \
+        porchlight admin seed --customers 1000000 --visits 10000000 --locations 50
+then:
+    .venv/bin/python benchmarks/admin_list.py --db sqlite:////tmp/bench.db [--runs 20]
+
+Requests go through the real app (Flask test client, rendering included, no
+network). Targets: first page of a single filter or sort p95 < 50 ms, three
+filters combined < 150 ms, the total count < 300 ms, a customer page < 50 ms.
+"""
+
+from __future__ import annotations
+
+import argparse
+import random
+import statistics
+import sys
+import time
+from datetime import UTC, datetime, timedelta
+from urllib.parse import quote
+
+import sqlalchemy as sa
+
+from porchlight.admin import schema
+from porchlight.admin.app import create_app
+from porchlight.admin.db import utcnow
+from porchlight.phones import display_phone
+
+
+def owner(engine, tenant_id):
+    u = schema.users
+    with engine.begin() as conn:
+        row = conn.execute(sa.select(u.c.id).where(u.c.email == "bench-owner@example.test")).first()
+        if row:
+            return row.id
+        return conn.execute(
+            u.insert().values(
+                tenant_id=tenant_id,
+                email="bench-owner@example.test",
+                name="Bench",
+                password_hash="!",
+                role="owner",
+                locale="vi",
+                created_at=utcnow(),
+            )
+        ).inserted_primary_key[0]
+
+
+def timed(client, url, runs, accept=None):
+    headers = {"Accept": accept} if accept else {}
+    client.get(url, headers=headers)  # warm
+    times = []
+    for _ in range(runs):
+        t0 = time.perf_counter()
+        resp = client.get(url, headers=headers)
+        times.append((time.perf_counter() - t0) * 1000)
+        if resp.status_code != 200:
+            raise SystemExit(f"{url}: HTTP {resp.status_code}")
+    times.sort()
+    p95 = times[min(len(times) - 1, int(round(0.95 * (len(times) - 1))))]
+    return statistics.median(times), p95
+
+
+def main() -> int:
+    ap = argparse.ArgumentParser(description=__doc__.split("\n")[0])
+    ap.add_argument("--db", required=True)
+    ap.add_argument("--tenant", default="bench")
+    ap.add_argument("--runs", type=int, default=20)
+    args = ap.parse_args()
+    app = create_app({"SECRET_KEY": "benchmark-secret-key-0123456789", "DATABASE_URL": args.db})
+    engine = app.extensions["porchlight.engine"]
+    c, loc, g = schema.customers, schema.locations, schema.groups
+    with engine.connect() as conn:
+        tenant_id = conn.execute(
+            sa.select(schema.tenants.c.id).where(schema.tenants.c.slug == args.tenant)
+        ).scalar_one()
+        n_customers = conn.execute(
+            sa.select(sa.func.max(c.c.id)).where(c.c.tenant_id == tenant_id)
+        ).scalar_one()
+        loc_ids = (
+            conn.execute(sa.select(loc.c.id).where(loc.c.tenant_id == tenant_id)).scalars().all()
+        )
+        vip = conn.execute(
+            sa.select(g.c.id).where(g.c.tenant_id == tenant_id, g.c.name == "VIP")
+        ).scalar_one()
+        rng = random.Random(7)
+        sample = conn.execute(
+            sa.select(c.c.id, c.c.phone, c.c.email)
+            .where(c.c.tenant_id == tenant_id, c.c.email.is_not(None))
+            .where(c.c.id >= rng.randint(1, max(n_customers - 1000, 1)))
+            .limit(1)
+        ).one()
+    uid = owner(engine, tenant_id)
+    client = app.test_client()
+    with client.session_transaction() as sess:
+        sess["_user_id"] = f"{uid}:1"
+    week_ago = (datetime.now(UTC) - timedelta(days=7)).date().isoformat()
+    l1 = loc_ids[len(loc_ids) // 2]
+    singles = {
+        "sort: last visit (default)": "",
+        "sort: visits": "?sort=visits",
+        "sort: spend ascending": "?sort=spend",
+        "sort: spend descending": "?sort=spend_desc",
+        "sort: name": "?sort=name",
+        "filter: location": f"?location={l1}",
+        "filter: location, sort visits": f"?location={l1}&sort=visits",
+        "filter: location, sort name": f"?location={l1}&sort=name",
+        "filter: channel zalo": "?channel=zalo",
+        "filter: tag vip": "?tag=vip",
+        "filter: tags all (vip+wifi)": "?tag=vip&tag=wifi&tag_mode=all",
+        "filter: province": "?province=" + quote("Đà Nẵng"),
+        "filter: postal code": "?postal=550",
+        "filter: updated last 7 days": f"?updated_from={week_ago}",
+        "filter: visits 5-10": "?visits_min=5&visits_max=10",
+        "filter: group VIP": f"?group={vip}",
+        "search: phone (local form)": "?q=" + quote(display_phone(sample.phone)),
+        "search: e-mail": "?q=" + quote(sample.email),
+        "search: name (common)": "?q=" + quote("Nguyễn Văn"),
+    }
+    combined = {
+        "location + channel + visits 2-20": f"?location={l1}&channel=zalo"
+        + "&visits_min=2&visits_max=20",
+        "location + tag + sort visits": f"?location={l1}&tag=vip&sort=visits",
+        "province + group + sort spend desc": "?province="
+        + quote("Hà Nội")
+        + f"&group={vip}&sort=spend_desc",
+    }
+    print(f"# {args.db.split('://')[0]}  customers≈{n_customers:,}  runs={args.runs}")
+    print(f"{'scenario':44} {'p50 ms':>8} {'p95 ms':>8}  target")
+    worst = {"single": 0.0, "combined": 0.0}
+
+    def row(name, url, target, accept=None, kind=None):
+        p50, p95 = timed(client, url, args.runs, accept)
+        ok = "ok" if p95 < target else "OVER"
+        print(f"{name:44} {p50:8.1f} {p95:8.1f}  <{target} {ok}")
+        if kind:
+            worst[kind] = max(worst[kind], p95)
+
+    for name, q in singles.items():
+        row(name, "/customers" + q, 50, kind="single")
+    for name, q in combined.items():
+        row(name, "/customers" + q, 150, kind="combined")
+    row("count: all customers", "/customers/count", 300, "application/json")
+    row("count: one location", f"/customers/count?location={l1}", 300, "application/json")
+    row("count: channel zalo", "/customers/count?channel=zalo", 300, "application/json")
+    for i in range(3):
+        cid = rng.randint(1, n_customers)
+        row(f"customer page #{cid}", f"/customers/{cid}", 50)
+    row("dashboard (30 days, all)", "/", 2000)
+    print(
+        f"worst single p95 {worst['single']:.1f} ms; worst combined p95 {worst['combined']:.1f} ms"
+    )
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())

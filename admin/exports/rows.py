@@ -113,6 +113,9 @@ def details(conn: Connection, ids: list[int]) -> list[tuple[Any, ...]]:
     for row in conn.execute(query).all():
         if row[0] not in wanted:
             continue
+        tags = row[-1]
+        if tags and ", " in tags:  # the aggregate's order is the database's whim
+            row = (*row[:-1], ", ".join(sorted(tags.split(", "), key=str.casefold)))
         given = consents.get(row[0])
         if given:
             out.append((*row, given.get("wifi"), given.get("marketing")))

@@ -64,10 +64,11 @@ def write_export(
     fmt: str,
     maker: RowMaker,
     lang: str,
-    rows_per_file: int = ROWS_PER_FILE,
+    rows_per_file: int | None = None,
     progress: Callable[[int], None] | None = None,
 ) -> tuple[Path, int, int]:
     """Write all rows; returns (the file to download, rows written, number of parts)."""
+    rows_per_file = rows_per_file or ROWS_PER_FILE
     if fmt not in FORMATS:
         raise ValueError(f"unknown format {fmt!r}")
     out_dir.mkdir(parents=True, exist_ok=True)

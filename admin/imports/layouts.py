@@ -192,7 +192,7 @@ def detect(rows: Iterable[tuple[int, list[object]]]) -> tuple[Layout | None, lis
         layout = match_headers(number, cells)
         if layout is not None:
             return layout, cells, number
-        texts = [c for c in cells if isinstance(c, str) and c.strip()]
+        texts = [c for c in cells if isinstance(c, str) and re.search(r"[^\W\d_]", c)]
         if fallback is None and len(texts) >= 2:
             fallback = (cells, number)
     if fallback is None:

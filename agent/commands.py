@@ -72,13 +72,14 @@ def _mac(value: str) -> str:
 
 
 def cmd_run(args: argparse.Namespace) -> int:
-    from porchlight.agent.daemon import Agent, install_signal_handlers
+    from porchlight.agent.daemon import Agent, install_signal_handlers, limit_malloc_arenas
     from porchlight.agent.runner import CommandError
 
     if not 1 <= args.portal_port <= 65535:
         raise UsageError("--portal-port must be 1-65535")
     if args.reconcile_seconds <= 0:
         raise UsageError("--reconcile-seconds must be positive")
+    limit_malloc_arenas()
     try:
         agent = Agent(
             lan=args.lan,

@@ -74,6 +74,22 @@ def parse(frame: bytes) -> tuple[str, str | None, str | None, str | None] | None
     return mac, ip, _text(options.get("hostname")), _text(options.get("vendor_class_id"))
 
 
+def warm_up() -> None:
+    """Load and exercise scapy's DHCP decoding now, so the first guest is not kept waiting."""
+    from scapy.layers.dhcp import BOOTP, DHCP
+    from scapy.layers.inet import IP, UDP
+    from scapy.layers.l2 import Ether
+
+    sample = (
+        Ether(src="02:00:00:00:00:01")
+        / IP(src="0.0.0.0", dst="255.255.255.255")
+        / UDP(sport=68, dport=67)
+        / BOOTP(chaddr=b"\x02\x00\x00\x00\x00\x01")
+        / DHCP(options=[("message-type", "request"), ("hostname", b"warm-up"), "end"])
+    )
+    parse(bytes(sample))
+
+
 class DhcpWatcher:
     def __init__(self, lan: str, on_request: DhcpCallback) -> None:
         self.lan = lan
@@ -82,8 +98,7 @@ class DhcpWatcher:
         self._stop = threading.Event()
 
     def start(self) -> None:
-        import scapy.layers.dhcp  # noqa: F401 - load now, so the first guest is not kept waiting
-
+        warm_up()
         sock = socket.socket(socket.AF_PACKET, socket.SOCK_RAW, socket.htons(ETH_P_ALL))
         _attach_filter(sock)
         sock.bind((self.lan, ETH_P_ALL))

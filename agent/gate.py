@@ -74,50 +74,65 @@ class Gate:
         self._counters: dict[str, tuple[int, int]] = {}  # element -> (packets, bytes) last seen
 
     # ---- reading -------------------------------------------------------------------
-    def _client_view(self, mac: str, client: dict[str, Any] | None, now: float) -> dict[str, Any]:
-        session = sessions.open_session(self.db, mac)
-        listed = sessions.mac_list(self.db, mac)
+    _VIEW_SQL = """
+        SELECT c.mac, c.ip AS client_ip, c.hostname, c.randomized, c.last_seen,
+               s.id AS session_id, s.ip AS session_ip, s.started_at, s.expires_at,
+               s.bytes_in, s.bytes_out, s.last_activity_at,
+               l.list, r.name AS r_name, r.channel AS r_channel, r.login_at AS r_login_at
+        FROM clients c
+        LEFT JOIN sessions s ON s.mac = c.mac AND s.ended_at IS NULL
+        LEFT JOIN mac_lists l ON l.mac = c.mac
+        LEFT JOIN remembered r ON r.mac = c.mac
+    """
+
+    def _view(self, row: dict[str, Any], now: float) -> dict[str, Any]:
+        session = (
+            {"started_at": row["started_at"], "expires_at": row["expires_at"]}
+            if row["session_id"]
+            else None
+        )
         seconds = sessions.remaining(session, now) if session else 0
-        state = listed or ("authorized" if session and seconds > 0 else "pending")
         window = int(self.config["session"]["remember_seconds"])
+        remembered = None
+        if row["r_login_at"] and window > 0 and now - sessions.epoch(row["r_login_at"]) <= window:
+            remembered = {"name": row["r_name"], "channel": row["r_channel"]}
         return {
-            "mac": mac,
-            "ip": (client or {}).get("ip") or (session or {}).get("ip"),
-            "state": state,
-            "hostname": (client or {}).get("hostname"),
-            "randomized": bool((client or {}).get("randomized", False)),
+            "mac": row["mac"],
+            "ip": row["client_ip"] or row["session_ip"],
+            "state": row["list"] or ("authorized" if seconds > 0 else "pending"),
+            "hostname": row["hostname"],
+            "randomized": bool(row["randomized"]),
             "seconds_remaining": seconds,
-            "session_id": session["id"] if session else None,
-            "remembered": sessions.remembered(self.db, mac, now, window),
+            "session_id": row["session_id"],
+            "remembered": remembered,
         }
 
     def client_for_ip(self, ip: Any) -> dict[str, Any]:
         address = clean_ip(ip)
+        sql = self._VIEW_SQL + " WHERE c.ip = ? OR c.ip6 = ? ORDER BY c.last_seen DESC LIMIT 1"
         with self.lock:
-            now = self.clock()
-            client = sessions.client_by_ip(self.db, address)
-            if client is None and self.resolve_mac is not None:
+            rows = list(self.db.query(sql, [address, address]))
+            if not rows and self.resolve_mac is not None:
                 mac = self.resolve_mac(address)
                 if mac:
                     self.seen(mac, ip=address)
-                    client = sessions.client_by_ip(self.db, address)
-            if client is None:
+                    rows = list(self.db.query(sql, [address, address]))
+            if not rows:
                 raise GateError("not_found", f"no client with IP {address} on the LAN")
-            return self._client_view(client["mac"], client, now)
+            return self._view(rows[0], self.clock())
 
-    def status(self) -> list[dict[str, Any]]:
+    def status(self, recent_seconds: int = 86400) -> list[dict[str, Any]]:
+        """Clients seen in the last day, online, trusted or blocked (newest first)."""
         with self.lock:
             now = self.clock()
-            rows = list(
-                self.db.query(
-                    """SELECT c.*, s.bytes_in, s.bytes_out, s.last_activity_at FROM clients c
-                       LEFT JOIN sessions s ON s.mac = c.mac AND s.ended_at IS NULL
-                       ORDER BY c.last_seen DESC LIMIT 10000"""
-                )
+            rows = self.db.query(
+                self._VIEW_SQL + " WHERE c.last_seen >= ? OR s.id IS NOT NULL OR l.list IS NOT NULL"
+                " ORDER BY c.last_seen DESC LIMIT 10000",
+                [sessions.iso(now - recent_seconds)],
             )
             out = []
             for row in rows:
-                view = self._client_view(row["mac"], row, now)
+                view = self._view(row, now)
                 active = row["last_activity_at"]
                 view["bytes_in"] = int(row["bytes_in"] or 0)
                 view["bytes_out"] = int(row["bytes_out"] or 0)
@@ -126,6 +141,21 @@ class Gate:
                 )
                 out.append(view)
             return out
+
+    def prune(self, keep_seconds: int = 30 * 86400) -> int:
+        """Forget clients and closed sessions older than `keep_seconds` (the admin has them)."""
+        with self.lock, self.db.atomic():
+            cutoff = sessions.iso(self.clock() - keep_seconds)
+            n = self.db.execute(
+                "DELETE FROM sessions WHERE ended_at IS NOT NULL AND ended_at < ?", [cutoff]
+            ).rowcount
+            n += self.db.execute(
+                "DELETE FROM clients WHERE last_seen < ? AND mac NOT IN "
+                "(SELECT mac FROM sessions WHERE ended_at IS NULL) "
+                "AND mac NOT IN (SELECT mac FROM mac_lists)",
+                [cutoff],
+            ).rowcount
+            return n
 
     # ---- watchers ------------------------------------------------------------------
     def seen(self, mac: str, ip: str | None = None, **details: str | None) -> None:
@@ -311,7 +341,10 @@ class Gate:
         if table is not None:  # keep what dnsmasq put in the walled-garden sets
             for name in ("walled4", "walled6"):
                 elements[name] = {k: None for k in table.elements(name)}
-        self.nft.apply(nft_ruleset.render(self.ruleset, elements))
+        # check the rules (what could be wrong); the elements are validated MACs/IPs, and
+        # checking 5,000 of them again would double the time guests are held up
+        self.nft.check(nft_ruleset.render(self.ruleset))
+        self.nft.apply(nft_ruleset.render(self.ruleset, elements), check=False)
         self._counters.clear()
 
     def reconcile(self) -> int:

@@ -265,3 +265,21 @@ def test_full_disk_fails_cleanly_without_half_written_rows(gate, db, kernel):
         "WHERE o.body LIKE '%' || s.id || '%') != 2"
     ).fetchone()[0]
     assert per_session == 0  # every recorded session has exactly its login + start events
+
+
+def test_status_shows_recent_and_online_clients_and_prune_keeps_the_store_bounded(gate, db, clock):
+    gate.seen("aa:bb:cc:00:00:0a", ip="10.20.0.10")
+    gate.seen(MAC, ip=IP)
+    gate.authorize(MAC, IP, login())
+    gate.set_list("aa:bb:cc:00:00:0b", "trusted")
+    clock.now += 2 * 86400
+    gate.seen("aa:bb:cc:00:00:0c", ip="10.20.0.12")
+    shown = {c["mac"] for c in gate.status()}
+    assert "aa:bb:cc:00:00:0a" not in shown  # gone for two days
+    assert {"aa:bb:cc:00:00:0c", MAC} <= shown
+    gate.reconcile()  # the session expired: it ends
+    clock.now += 31 * 86400
+    gate.prune()
+    assert db.execute("SELECT count(*) FROM sessions").fetchone()[0] == 0
+    assert db.execute("SELECT count(*) FROM clients").fetchone()[0] == 0
+    assert sessions.macs_in(db, "trusted") == ["aa:bb:cc:00:00:0b"]

@@ -110,7 +110,8 @@ def details(conn: Connection, ids: list[int]) -> list[tuple[Any, ...]]:
     )
     consents = _consents(conn, ids)
     out = []
-    for row in conn.execute(query).all():
+    for found in conn.execute(query).all():
+        row: tuple[Any, ...] = tuple(found)
         if row[0] not in wanted:
             continue
         tags = row[-1]

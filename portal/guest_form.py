@@ -58,7 +58,8 @@ def consent_items(config: Mapping[str, Any]) -> list[dict[str, Any]]:
     """The configured consents we can record (known purposes, with a version)."""
     portal = config.get("portal") or {}
     items = []
-    for item in portal.get("consents") or []:
+    raw = portal.get("consents")
+    for item in raw if isinstance(raw, list) else []:
         if (
             isinstance(item, Mapping)
             and item.get("purpose") in CONSENT_PURPOSES
@@ -71,7 +72,9 @@ def consent_items(config: Mapping[str, Any]) -> list[dict[str, Any]]:
 
 def channels(config: Mapping[str, Any]) -> list[str]:
     portal = config.get("portal") or {}
-    wanted = portal.get("channels") or ["click"]
+    wanted = portal.get("channels")
+    if not isinstance(wanted, list | tuple) or not wanted:
+        wanted = ["click"]
     return [c for c in CHANNELS if c in wanted and c not in ("returning", "import")]
 
 
@@ -100,7 +103,8 @@ def clean_voucher(raw: str) -> str:
 
 def build_tags(config: Mapping[str, Any], channel: str) -> list[str]:
     tags: list[str] = []
-    for tag in [*(config.get("tags") or []), channel]:
+    configured = config.get("tags")
+    for tag in [*(configured if isinstance(configured, list) else []), channel]:
         if not isinstance(tag, str):
             continue
         tag = clean_name(tag)[:MAX_TAG]

@@ -140,3 +140,15 @@ def test_returning_device_taps_once_among_social_buttons(browser):
     finally:
         server.shutdown()
         agent.cleanup()
+
+
+def test_language_switcher_is_a_plain_link_that_sticks(browser, live):
+    base, _ = live
+    context = _phone(browser, javascript=False)
+    page = context.new_page()
+    page.goto(f"{base}/?lang=vi")
+    page.get_by_role("link", name="English").click()
+    assert page.get_by_role("heading", name="Your details").is_visible()
+    page.goto(f"{base}/")
+    assert page.locator("html").get_attribute("lang") == "en"
+    context.close()

@@ -6,6 +6,8 @@ import copy
 import re
 
 import pytest
+from hypothesis import given, settings
+from hypothesis import strategies as st
 from portal_fake_agent import CONFIG
 from portal_helpers import PORTAL
 
@@ -93,3 +95,34 @@ def phone_default(guest):
     from portal_helpers import phone_client
 
     return phone_client(guest.application).get(f"{PORTAL}/").get_data(as_text=True)
+
+
+JUNK = st.one_of(
+    st.none(), st.booleans(), st.integers(), st.text(max_size=30),
+    st.lists(st.text(max_size=10), max_size=3),
+    st.dictionaries(st.sampled_from(["vi", "th", "en", "x"]), st.text(max_size=20), max_size=3),
+)  # fmt: skip
+
+
+@settings(max_examples=150, deadline=None)
+@given(
+    portal=st.fixed_dictionaries(
+        {},
+        optional={
+            "venue_name": JUNK, "colors": JUNK, "welcome": JUNK, "channels": JUNK,
+            "fields": st.one_of(JUNK, st.dictionaries(
+                st.sampled_from(["name", "phone", "email"]),
+                st.sampled_from(["required", "optional", "off", "hidden", "x"]))),
+            "consents": st.one_of(JUNK, st.lists(st.fixed_dictionaries(
+                {"purpose": st.sampled_from(["wifi", "marketing", "x"])},
+                optional={"required": JUNK, "version": JUNK, "text": JUNK}), max_size=3)),
+            "success_url": JUNK,
+        },
+    ),
+    lang=st.sampled_from(["vi", "th", "en", "fr", ""]),
+)  # fmt: skip
+def test_any_settings_the_admin_preview_sends_render_a_page(portal, lang):
+    config = {"location": {"country": "TH"}, "portal": portal}
+    html = render_login(config, lang, action="#")
+    assert html.startswith("<!doctype html>") and "<script" not in html
+    render_success(config, lang, seconds_remaining=90)

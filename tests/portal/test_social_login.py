@@ -207,3 +207,13 @@ def test_providers_without_credentials_are_not_offered(phone, guest):
         data={"csrf_token": csrf_of(plain), "channel": "google", "consent_wifi": "yes"},
     )
     assert answer.status_code == 422
+
+
+def test_guest_who_declines_at_the_provider_is_told_and_can_retry(phone, agent, provider):
+    start = _start(phone, "google", lang="en")
+    state = dict(urllib.parse.parse_qsl(urllib.parse.urlsplit(start.headers["Location"]).query))
+    answer = phone.get(f"{PORTAL}/oauth/google/callback?error=access_denied&state={state['state']}")
+    body = answer.get_data(as_text=True)
+    assert answer.status_code == 400
+    assert "The social login did not finish." in body and 'value="google"' in body
+    assert agent.online_macs() == set()

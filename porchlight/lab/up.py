@@ -149,6 +149,19 @@ def _build(state: LabState, options: UpOptions, commands: dict[str, set[str]], s
         internet, processes.tcp_ready(names.router, topology.INTERNET_IP, 80), "reachable"
     )
 
+    say(f"==> internet DNS on {topology.INTERNET_IP}:53")
+    dns_conf = state.add_path(state_dir / "internet-dns.conf")
+    dns_conf.write_text(
+        dnsmasq_conf.render_internet_dns(pid_file=state.add_path(state_dir / "internet-dns.pid")),
+        encoding="utf-8",
+    )
+    internet_dns = processes.spawn(
+        state, "internet-dns", dnsmasq_conf.argv(dns_conf), netns=names.internet
+    )
+    processes.wait_until(
+        internet_dns, processes.tcp_ready(names.router, topology.INTERNET_IP, 53), "reachable"
+    )
+
     agent_dir = state.add_path(state_dir / "agent")
     agent_dir.mkdir(mode=0o700, exist_ok=True)
     conf_dir = agent_dir / "dnsmasq.d"
@@ -185,7 +198,14 @@ def _build(state: LabState, options: UpOptions, commands: dict[str, set[str]], s
         encoding="utf-8",
     )
     state.info.update(captive_api_url=api_url, dnsmasq_leases=str(lease_file))
-    dnsmasq = processes.spawn(state, "dnsmasq", dnsmasq_conf.argv(conf), netns=names.router)
+    supervised = [
+        *python_module_argv("porchlight.lab.dnsmasq_supervisor"),
+        "--watch",
+        str(conf_dir),
+        "--",
+        *dnsmasq_conf.argv(conf),
+    ]  # restarts dnsmasq when the agent rewrites its walled-garden snippet
+    dnsmasq = processes.spawn(state, "dnsmasq", supervised, netns=names.router)
     processes.wait_until(
         dnsmasq, processes.tcp_ready(names.router, topology.ROUTER_LAN_IP, 53), "answering DNS"
     )

@@ -22,9 +22,12 @@ def namespaces() -> set[str]:
     return {line.split()[0] for line in out.splitlines() if line.strip()}
 
 
-def in_netns(netns: str, *argv: str, timeout: float = 30) -> subprocess.CompletedProcess[str]:
+def in_netns(
+    netns: str, *argv: str, timeout: float = 30, input_text: str | None = None
+) -> subprocess.CompletedProcess[str]:
     return subprocess.run(
         ["ip", "netns", "exec", netns, *argv],
+        input=input_text,
         capture_output=True,
         text=True,
         timeout=timeout,

@@ -83,6 +83,7 @@ def test_network_only_lab_serves_dhcp_dns_and_internet_then_goes_away(state_dir)
     shown = json.loads(status.stdout)
     assert {p["name"]: p["alive"] for p in shown["processes"]} == {
         "internet": True,
+        "internet-dns": True,
         "dnsmasq": True,
     }
 
@@ -199,3 +200,43 @@ def test_down_cleans_up_after_up_was_killed(state_dir):
     assert not made & namespaces()
     assert _gone(internet.pid)
     assert not state_dir.exists()
+
+
+WALLED = """\
+table inet porchlight {
+    set walled4 {
+        type ipv4_addr
+        flags interval,timeout
+    }
+}
+"""
+
+
+def test_walled_garden_snippet_restarts_dnsmasq_which_fills_the_set(state_dir):
+    """The agent's nftset= snippet (here written by hand, as the agent would) makes
+    the lab's dnsmasq restart and put the names it resolves into walled4."""
+    done = porchlight("lab", "up", "--network-only", "--state-dir", str(state_dir))
+    assert done.returncode == 0, done.stderr
+    state = load(str(state_dir))
+    assert state is not None
+    router, guest = state.info["router_netns"], state.info["guests"][0]["netns"]
+    guest_dhcp.request_lease(state_dir, guest)
+    table = in_netns(router, "nft", "-f", "-", input_text=WALLED)
+    assert table.returncode == 0, table.stderr
+    conf_dir = Path(state.info["agent_state_dir"]) / "dnsmasq.d"
+    (conf_dir / "walled-garden.conf").write_text(
+        "nftset=/internet.test/4#inet#porchlight#walled4\n"
+    )
+    deadline = time.monotonic() + 15
+    elements = ""
+    while time.monotonic() < deadline:
+        in_netns(guest, "busybox", "nslookup", "internet.test", "10.77.0.1")
+        elements = in_netns(router, "nft", "list", "set", "inet", "porchlight", "walled4").stdout
+        if "198.51.100.10" in elements:
+            break
+        time.sleep(0.5)
+    assert "198.51.100.10" in elements
+    log = Path(state_dir, "logs", "dnsmasq.log").read_text()
+    assert "restarting dnsmasq" in log
+    record = state.process("dnsmasq")
+    assert record is not None and record.alive()

@@ -50,19 +50,26 @@ def test_process_alive_guards_against_pid_reuse():
     assert not record.alive()
 
 
-def test_dnsmasq_config_has_option_114_dns_names_and_conf_dir(tmp_path):
+def test_router_dnsmasq_has_option_114_upstream_and_conf_dir(tmp_path):
     url = dnsmasq_conf.captive_api_url()
     assert url == "http://10.77.0.1:8080/api/captive"
-    text = dnsmasq_conf.render(
+    lines = dnsmasq_conf.render(
         lease_file=tmp_path / "l", pid_file=tmp_path / "p", conf_dir=tmp_path / "d", api_url=url
-    )
-    assert f'dhcp-option=114,"{url}"' in text.splitlines()
+    ).splitlines()
+    assert f'dhcp-option=114,"{url}"' in lines
+    assert "server=198.51.100.10" in lines and "no-resolv" in lines
+    assert "interface=br-lan" in lines and "bind-interfaces" in lines
+    assert f"conf-dir={tmp_path / 'd'},*.conf" in lines
+    assert f"dhcp-leasefile={tmp_path / 'l'}" in lines
+
+
+def test_internet_dns_maps_detection_hosts_to_the_internet_host(tmp_path):
+    lines = dnsmasq_conf.render_internet_dns(pid_file=tmp_path / "p").splitlines()
     for host in ("captive.apple.com", "connectivitycheck.gstatic.com", "www.msftconnecttest.com",
                  "www.msftncsi.com", "detectportal.firefox.com", "clients3.google.com",
                  "internet.test"):  # fmt: skip
-        assert f"address=/{host}/198.51.100.10" in text.splitlines()
-    assert f"conf-dir={tmp_path / 'd'},*.conf" in text.splitlines()
-    assert f"dhcp-leasefile={tmp_path / 'l'}" in text.splitlines()
+        assert f"address=/{host}/198.51.100.10" in lines
+    assert "listen-address=198.51.100.10" in lines
 
 
 def test_option_114_is_decoded_from_udhcpc_hex():

@@ -3,11 +3,12 @@
 `ingest_batch` runs inside one write transaction (`write_transaction`): the
 event ids go into the `sync_events` ledger with INSERT .. ON CONFLICT DO
 NOTHING RETURNING, and only the ids that ledger insert returned are applied.
-Ids seen before (a replay, a retry after a lost ack, a concurrent duplicate)
-are acked but change nothing. On SQLite the transaction is BEGIN IMMEDIATE
-(writers queue on the file lock); on PostgreSQL a per-tenant advisory lock
-serializes ingest for one tenant, so two routers of a chain cannot both create
-the same new customer.
+Ids seen before from the same router (a replay, a retry after a lost ack, a
+concurrent duplicate) are acked but change nothing; an id the ledger holds for
+another router rejects the whole batch (`ForeignEventError`). On SQLite the
+transaction is BEGIN IMMEDIATE (writers queue on the file lock); on
+PostgreSQL a per-tenant advisory lock serializes ingest for one tenant, so two
+routers of a chain cannot both create the same new customer.
 
 Login events find the customer by tenant + normalized phone, then e-mail, then
 social id — never by MAC; a `returning` login without any of these (the agent
@@ -29,23 +30,24 @@ from datetime import datetime
 from typing import Any
 
 import sqlalchemy as sa
-from sqlalchemy.dialects import postgresql, sqlite
 from sqlalchemy.engine import Connection, Engine
 
 from porchlight.admin.db import UTCDateTime, utcnow
 from porchlight.admin.enrollment import RouterIdentity
 from porchlight.admin.groups import recompute_groups
 from porchlight.admin.ingest_customers import CustomerResolver
+from porchlight.admin.ingest_rows import (
+    add_tags,
+    bind,
+    bump_counters,
+    dialect_insert,
+    upsert_devices,
+)
 from porchlight.admin.schema import (
     consents,
     customer_channels,
-    customer_locations,
-    customer_tags,
-    customers,
-    devices,
     locations,
     sync_events,
-    tags,
     visits,
 )
 from porchlight.events import parse_time
@@ -85,16 +87,6 @@ def write_transaction(engine: Engine, tenant_id: int) -> Iterator[Connection]:
         conn.commit()
 
 
-def dialect_insert(conn: Connection, table: sa.Table) -> Any:
-    if conn.dialect.name == "postgresql":
-        return postgresql.insert(table)
-    return sqlite.insert(table)
-
-
-def _bp(name: str, type_: Any = None) -> Any:
-    return sa.bindparam(name, type_=type_)
-
-
 def _record_ledger(
     conn: Connection, router: RouterIdentity, events: list[dict[str, Any]], now: datetime
 ) -> set[str]:
@@ -117,6 +109,37 @@ def _record_ledger(
     return {str(x) for x in conn.execute(stmt, rows).scalars()}
 
 
+class ForeignEventError(Exception):
+    """An event id the ledger holds for another router: a forged or cross-router replay."""
+
+    def __init__(self, event_id: str, index: int) -> None:
+        super().__init__(f"event {event_id} was sent by another router")
+        self.event_id = event_id
+        self.index = index
+
+
+def _refuse_foreign(
+    conn: Connection, router: RouterIdentity, seen: list[str], order: list[str]
+) -> None:
+    """Raise (rolling the batch back) if a seen id belongs to another router."""
+    if not seen:
+        return
+    foreign = (
+        conn.execute(
+            sa.select(sync_events.c.id).where(
+                sync_events.c.id.in_(seen),
+                sa.or_(
+                    sync_events.c.router_id.is_(None), sync_events.c.router_id != router.router_id
+                ),
+            )
+        )
+        .scalars()
+        .first()
+    )
+    if foreign is not None:
+        raise ForeignEventError(str(foreign), order.index(str(foreign)))
+
+
 def ingest_batch(
     conn: Connection,
     router: RouterIdentity,
@@ -133,6 +156,7 @@ def ingest_batch(
     if not unique:
         return IngestResult(acked=[], duplicates=len(events))
     fresh_ids = _record_ledger(conn, router, list(unique.values()), now)
+    _refuse_foreign(conn, router, [i for i in unique if i not in fresh_ids], acked)
     fresh = [e for e in unique.values() if e["id"] in fresh_ids]
     result = IngestResult(acked=acked, duplicates=len(events) - len(fresh), applied=len(fresh))
     logins = [e for e in fresh if e["type"] == "login"]
@@ -227,7 +251,7 @@ def _apply_logins(
         return
     conn.execute(visits.insert(), visit_rows)
     result.visits = len(visit_rows)
-    _bump_counters(conn, router, per_customer, now)
+    bump_counters(conn, router, per_customer, now)
     recompute_groups(conn, router.tenant_id, sorted(per_customer))
     ins = dialect_insert(conn, customer_channels)
     conn.execute(
@@ -235,122 +259,10 @@ def _apply_logins(
         [{"customer_id": c, "channel": ch} for c, ch in sorted(channel_rows)],
     )
     if tag_pairs:
-        _add_tags(conn, router.tenant_id, tag_pairs)
-    _upsert_devices(conn, list(device_rows.values()))
+        add_tags(conn, router.tenant_id, tag_pairs)
+    upsert_devices(conn, list(device_rows.values()))
     if consent_rows:
         conn.execute(consents.insert(), consent_rows)
-
-
-def _later(column: Any, value: Any) -> Any:
-    """CASE: the bound value when the column is empty or older than it."""
-    return sa.case((sa.or_(column.is_(None), column <= value), value), else_=column)
-
-
-def _bump_counters(
-    conn: Connection, router: RouterIdentity, per_customer: dict[int, dict[str, Any]], now: datetime
-) -> None:
-    first, last = _bp("b_first", UTCDateTime()), _bp("b_last", UTCDateTime())
-    c = customers.c
-    conn.execute(
-        customers.update()
-        .where(c.id == _bp("b_id"))
-        .values(
-            visit_count=c.visit_count + _bp("b_n"),
-            first_visit_at=sa.case(
-                (sa.or_(c.first_visit_at.is_(None), c.first_visit_at > first), first),
-                else_=c.first_visit_at,
-            ),
-            last_channel=sa.case(
-                (sa.or_(c.last_visit_at.is_(None), c.last_visit_at <= last), _bp("b_channel")),
-                else_=c.last_channel,
-            ),
-            last_location_id=sa.case(
-                (sa.or_(c.last_visit_at.is_(None), c.last_visit_at <= last), _bp("b_loc")),
-                else_=c.last_location_id,
-            ),
-            last_visit_at=_later(c.last_visit_at, last),
-            updated_at=_bp("b_now", UTCDateTime()),
-        ),
-        [
-            {
-                "b_id": cid,
-                "b_n": agg["n"],
-                "b_first": agg["first"],
-                "b_last": agg["last"],
-                "b_channel": agg["channel"],
-                "b_loc": router.location_id,
-                "b_now": now,
-            }
-            for cid, agg in sorted(per_customer.items())
-        ],
-    )
-    cl = customer_locations
-    ins = dialect_insert(conn, cl)
-    conn.execute(
-        ins.on_conflict_do_update(
-            index_elements=["customer_id", "location_id"],
-            set_={
-                "visit_count": cl.c.visit_count + ins.excluded.visit_count,
-                "first_visit_at": sa.case(
-                    (
-                        sa.or_(
-                            cl.c.first_visit_at.is_(None),
-                            cl.c.first_visit_at > ins.excluded.first_visit_at,
-                        ),
-                        ins.excluded.first_visit_at,
-                    ),
-                    else_=cl.c.first_visit_at,
-                ),
-                "last_visit_at": _later(cl.c.last_visit_at, ins.excluded.last_visit_at),
-            },
-        ),
-        [
-            {
-                "customer_id": cid,
-                "location_id": router.location_id,
-                "visit_count": agg["n"],
-                "first_visit_at": agg["first"],
-                "last_visit_at": agg["last"],
-            }
-            for cid, agg in sorted(per_customer.items())
-        ],
-    )
-
-
-def _add_tags(conn: Connection, tenant_id: int, pairs: set[tuple[int, str]]) -> None:
-    names = sorted({name for _, name in pairs})
-    conn.execute(
-        dialect_insert(conn, tags).on_conflict_do_nothing(),
-        [{"tenant_id": tenant_id, "name": name} for name in names],
-    )
-    ids = dict(
-        conn.execute(
-            sa.select(tags.c.name, tags.c.id).where(
-                tags.c.tenant_id == tenant_id, tags.c.name.in_(names)
-            )
-        ).all()
-    )
-    conn.execute(
-        dialect_insert(conn, customer_tags).on_conflict_do_nothing(),
-        [{"customer_id": cid, "tag_id": ids[name]} for cid, name in sorted(pairs)],
-    )
-
-
-def _upsert_devices(conn: Connection, rows: list[dict[str, Any]]) -> None:
-    ins = dialect_insert(conn, devices)
-    d = devices.c
-    conn.execute(
-        ins.on_conflict_do_update(
-            index_elements=["customer_id", "mac"],
-            set_={
-                "hostname": sa.func.coalesce(ins.excluded.hostname, d.hostname),
-                "vendor_class": sa.func.coalesce(ins.excluded.vendor_class, d.vendor_class),
-                "randomized": ins.excluded.randomized,
-                "last_seen_at": _later(d.last_seen_at, ins.excluded.last_seen_at),
-            },
-        ),
-        rows,
-    )
 
 
 def _apply_ends(
@@ -387,12 +299,12 @@ def _apply_ends(
     if rows:
         conn.execute(
             visits.update()
-            .where(v.router_id == _bp("b_router"), v.session_id == _bp("b_session"))
+            .where(v.router_id == bind("b_router"), v.session_id == bind("b_session"))
             .values(
-                ended_at=_bp("b_ended", UTCDateTime()),
-                dwell_seconds=_bp("b_dwell"),
-                bytes_in=_bp("b_in"),
-                bytes_out=_bp("b_out"),
+                ended_at=bind("b_ended", UTCDateTime()),
+                dwell_seconds=bind("b_dwell"),
+                bytes_in=bind("b_in"),
+                bytes_out=bind("b_out"),
             ),
             rows,
         )

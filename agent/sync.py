@@ -140,7 +140,7 @@ class SyncWorker:
                 self.batch_events = max(1, self.batch_events // 2)
                 continue
             payload = answer.json()
-            if answer.status == 422 and isinstance(payload, dict):
+            if answer.status in (409, 422) and isinstance(payload, dict):
                 index = payload.get("index")
                 if isinstance(index, int) and 0 <= index < len(ids):
                     row = self.db.execute(

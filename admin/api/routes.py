@@ -22,7 +22,7 @@ from porchlight.admin.app import csrf
 from porchlight.admin.db import utcnow
 from porchlight.admin.enrollment import EnrollmentError
 from porchlight.admin.enrollment import enroll as enroll_router
-from porchlight.admin.ingest import ingest_batch, write_transaction
+from porchlight.admin.ingest import ForeignEventError, ingest_batch, write_transaction
 from porchlight.admin.location_config import build_location_config
 from porchlight.admin.schema import locations, router_commands, routers
 from porchlight.events import MAX_BATCH, EventError, validate_event
@@ -118,6 +118,10 @@ def events() -> Response:
     try:
         with write_transaction(engine(), router.tenant_id) as conn:
             result = ingest_batch(conn, router, clean)
+    except ForeignEventError as exc:
+        raise ApiError(
+            409, "foreign_event", "an event id of another router", extra={"index": exc.index}
+        ) from exc
     except OperationalError as exc:  # database locked / connection lost
         log.warning("router %s: batch not stored: %s", router.router_id, exc.orig)
         raise busy("the database is busy; retry later") from exc

@@ -114,10 +114,11 @@ def test_another_tenants_token_cannot_touch_this_tenant(
     other = make_venue(engine)
     event = login_event("0912345678")
     assert _post(live_admin.url, "/events", venue.token, {"events": [event]}).status_code == 200
-    # The other tenant replays this tenant's event id: acked, nothing stored for it.
-    replay = _post(live_admin.url, "/events", other.token, {"events": [event]})
-    assert replay.json()["duplicates"] == 1
+    # The other tenant replays this tenant's event id (with a new one): refused.
+    replay = _post(live_admin.url, "/events", other.token, {"events": [login_event(), event]})
+    assert replay.status_code == 409 and replay.json()["index"] == 1
     assert count(engine, "customers", "tenant_id = :t", t=other.tenant_id) == 0
+    assert count(engine, "sync_events", "router_id = :r", r=other.router_id) == 0
     # ... and cannot ack this tenant's router commands.
     with engine.begin() as conn:
         command_id = conn.execute(

@@ -50,6 +50,10 @@ def build_parser() -> argparse.ArgumentParser:
     inst.add_argument("--admin-url", metavar="URL", help="the admin, e.g. https://admin.example")
     inst.add_argument("--code", help="the one-time enrollment code from the admin")
     inst.add_argument("--no-enroll", action="store_true", help="install without enrolling")
+    inst.add_argument("--wan", metavar="IFACE", help="let the agent masquerade guests out of IFACE")
+    inst.add_argument(
+        "--insecure", action="store_true", help="allow enrolling over plain http (lab only)"
+    )
     inst.add_argument("--dhcp-range", metavar="FIRST,LAST", help="guest DHCP range")
     inst.add_argument("--rollback", action="store_true", help="undo an install that did not finish")
     _common(inst)
@@ -93,6 +97,8 @@ def install_options(args: argparse.Namespace, host: Host) -> InstallOptions:
         code=None if args.no_enroll else code,
         source=source,
         dhcp_range=args.dhcp_range,
+        wan=args.wan,
+        insecure=args.insecure,
         min_free_mb=args.min_free_mb,
     )
 

@@ -11,6 +11,7 @@ from __future__ import annotations
 
 import json
 import logging
+import secrets
 import shutil
 import sys
 import time
@@ -43,7 +44,9 @@ from .router_config import (
     Lan,
     agent_env,
     dnsmasq_conf,
+    env_value,
     inspect_lan,
+    inspect_link,
     portal_env,
 )
 from .venv import SOURCE_TREE, Source, build_venv, current, installed_version, new_venv_name
@@ -60,6 +63,8 @@ class InstallOptions:
     code: str | None
     source: Source
     dhcp_range: str | None = None
+    wan: str | None = None
+    insecure: bool = False
     min_free_mb: int = 300
     units: tuple[str, ...] = ROUTER_UNITS
     notes: list[str] = field(default_factory=list)
@@ -69,6 +74,10 @@ def preflight(host: Host, opts: InstallOptions) -> Lan:
     """Everything that can be checked without changing anything."""
     opts.source.check()
     lan = inspect_lan(host, opts.lan, opts.dhcp_range)
+    if opts.wan is not None:
+        if opts.wan == opts.lan:
+            raise DeployError("--wan and --lan must be different interfaces")
+        inspect_link(host, opts.wan)
     probe = host.root
     while not probe.exists():
         probe = probe.parent
@@ -138,8 +147,8 @@ def apply(host: Host, journal: Journal, opts: InstallOptions, lan: Lan) -> str:
         journal.record("user", name=PORTAL_USER)
         host.add_system_user(PORTAL_USER)
     before = len(journal.changes)
-    journal.write(f"{ETC}/agent.env", agent_env(lan).encode())
-    journal.write(f"{ETC}/portal.env", portal_env(lan).encode())
+    journal.write(f"{ETC}/agent.env", agent_env(lan, wan=opts.wan).encode())
+    journal.write(f"{ETC}/portal.env", portal_env(lan, portal_secret(host)).encode(), 0o600)
     journal.write(f"{ETC}/dnsmasq.conf", dnsmasq_conf(lan).encode())
     if host.systemd_running and not journal.dry_run:
         host.run(["dnsmasq", "--test", f"--conf-file={ETC}/dnsmasq.conf"], timeout=30)
@@ -154,6 +163,13 @@ def apply(host: Host, journal: Journal, opts: InstallOptions, lan: Lan) -> str:
     if not journal.dry_run:
         write_record(host, lan=lan.iface, admin_url=opts.admin_url, version=opts.source.version)
     return packages
+
+
+def portal_secret(host: Host) -> str:
+    """The portal's secret key: the one already written, else a new one."""
+    env = host.path(f"{ETC}/portal.env")
+    old = env_value(env.read_text(), "PORCHLIGHT_PORTAL_SECRET_KEY") if env.is_file() else None
+    return old or secrets.token_urlsafe(32)
 
 
 def install_packages(host: Host, journal: Journal) -> str:
@@ -185,6 +201,10 @@ def install_venv(host: Host, journal: Journal, source: Source) -> None:
     if journal.tree(target, f"create venv {target} with porchlight[router] {wanted}"):
         build_venv(host, host.path(target), source)
     journal.symlink(f"{OPT}/current", name)
+    if not journal.dry_run:  # venvs half-built by a run that was killed
+        for leftover in host.path(f"{OPT}/venvs").iterdir():
+            if leftover.name != name.rsplit("/", 1)[-1]:
+                shutil.rmtree(leftover)
 
 
 def enable_units(host: Host, journal: Journal, units: tuple[str, ...]) -> None:
@@ -229,6 +249,8 @@ def enroll(host: Host, journal: Journal, opts: InstallOptions) -> None:
     assert venv is not None and opts.admin_url and opts.code
     journal.record("enrolled", path=str(host.path(AGENT_STATE)))
     argv = [str(venv / "bin/porchlight"), "agent", "enroll", opts.admin_url, opts.code]
+    if opts.insecure:
+        argv.append("--insecure")
     proc = host.run([*argv, "--state-dir", str(host.path(AGENT_STATE))], timeout=120, check=False)
     if proc.returncode != 0 or not enrolled(host):
         raise DeployError(f"enrollment failed: {last_line(proc)}", hint=enroll_hint(proc))

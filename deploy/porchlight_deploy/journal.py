@@ -87,7 +87,10 @@ class Journal:
         if path.is_dir():
             return
         if self.note(f"create directory {target}"):
-            self.record("dir", path=str(path))
+            top = path  # undo removes the topmost directory this creates
+            while not top.parent.exists():
+                top = top.parent
+            self.record("dir", path=str(top))
             path.mkdir(mode=mode, parents=True)
             os.chmod(path, mode)
             self.flush()
@@ -132,6 +135,8 @@ class Journal:
             except (OSError, DeployError) as exc:
                 problems.append(f"undo {rec['kind']} {rec.get('path') or rec.get('name')}: {exc}")
         self.records = []
+        if self.host.systemd_running:  # unit files may have gone or changed back
+            self.host.systemctl("daemon-reload", check=False)
         if not problems:
             self.file.unlink(missing_ok=True)
         else:

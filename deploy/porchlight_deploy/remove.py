@@ -42,9 +42,7 @@ def plan_removal(host: Host, keep_data: bool, keep_packages: bool) -> list[tuple
         plan.append((f"stop, disable and delete {' '.join(units)}", "units", units))
     if host.nft_has_table("inet", "porchlight"):
         plan.append(("delete the nftables table inet porchlight", "nft", None))
-    dirs = [ETC, OPT] + ([] if keep_data else [STATE])
-    if host.is_live:
-        dirs.append("/run/porchlight")
+    dirs = [ETC, OPT, "/run/porchlight"] + ([] if keep_data else [STATE])
     for target in dirs:
         if host.path(target).exists():
             plan.append((f"delete {target}", "path", target))

@@ -28,8 +28,8 @@ class Lan:
         return str(self.address.ip)
 
 
-def inspect_lan(host: Host, iface: str, dhcp_range: str | None = None) -> Lan:
-    """The LAN interface as it is now; DeployError if it is missing or has no IPv4."""
+def inspect_link(host: Host, iface: str) -> None:
+    """DeployError unless `iface` is a valid name of an interface that exists here."""
     if not IFACE.match(iface):
         raise DeployError(f"'{iface}' is not a valid interface name")
     links = json.loads(host.run(["ip", "-j", "link", "show"], timeout=10).stdout or "[]")
@@ -39,6 +39,11 @@ def inspect_lan(host: Host, iface: str, dhcp_range: str | None = None) -> Lan:
             f"there is no network interface '{iface}' on this machine",
             hint="interfaces here: " + ", ".join(names),
         )
+
+
+def inspect_lan(host: Host, iface: str, dhcp_range: str | None = None) -> Lan:
+    """The LAN interface as it is now; DeployError if it is missing or has no IPv4."""
+    inspect_link(host, iface)
     addrs = json.loads(
         host.run(["ip", "-j", "-4", "addr", "show", "dev", iface], timeout=10).stdout or "[]"
     )
@@ -89,22 +94,36 @@ def captive_api_url(lan: Lan, port: int = PORTAL_PORT) -> str:
     return f"http://{lan.ip}:{port}{CAPTIVE_API_PATH}"
 
 
-def agent_env(lan: Lan, port: int = PORTAL_PORT) -> str:
+def agent_env(lan: Lan, port: int = PORTAL_PORT, wan: str | None = None) -> str:
+    extra = f"--wan {wan}" if wan else ""
     return (
         "# Porchlight agent (porchlight-agent.service). Written by deploy/install-router;\n"
         "# re-run the installer to change it.\n"
         f"PORCHLIGHT_LAN={lan.iface}\n"
         f"PORCHLIGHT_PORTAL_PORT={port}\n"
+        "# --wan IFACE: the agent masquerades guest traffic leaving IFACE\n"
+        f"PORCHLIGHT_AGENT_EXTRA={extra}\n"
     )
 
 
-def portal_env(lan: Lan, port: int = PORTAL_PORT, workers: int = 2) -> str:
+def portal_env(lan: Lan, secret: str, port: int = PORTAL_PORT, workers: int = 2) -> str:
     return (
         "# Porchlight portal (porchlight-portal.service). Written by deploy/install-router.\n"
         "# The portal listens on the LAN address only, never on the WAN side.\n"
         f"PORCHLIGHT_PORTAL_BIND={lan.ip}:{port}\n"
         f"PORCHLIGHT_PORTAL_WORKERS={workers}\n"
+        "# signs the portal's CSRF tokens; kept across re-runs and upgrades\n"
+        f"PORCHLIGHT_PORTAL_SECRET_KEY={secret}\n"
     )
+
+
+def env_value(text: str, key: str) -> str | None:
+    """The value of `key` in an env file's text, or None."""
+    for line in text.splitlines():
+        name, sep, value = line.partition("=")
+        if sep and name.strip() == key and value.strip():
+            return value.strip()
+    return None
 
 
 def dnsmasq_conf(lan: Lan, port: int = PORTAL_PORT) -> str:

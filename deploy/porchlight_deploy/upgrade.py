@@ -11,9 +11,20 @@ import logging
 import os
 import shutil
 import sys
+from dataclasses import replace
+from pathlib import Path
 
 from .checklist import router_checklist
-from .host import HELPER_UNITS, OPT, ROUTER_UNITS, UNIT_DIR, DeployError, Host, last_line
+from .host import (
+    ADMIN_UNITS,
+    HELPER_UNITS,
+    OPT,
+    ROUTER_UNITS,
+    UNIT_DIR,
+    DeployError,
+    Host,
+    last_line,
+)
 from .install import portal_url, read_record, wait_for_agent, write_record
 from .journal import Journal
 from .router_config import inspect_lan
@@ -32,10 +43,22 @@ def check_new_venv(host: Host, venv_dir: str) -> None:
             raise DeployError(f"the new porchlight {part} does not start: {last_line(proc)}")
 
 
-def restart_router_units(host: Host) -> None:
+def has_admin(venv: Path) -> bool:
+    """True when the venv also carries the admin (single-box mode)."""
+    proc = Host().run(
+        [str(venv / "bin/python"), "-c", "import porchlight.admin.app, sqlalchemy"],
+        timeout=60,
+        check=False,
+    )
+    return proc.returncode == 0
+
+
+def restart_units(host: Host) -> None:
     if host.systemd_running:
         host.systemctl("daemon-reload")
-        host.systemctl("restart", *ROUTER_UNITS[:3])
+        units = [*ROUTER_UNITS[:3]]
+        units += [u for u in ADMIN_UNITS if host.path(f"{UNIT_DIR}/{u}").exists()]
+        host.systemctl("restart", *units)
         wait_for_agent(host)
 
 
@@ -50,6 +73,8 @@ def run_upgrade(host: Host, source: Source, dry_run: bool, min_free_mb: int = 30
             hint="run deploy/install-router --rollback (or complete it with deploy/install-router)",
         )
     source.check()
+    if has_admin(old):
+        source = replace(source, extra="all")
     old_version = installed_version(old)
     new_version = source.version
     free_mb = shutil.disk_usage(host.path(OPT)).free // (1024 * 1024)
@@ -69,14 +94,14 @@ def run_upgrade(host: Host, source: Source, dry_run: bool, min_free_mb: int = 30
         journal.symlink(f"{OPT}/previous", old_name)
         journal.symlink(f"{OPT}/current", name)
         if not dry_run:
-            restart_router_units(host)
+            restart_units(host)
     except (DeployError, OSError) as exc:
         if dry_run:
             raise
         problems = journal.rollback()
         print(f"upgrade-router: {exc}", file=sys.stderr)
         try:
-            restart_router_units(host)
+            restart_units(host)
         except DeployError as again:
             problems.append(f"the old version does not come back either: {again}")
         for problem in problems:

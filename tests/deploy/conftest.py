@@ -1,0 +1,119 @@
+"""Fixtures for the deploy tests: a target root, a network namespace, wheelhouses.
+
+The installer never runs against this machine: it gets `--root DIR` (a small
+Debian-like tree) and runs inside a throwaway network namespace (`pl` + 6 hex)
+that holds the LAN interface, a "host" nftables table and a route, so that
+"uninstall leaves the host as it was" is a diff of that namespace and that tree.
+"""
+
+from __future__ import annotations
+
+import os
+import secrets
+import shutil
+import zipfile
+from pathlib import Path
+
+import pytest
+from deploykit import LAN_IP, REPO, Netns, run
+
+
+@pytest.fixture
+def netns():
+    """A namespace with lo, a veth pair (lan0 10.77.0.1/24, lan0p without IPv4),
+    a host firewall table and a route: the 'router' the installer sees."""
+    name = "pl" + secrets.token_hex(3)
+    run(["ip", "netns", "add", name])
+    try:
+        ns = Netns(name)
+        for argv in (
+            # no duplicate-address detection: IPv6 link-local addresses would
+            # otherwise settle (tentative -> permanent) while the test runs
+            ["sysctl", "-qw", "net.ipv6.conf.all.accept_dad=0"],
+            ["sysctl", "-qw", "net.ipv6.conf.default.accept_dad=0"],
+            ["ip", "link", "set", "lo", "up"],
+            ["ip", "link", "add", "lan0", "type", "veth", "peer", "name", "lan0p"],
+            ["ip", "addr", "add", f"{LAN_IP}/24", "dev", "lan0"],
+            ["ip", "link", "set", "lan0", "up"],
+            ["ip", "link", "set", "lan0p", "up"],
+            ["ip", "route", "add", "198.51.100.0/24", "via", "10.77.0.254"],
+            ["nft", "add", "table", "inet", "hostfw"],
+            [
+                "nft",
+                "add chain inet hostfw input { type filter hook input priority 0; policy accept; }",
+            ],
+            ["nft", "add", "rule", "inet", "hostfw", "input", "tcp", "dport", "22", "accept"],
+        ):
+            ns.exec(argv, check=True)
+        yield ns
+    finally:
+        run(["ip", "netns", "del", name], check=False)
+
+
+@pytest.fixture
+def target_root(tmp_path):
+    """A small Debian-like root: accounts, an enabled host unit, /opt, /var/lib."""
+    root = tmp_path / "root"
+    etc = root / "etc"
+    wants = etc / "systemd/system/multi-user.target.wants"
+    wants.mkdir(parents=True)
+    (wants / "ssh.service").symlink_to("/lib/systemd/system/ssh.service")
+    for sub in ("opt", "var/lib", "run", "usr/sbin"):
+        (root / sub).mkdir(parents=True)
+    files = {
+        "passwd": "root:x:0:0:root:/root:/bin/bash\n"
+        "sshd:x:100:65534::/run/sshd:/usr/sbin/nologin\n",
+        "group": "root:x:0:\nnogroup:x:65534:\n",
+        "shadow": "root:*:19000:0:99999:7:::\nsshd:!:19000::::::\n",
+        "gshadow": "root:*::\nnogroup:*::\n",
+    }
+    for name, text in files.items():
+        (etc / name).write_text(text)
+        (etc / f"{name}-").write_text(text)
+        os.chmod(etc / name, 0o640 if "shadow" in name else 0o644)
+    (etc / "hostname").write_text("venue-router\n")
+    return root
+
+
+def _pip_wheel(dest: Path, source: Path) -> None:
+    proc = run(
+        [
+            str(REPO / ".venv/bin/pip"),
+            "wheel",
+            "-q",
+            "--disable-pip-version-check",
+            "--wheel-dir",
+            str(dest),
+            f"{source}[router]",
+        ],
+        timeout=600,
+        check=False,
+    )
+    if proc.returncode != 0:
+        pytest.fail(f"could not build a wheelhouse (PyPI reachable?): {proc.stderr[-500:]}")
+
+
+@pytest.fixture(scope="session")
+def wheelhouse(tmp_path_factory):
+    """porchlight[router] and its dependencies as wheels: an offline install source."""
+    dest = tmp_path_factory.mktemp("wheelhouse")
+    _pip_wheel(dest, REPO)
+    return dest
+
+
+@pytest.fixture(scope="session")
+def broken_wheelhouse(tmp_path_factory, wheelhouse):
+    """The wheelhouse with a porchlight wheel whose command crashes on start
+    (a bad release: it installs fine, then fails its health check)."""
+    dest = tmp_path_factory.mktemp("broken-wheelhouse")
+    for wheel in wheelhouse.glob("*.whl"):
+        if not wheel.name.startswith("porchlight-"):
+            shutil.copy(wheel, dest)
+            continue
+        with zipfile.ZipFile(wheel) as src, zipfile.ZipFile(dest / wheel.name, "w") as out:
+            for item in src.infolist():
+                data = src.read(item)
+                if item.filename == "porchlight/cli.py":
+                    data += b"\nraise RuntimeError('broken release')\n"
+                out.writestr(item, data)
+    return dest

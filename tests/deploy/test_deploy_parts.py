@@ -1,0 +1,117 @@
+"""The installer's pieces without root: DHCP ranges, the dnsmasq config (checked
+by dnsmasq itself), env files, and the undo journal."""
+
+from __future__ import annotations
+
+import ipaddress
+import json
+import shutil
+import subprocess
+
+import pytest
+from porchlight_deploy.host import DeployError, Host
+from porchlight_deploy.journal import Journal
+from porchlight_deploy.router_config import (
+    Lan,
+    agent_env,
+    default_range,
+    dnsmasq_conf,
+    env_value,
+    portal_env,
+)
+
+
+def lan(cidr="10.0.0.1/24") -> Lan:
+    address = ipaddress.IPv4Interface(cidr)
+    first, last = default_range(address)
+    return Lan("br-lan", address, first, last)
+
+
+def test_default_range_skips_the_router_and_fits_the_subnet():
+    first, last = default_range(ipaddress.IPv4Interface("192.168.50.254/24"))
+    assert (str(first), str(last)) == ("192.168.50.64", "192.168.50.253")
+    first, last = default_range(ipaddress.IPv4Interface("10.0.0.1/16"))
+    assert first > ipaddress.IPv4Address("10.0.0.1")
+    assert last == ipaddress.IPv4Address("10.0.255.254")
+    with pytest.raises(DeployError, match="too small"):
+        default_range(ipaddress.IPv4Interface("10.0.0.1/30"))
+
+
+@pytest.mark.skipif(shutil.which("dnsmasq") is None, reason="needs dnsmasq")
+def test_dnsmasq_accepts_the_config(tmp_path):
+    conf_dir = tmp_path / "dnsmasq.d"
+    conf_dir.mkdir()
+    (conf_dir / "walled-garden.conf").write_text(
+        "nftset=/example.com/4#inet#porchlight#walled4,6#inet#porchlight#walled6\n"
+    )
+    text = dnsmasq_conf(lan()).replace("/var/lib/porchlight/agent/dnsmasq.d", str(conf_dir))
+    text = text.replace("/var/lib/porchlight/dnsmasq", str(tmp_path))
+    conf = tmp_path / "dnsmasq.conf"
+    conf.write_text(text)
+    proc = subprocess.run(
+        ["dnsmasq", "--test", f"--conf-file={conf}"], capture_output=True, text=True, timeout=30
+    )
+    assert proc.returncode == 0, proc.stderr
+    assert 'dhcp-option=br-lan,114,"http://10.0.0.1:8080/api/captive"' in text
+    conf.write_text(text + "dhcp-range=nonsense\n")  # and it would say so
+    bad = subprocess.run(
+        ["dnsmasq", "--test", f"--conf-file={conf}"], capture_output=True, text=True, timeout=30
+    )
+    assert bad.returncode != 0
+
+
+def test_env_files_carry_what_the_units_expand():
+    agent = agent_env(lan(), wan="eth0")
+    assert env_value(agent, "PORCHLIGHT_LAN") == "br-lan"
+    assert env_value(agent, "PORCHLIGHT_AGENT_EXTRA") == "--wan eth0"
+    assert env_value(agent_env(lan()), "PORCHLIGHT_AGENT_EXTRA") is None
+    portal = portal_env(lan(), "s3cret-s3cret-s3cret")
+    assert env_value(portal, "PORCHLIGHT_PORTAL_BIND") == "10.0.0.1:8080"
+    assert env_value(portal, "PORCHLIGHT_PORTAL_SECRET_KEY") == "s3cret-s3cret-s3cret"
+
+
+def test_journal_undoes_files_dirs_and_links_in_reverse(tmp_path):
+    root = tmp_path / "root"
+    (root / "etc").mkdir(parents=True)
+    (root / "etc/keep.conf").write_text("the host's own\n")
+    (root / "var/lib").mkdir(parents=True)
+    host = Host(root)
+    journal = Journal(host)
+    journal.mkdir("/var/lib/porchlight")
+    journal.mkdir("/opt/porchlight/venvs")
+    journal.write("/etc/keep.conf", b"changed\n")
+    journal.write("/etc/new.conf", b"new\n", 0o600)
+    journal.symlink("/opt/porchlight/current", "venvs/x")
+    on_disk = json.loads((root / "var/lib/porchlight/install-journal.json").read_text())
+    assert [r["kind"] for r in on_disk["records"]] == ["dir", "dir", "file", "file", "symlink"]
+    assert on_disk["records"][1]["path"] == str(root / "opt")  # the topmost dir it made
+
+    # a new run takes over the unfinished journal and can undo it all
+    again = Journal(host)
+    assert again.load_unfinished()
+    assert again.rollback() == []
+    assert (root / "etc/keep.conf").read_text() == "the host's own\n"
+    assert not (root / "etc/new.conf").exists()
+    assert not (root / "opt").exists() and not (root / "var/lib/porchlight").exists()
+    assert (root / "var/lib").is_dir()
+
+
+def test_journal_dry_run_changes_nothing(tmp_path):
+    host = Host(tmp_path)
+    journal = Journal(host, dry_run=True)
+    journal.mkdir("/etc/porchlight")
+    journal.write("/etc/porchlight/agent.env", b"x")
+    assert journal.changes == [
+        "create directory /etc/porchlight",
+        "write /etc/porchlight/agent.env",
+    ]
+    assert list(tmp_path.iterdir()) == []
+
+
+def test_unchanged_file_is_not_rewritten(tmp_path):
+    host = Host(tmp_path)
+    (tmp_path / "etc").mkdir()
+    Journal(host).write("/etc/a.conf", b"same\n")
+    journal = Journal(host)
+    journal.write("/etc/a.conf", b"same\n")
+    assert journal.changes == []

@@ -171,7 +171,9 @@ PAGE: dict[str, tuple[str, str, str]] = {
     "time": ("Thời gian", "เวลา", "Time"),
     "status": ("Trạng thái", "สถานะ", "Status"),
     "expires": ("Hết hạn", "หมดอายุ", "Expires"),
-    "download": ("Tải file", "ดาวน์โหลด", "Download"),
+    "download": ("Tải về", "ดาวน์โหลด", "Download"),
+    "all_downloads": ("Tất cả file", "ไฟล์ทั้งหมด", "All downloads"),
+    "file_col": ("Tệp", "ไฟล์", "File"),
     "expired": ("Đã hết hạn", "หมดอายุแล้ว", "Expired"),
     "no_exports": (
         "Chưa có file xuất nào. Xuất từ trang Khách hàng.",

@@ -246,7 +246,7 @@ def test_guest_redirected_then_online_then_back_to_portal(lab):
     assert lab.fetch(f"http://[{NET6}]/", six=True).startswith("curl-exit")  # no IPv6 bypass
     started = time.monotonic()
     assert lab.fetch(f"https://{NET_IP}/").startswith("curl-exit-7")  # TCP reset, not a hang
-    assert time.monotonic() - started < 2
+    assert time.monotonic() - started < 2.9  # exit 7 = refused; a drop would be exit 28 after 3 s
     mac = lab.guest_mac()
     client = AgentClient(lab.socket).call("client_for_ip", ip=GUEST_IP)["client"]
     assert (client["mac"], client["state"]) == (mac, "pending")

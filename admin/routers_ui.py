@@ -54,6 +54,10 @@ def location_routers(conn: Connection, location_id: int) -> list[dict[str, Any]]
     stale = int(current_app.config.get("ROUTER_STALE_SECONDS", 180))
     now = utcnow()
     _config, etag = build_location_config(conn, location_id)
+    ps = schema.portal_settings
+    version = conn.execute(
+        sa.select(sa.func.max(ps.c.version)).where(ps.c.location_id == location_id)
+    ).scalar()
     labels = status_labels()
     out = []
     rt = schema.routers
@@ -66,6 +70,7 @@ def location_routers(conn: Connection, location_id: int) -> list[dict[str, Any]]
         item["status"] = router_status(row, now, stale)
         item["status_label"] = labels[item["status"]]
         item["config_current"] = bool(row.config_etag) and row.config_etag == etag
+        item["settings_version"] = version
         out.append(item)
     return out
 
@@ -222,7 +227,10 @@ def online_guests(conn: Connection, location_id: int) -> list[dict[str, Any]]:
             if (row.router_id, row.mac) not in pending
             else ("acked" if pending[(row.router_id, row.mac)] else "queued")
         )
-        item["expires_at"] = row.started_at + timedelta(seconds=session_len)
+        # a voucher's own duration is not known here: no end time rather than a wrong one
+        item["expires_at"] = (
+            None if row.channel == "voucher" else row.started_at + timedelta(seconds=session_len)
+        )
         out.append(item)
     return out
 

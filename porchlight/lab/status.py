@@ -19,8 +19,13 @@ def describe(state: LabState, namespaces: set[str] | None = None) -> list[str]:
     info = state.info
     state_dir = Path(state.state_dir)
     cmd = " ".join(porchlight_argv())
-    if state.complete:
+    if state.complete and healthy(state):
         headline = f"Porchlight venue lab {state.prefix} is up (state in {state_dir})"
+    elif state.complete:
+        headline = (
+            f"Porchlight venue lab {state.prefix} is up but NOT HEALTHY: a process is DEAD "
+            f"(state in {state_dir}); rebuild it with '{cmd} lab down' and 'lab up'"
+        )
     else:
         headline = (
             f"Porchlight venue lab {state.prefix} is HALF MADE: 'up' stopped at "
@@ -73,7 +78,7 @@ def describe(state: LabState, namespaces: set[str] | None = None) -> list[str]:
         where = f"in {record.netns}" if record.netns else "on the host"
         alive = "alive" if record.alive() else "DEAD"
         lines.append(
-            f"    {record.name:<10} pid {record.pid or '-':<8} {alive:<6} {where}  log {record.log}"
+            f"    {record.name:<12} pid {record.pid or '-':<8} {alive:<6} {where}  log {record.log}"
         )
     if namespaces is not None:
         missing = [n for n in state.namespaces if n not in namespaces]

@@ -13,9 +13,11 @@ import base64
 import logging
 from typing import Any
 
+import sqlalchemy as sa
 from flask import (
     Blueprint,
     Response,
+    abort,
     flash,
     redirect,
     render_template,
@@ -29,6 +31,7 @@ from sqlalchemy.engine import Connection
 from werkzeug.exceptions import RequestEntityTooLarge
 
 from porchlight.admin import portal_settings as ps
+from porchlight.admin import schema
 from porchlight.admin.location_config import build_location_config
 from porchlight.admin.locations import location_or_404
 from porchlight.admin.logo import MAX_UPLOAD_BYTES, LogoError, check_size, process_logo
@@ -66,6 +69,8 @@ def _page(
     status: int = 200,
 ) -> ResponseReturnValue:
     has_logo = bool(row is not None and row.logo)
+    with get_engine().connect() as conn:
+        versions = history(conn, location.id)
     return (
         render_template(
             "locations/guest_page.html",
@@ -79,9 +84,24 @@ def _page(
             langs=ps.LANGS,
             max_logo=MAX_UPLOAD_BYTES,
             editable=current_user.can_edit and location.archived_at is None,
+            versions=versions,
             preview_lang={"VN": "vi", "TH": "th"}.get(location.country, "en"),
         ),
         status,
+    )
+
+
+def history(conn: Connection, location_id: int, limit: int = 10) -> list[Any]:
+    """The newest versions with who saved them."""
+    table, users = schema.portal_settings, schema.users
+    return list(
+        conn.execute(
+            sa.select(table.c.version, table.c.created_at, users.c.name, users.c.email)
+            .outerjoin(users, users.c.id == table.c.created_by)
+            .where(table.c.location_id == location_id)
+            .order_by(table.c.version.desc())
+            .limit(limit)
+        )
     )
 
 
@@ -200,6 +220,35 @@ def save(location_id: int) -> ResponseReturnValue:
         ),
         "success",
     )
+    return redirect(url_for("settings_ui.edit", location_id=location_id))
+
+
+@bp.route("/restore/<int:version>", methods=["POST"])
+@require_role("owner", "manager")
+def restore(location_id: int, version: int) -> ResponseReturnValue:
+    """Save an older version's settings (and logo) again, as the newest version."""
+    table = schema.portal_settings
+    with get_engine().begin() as conn:
+        location = location_or_404(conn, location_id, for_edit=True)
+        old = conn.execute(
+            sa.select(table).where(table.c.location_id == location_id, table.c.version == version)
+        ).first()
+        if old is None:
+            abort(404)
+        if location.archived_at is not None:
+            flash(_("This location is archived; restore it to change its guest page."), "error")
+            return redirect(url_for("settings_ui.edit", location_id=location_id))
+        new = ps.save_version(
+            conn,
+            location_id,
+            old.settings,
+            logo=old.logo,
+            logo_type=old.logo_type,
+            user_id=current_user.id,
+        )
+        details = {"from": version, "version": new}
+        audit(conn, "guest_page_restore", "location", location_id, details)
+    flash(_("Version %(old)s is back, saved as version %(new)s.", old=version, new=new))
     return redirect(url_for("settings_ui.edit", location_id=location_id))
 
 

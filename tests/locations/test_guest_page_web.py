@@ -257,3 +257,24 @@ def test_a_vietnamese_manager_gets_the_page_and_its_errors_in_vietnamese(
     html = response.get_data(as_text=True)
     assert response.status_code == 422
     assert "Thời lượng phiên: từ 5 phút đến 30 ngày" in html
+
+
+def test_an_older_version_can_be_used_again_as_the_newest(
+    owner_client: Any, tok: Any, engine: Any, world: Any
+) -> None:
+    save(owner_client, tok, engine, world.q1, welcome_en="First text")
+    save(owner_client, tok, engine, world.q1, welcome_en="A mistake")
+    response = owner_client.post(
+        page(world.q1) + "/restore/1", data={"csrf_token": tok(owner_client, page(world.q1))}
+    )
+    assert response.status_code == 302
+    assert versions(engine, world.q1) == [1, 2, 3]
+    assert config(engine, world.q1)[0]["portal"]["welcome"]["en"] == "First text"
+    html = owner_client.get(page(world.q1)).get_data(as_text=True)
+    assert "Version 1 is back, saved as version 3" in html
+    assert (
+        owner_client.post(
+            page(world.q1) + "/restore/9", data={"csrf_token": tok(owner_client, page(world.q1))}
+        ).status_code
+        == 404
+    )

@@ -1,6 +1,6 @@
 """Running outside programs for the lab: argv lists, a timeout, a typed error.
 
-`run()` is the one place the lab calls `ip`, `nft`, `sysctl` and friends; in a
+`run()` is the one place the lab calls `ip`, `nft`, `busybox` and friends; in a
 namespace through `in_netns()`. It never uses a shell and never ignores an
 exit code.
 """
@@ -94,7 +94,6 @@ REQUIRED_BINARIES: dict[str, str] = {
     "dnsmasq": "dnsmasq-base",
     "busybox": "busybox",
     "setpriv": "util-linux",
-    "sysctl": "procps",
 }
 
 

@@ -156,7 +156,7 @@ def build(state: LabState, guests: int) -> None:
         _netns_etc(state, guest)
 
     state.begin("forwarding and NAT")
-    run(in_netns(router, ["sysctl", "-q", "-w", "net.ipv4.ip_forward=1"]))
+    run(in_netns(router, ["busybox", "sysctl", "-w", "net.ipv4.ip_forward=1"]))
     run(in_netns(router, ["nft", "-f", "-"]), input_text=NAT_RULESET)
 
 

@@ -27,6 +27,7 @@ from porchlight.events import CHANNELS, EventError, normalize_mac
 log = logging.getLogger(__name__)
 
 Resolver = Callable[[str], "str | None"]
+SEEN_REFRESH = 300.0
 
 
 class GateError(PorchlightError):
@@ -72,6 +73,7 @@ class Gate:
         self.config: dict[str, Any] = DEFAULT_CONFIG
         self.ruleset = nft_ruleset.build(spec)
         self._counters: dict[str, tuple[int, int]] = {}  # element -> (packets, bytes) last seen
+        self._seen: dict[tuple[str, tuple[tuple[str, Any], ...]], float] = {}
 
     # ---- reading -------------------------------------------------------------------
     _VIEW_SQL = """
@@ -163,8 +165,18 @@ class Gate:
         kwargs: dict[str, Any] = dict(details)
         if ip:
             kwargs["ip6" if ":" in ip else "ip"] = clean_ip(ip)
-        with self.lock, self.db.atomic():
-            sessions.touch_client(self.db, mac, self.clock(), **kwargs)
+        now = self.clock()
+        key = (mac, tuple(sorted((k, v) for k, v in kwargs.items() if v)))
+        with self.lock:
+            # neighbour entries flap REACHABLE/STALE every few seconds: write a client row
+            # when something changed, or to refresh last_seen every SEEN_REFRESH seconds
+            if now - self._seen.get(key, -1e18) < SEEN_REFRESH:
+                return
+            if len(self._seen) > 50_000:
+                self._seen.clear()
+            with self.db.atomic():
+                sessions.touch_client(self.db, mac, now, **kwargs)
+            self._seen[key] = now
 
     # ---- actions -------------------------------------------------------------------
     def authorize(self, mac: Any, ip: Any, login: Any) -> dict[str, Any]:
@@ -349,9 +361,9 @@ class Gate:
 
     def reconcile(self) -> int:
         """Bring the kernel to the store; return the number of element changes (-1: rebuilt)."""
+        table = self._list()  # outside the lock: authorize never waits for a big listing
         with self.lock:
             self.expire()
-            table = self._list()
             if table is None or table.rule_counts != self.ruleset.rule_counts():
                 log.warning("table inet porchlight missing or altered: rebuilding it")
                 self.rebuild(table)

@@ -23,7 +23,7 @@ class NftError(CommandError):
     """`nft` refused a script or a listing."""
 
 
-@dataclass
+@dataclass(slots=True)
 class SetElement:
     timeout: int | None = None  # seconds remaining (``expires``), None without timeout
     packets: int = 0

@@ -283,3 +283,16 @@ def test_status_shows_recent_and_online_clients_and_prune_keeps_the_store_bounde
     assert db.execute("SELECT count(*) FROM sessions").fetchone()[0] == 0
     assert db.execute("SELECT count(*) FROM clients").fetchone()[0] == 0
     assert sessions.macs_in(db, "trusted") == ["aa:bb:cc:00:00:0b"]
+
+
+def test_neighbour_flapping_does_not_rewrite_the_store(gate, db, clock):
+    gate.seen(MAC, ip=IP)
+    first = sessions.get_client(db, MAC)["last_seen"]
+    clock.now += 10
+    gate.seen(MAC, ip=IP)  # same facts, 10 s later: no write
+    assert sessions.get_client(db, MAC)["last_seen"] == first
+    gate.seen(MAC, ip="10.20.0.16")  # a new address is written at once
+    assert sessions.get_client(db, MAC)["ip"] == "10.20.0.16"
+    clock.now += 301
+    gate.seen(MAC, ip="10.20.0.16")
+    assert sessions.get_client(db, MAC)["last_seen"] > first

@@ -49,11 +49,12 @@ def select_locale() -> str:
 
 
 def _domains() -> tuple[str, str]:
-    """BABEL_DOMAIN and BABEL_TRANSLATION_DIRECTORIES: core first, then areas."""
-    names = ["messages"]
+    """BABEL_DOMAIN and BABEL_TRANSLATION_DIRECTORIES: the areas', then the core's."""
+    names: list[str] = []
     folder = TRANSLATIONS / "vi" / "LC_MESSAGES"
     if folder.is_dir():
         names += sorted(p.stem for p in folder.glob("*.mo") if p.stem != "messages")
+    names.append("messages")  # merged last: the core's wording wins for shared strings
     return ";".join(names), ";".join(str(TRANSLATIONS) for _ in names)
 
 

@@ -94,9 +94,9 @@ def _pg_server_url() -> Iterator[str]:
 
 def _empty_pg(url: str) -> None:
     engine = make_engine(url)
-    names = ", ".join(f'"{t.name}"' for t in schema.metadata.sorted_tables)
-    with engine.begin() as conn:
-        conn.exec_driver_sql(f"TRUNCATE {names} RESTART IDENTITY CASCADE")
+    with engine.begin() as conn:  # DELETE is much faster than TRUNCATE on tiny tables
+        for table in reversed(schema.metadata.sorted_tables):
+            conn.execute(table.delete())
     engine.dispose()
 
 

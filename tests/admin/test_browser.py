@@ -25,8 +25,11 @@ T0 = datetime.now(UTC).replace(microsecond=0) - timedelta(days=20)
 def server(app, world, factory):
     w = world
     for i in range(30):
-        visits = [(w.q1 if j % 3 else w.q3, T0 + timedelta(days=j, hours=i % 9), ["form", "zalo", "click"][j % 3])
-                  for j in range(i % 12 + 1)]  # fmt: skip
+        channels = ["form", "zalo", "click"]
+        visits = [
+            (w.q1 if j % 3 else w.q3, T0 + timedelta(days=j, hours=i % 9), channels[j % 3])
+            for j in range(i % 12 + 1)
+        ]
         factory.customer(
             w.tenant_id, f"{['Nguyễn', 'Trần', 'Lê', 'Phạm'][i % 4]} Thị Khách {i:02d}",
             f"+849{i:08d}", f"khach{i}@example.vn" if i % 2 else None, visits=visits,

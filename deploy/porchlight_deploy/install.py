@@ -220,6 +220,10 @@ def enable_units(host: Host, journal: Journal, units: tuple[str, ...]) -> None:
 def start_units(host: Host, journal: Journal, units: tuple[str, ...], restart: bool) -> None:
     if not host.systemd_running:
         return
+    if not restart and not journal.dry_run:
+        states = [host.systemctl("is-active", u, check=False).stdout.strip() for u in units]
+        if all(state == "active" for state in states):
+            return
     verb = "restart" if restart else "start"
     if journal.note(f"{verb} {' '.join(units)}"):
         journal.record("units-started", units=list(units))

@@ -59,6 +59,13 @@ def test_a_batch_makes_unique_readable_codes_the_routers_receive(
     assert config_vouchers(engine, world.q3) == []
     batch_page = owner_client.get(response.location).get_data(as_text=True)
     assert all(c in batch_page for c in made)
+    with engine.connect() as conn:
+        audit = conn.execute(
+            sa.select(schema.audit_log.c.details).where(
+                schema.audit_log.c.action == "voucher_batch_create"
+            )
+        ).scalar_one()
+    assert audit["count"] == 25 and audit["duration_seconds"] == 5400
 
 
 def test_printable_cards_show_each_unused_code(

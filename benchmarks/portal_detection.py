@@ -50,6 +50,7 @@ def bare_server(port: int) -> None:
             for key, value in {
                 "bind": [f"127.0.0.1:{port}"], "workers": int(WORKERS), "threads": int(THREADS),
                 "worker_class": "gthread", "keepalive": 5, "loglevel": "warning",
+                "control_socket_disable": True,
             }.items():  # fmt: skip
                 self.cfg.set(key, value)
 

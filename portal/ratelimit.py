@@ -42,7 +42,7 @@ class RateLimiter:
         db = getattr(self._local, "db", None)
         if db is None:
             db = sqlite3.connect(self.path, timeout=1.0, isolation_level=None)
-            db.execute("PRAGMA journal_mode=WAL")
+            db.execute("PRAGMA journal_mode=MEMORY")  # no side files: one file to remove
             db.execute("PRAGMA synchronous=OFF")
             db.executescript(_SCHEMA)
             self._local.db = db

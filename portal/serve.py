@@ -13,6 +13,7 @@ import os
 import secrets
 import shutil
 import tempfile
+import time
 from typing import Any
 
 from porchlight.errors import UsageError
@@ -42,6 +43,8 @@ def gunicorn_options(args: argparse.Namespace) -> dict[str, Any]:
         "proc_name": "porchlight-portal",
         "limit_request_line": 4094,
         "limit_request_fields": 60,
+        # gunicorn's control socket would be one shared path under $HOME: not wanted.
+        "control_socket_disable": True,
         "user": args.user,
         "group": args.group,
     }
@@ -110,11 +113,26 @@ def serve(args: argparse.Namespace) -> int:
             return app
 
     log.info("portal on %s, agent at %s", ", ".join(options["bind"]), args.agent_socket)
+    master = os.getpid()
     try:
         PortalServer().run()
     finally:
-        shutil.rmtree(runtime, ignore_errors=True)
+        # Workers are forked inside run() and leave through here too: only the
+        # master removes the directory the workers share.
+        if os.getpid() == master:
+            _remove(runtime)
     return 0
+
+
+def _remove(path: str) -> None:
+    """Remove the runtime directory; workers still exiting may close (and delete)
+    their SQLite side files meanwhile, so try a few times."""
+    for _ in range(20):
+        shutil.rmtree(path, ignore_errors=True)
+        if not os.path.exists(path):
+            return
+        time.sleep(0.1)
+    log.warning("could not remove %s", path)
 
 
 def register(sub: argparse._SubParsersAction) -> None:  # type: ignore[type-arg]

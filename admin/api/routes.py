@@ -47,21 +47,33 @@ def _api_error(error: ApiError) -> Response:
     return response
 
 
+def _without_nul(value: Any) -> Any:
+    """NUL characters removed from every string (PostgreSQL text cannot hold them)."""
+    if isinstance(value, str):
+        return value.replace("\x00", "") if "\x00" in value else value
+    if isinstance(value, list):
+        return [_without_nul(v) for v in value]
+    if isinstance(value, dict):
+        return {k: _without_nul(v) for k, v in value.items()}
+    return value
+
+
 def _short_text(body: dict[str, Any], key: str, limit: int) -> str | None:
     value = body.get(key)
     if value is None:
         return None
     if not isinstance(value, str) or len(value) > limit:
         raise ApiError(422, "invalid", f"{key}: expected a string of at most {limit} characters")
-    return value
+    return str(_without_nul(value))
 
 
-def _count(body: dict[str, Any], key: str) -> int | None:
+def _count(body: dict[str, Any], key: str, maximum: int = 2**31 - 1) -> int | None:
+    """A non-negative integer field that fits its column (Integer unless told)."""
     value = body.get(key)
     if value is None:
         return None
-    if isinstance(value, bool) or not isinstance(value, int) or not 0 <= value < 2**62:
-        raise ApiError(422, "invalid", f"{key}: expected a non-negative integer")
+    if isinstance(value, bool) or not isinstance(value, int) or not 0 <= value <= maximum:
+        raise ApiError(422, "invalid", f"{key}: expected an integer from 0 to {maximum}")
     return value
 
 
@@ -109,7 +121,7 @@ def events() -> Response:
     clean = []
     for index, event in enumerate(batch):
         try:
-            clean.append(validate_event(event))
+            clean.append(_without_nul(validate_event(event)))
         except EventError as exc:
             raise ApiError(422, "invalid_event", exc.message, extra={"index": index}) from exc
     slot = ingest_slot()
@@ -170,7 +182,7 @@ def heartbeat() -> Response:
     values = {
         "last_seen_at": utcnow(),
         "agent_version": _short_text(body, "agent_version", 40),
-        "uptime_seconds": _count(body, "uptime_seconds"),
+        "uptime_seconds": _count(body, "uptime_seconds", 2**63 - 1),
         "clients_online": _count(body, "clients_online"),
         "outbox_depth": _count(body, "outbox_depth"),
         "config_etag": _short_text(body, "config_etag", 80),

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import json
 
+import pytest
 import requests
 import sqlalchemy as sa
 from sqlalchemy.engine import Engine
@@ -204,3 +205,29 @@ def test_rate_limit_answers_429_with_retry_after(live_admin, venue: Venue) -> No
     codes = [requests.get(url, headers=_auth(venue.token), timeout=10) for _ in range(4)]
     assert [c.status_code for c in codes] == [200, 200, 200, 429]
     assert 1 <= int(codes[-1].headers["Retry-After"]) <= 60
+
+
+@pytest.mark.pg
+def test_postgres_admin_takes_a_batch_over_http(pg_url: str, pg_engine: Engine) -> None:
+    from porchlight.admin.app import create_app
+
+    venue = make_venue(pg_engine)
+    app = create_app({"SECRET_KEY": "sync-tests-secret-key-0123456789", "DATABASE_URL": pg_url})
+    client = app.test_client()
+    event = login_event("0912345678", name="Nul\x00name")  # PostgreSQL text refuses NUL
+    headers = _auth(venue.token)
+    answer = client.post("/api/v1/events", json={"events": [event]}, headers=headers)
+    assert answer.status_code == 200, answer.get_data(as_text=True)
+    again = client.post("/api/v1/events", json={"events": [event]}, headers=headers)
+    assert again.get_json()["duplicates"] == 1
+    beat = client.post(
+        "/api/v1/heartbeat",
+        json={"agent_version": "1\x00", "clients_online": 2**31},
+        headers=headers,
+    )
+    assert beat.status_code == 422  # does not fit the column: refused, not a 500
+    assert count(pg_engine, "visits", "router_id = :r", r=venue.router_id) == 1
+    assert (
+        count(pg_engine, "customers", "tenant_id = :t AND name = 'Nulname'", t=venue.tenant_id) == 1
+    )
+    app.extensions["porchlight.engine"].dispose()

@@ -19,7 +19,7 @@ from labkit import in_netns, namespaces, porchlight
 
 from porchlight.lab import dnsmasq_conf, guest_dhcp, up
 from porchlight.lab.down import down
-from porchlight.lab.state import LabState, load
+from porchlight.lab.state import LabState, load, new_prefix
 
 pytestmark = pytest.mark.root
 
@@ -134,8 +134,9 @@ def test_down_cleans_up_after_up_crashed_halfway(state_dir, monkeypatch):
 def test_down_finishes_a_lab_whose_namespace_was_recorded_but_never_made(state_dir):
     state_dir.mkdir()
     state_dir.chmod(0o711)
-    state = LabState(state_dir=str(state_dir), prefix="pl-000000")
-    state.add_namespace("pl-000000-router")  # crash between recording and `ip netns add`
+    prefix = new_prefix()
+    state = LabState(state_dir=str(state_dir), prefix=prefix)
+    state.add_namespace(f"{prefix}-router")  # crash between recording and `ip netns add`
     state.add_path(state_dir / "logs")
     assert porchlight("lab", "down", "--state-dir", str(state_dir)).returncode == 0
     assert load(str(state_dir)) is None

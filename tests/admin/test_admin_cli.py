@@ -99,3 +99,41 @@ def test_bad_input_is_one_line(env_db, capsys):
 def test_serve_refuses_without_a_secret(env_db, capsys):
     assert main(["admin", "serve", "--bind", "127.0.0.1:0"]) == 1
     assert "secret key" in capsys.readouterr().err
+
+
+@pytest.mark.slow
+def test_serve_runs_gunicorn_and_answers(env_db, monkeypatch, tmp_path):
+    import os
+    import signal
+    import socket
+    import subprocess
+    import sys
+    import time
+    import urllib.request
+
+    assert main(["admin", "migrate"]) == 0
+    with socket.socket() as s:
+        s.bind(("127.0.0.1", 0))
+        port = s.getsockname()[1]
+    env = {**os.environ, "PORCHLIGHT_ADMIN_SECRET_KEY": "s" * 32}
+    proc = subprocess.Popen(
+        [sys.executable, "-m", "porchlight.cli", "admin", "serve", "--bind", f"127.0.0.1:{port}",
+         "--bind", f"unix:{tmp_path / 'admin.sock'}", "--workers", "1"],
+        env=env, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL,
+    )  # fmt: skip
+    try:
+        deadline = time.monotonic() + 30
+        while True:
+            try:
+                with urllib.request.urlopen(f"http://127.0.0.1:{port}/login", timeout=2) as resp:
+                    body = resp.read().decode()
+                break
+            except OSError:
+                if time.monotonic() > deadline or proc.poll() is not None:
+                    raise
+                time.sleep(0.3)
+        assert "csrf_token" in body and resp.headers["X-Frame-Options"] == "DENY"
+        assert (tmp_path / "admin.sock").exists()
+    finally:
+        proc.send_signal(signal.SIGTERM)
+        proc.wait(timeout=20)

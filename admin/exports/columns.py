@@ -196,8 +196,10 @@ class RowMaker:
     def _datetime(self, value: datetime | None) -> object:
         if value is None:
             return ""
-        local = value.astimezone(self.zone).replace(tzinfo=None, microsecond=0)
-        return local.strftime("%Y-%m-%d %H:%M") if self.for_csv else local
+        local = value.astimezone(self.zone)
+        if self.for_csv:
+            return local.isoformat(" ", "minutes")[:16]
+        return local.replace(tzinfo=None, microsecond=0)
 
     def values(self, customer: Sequence[Any]) -> list[object]:
         """Cells for one customer row (values in `FIELDS` order)."""

@@ -7,7 +7,7 @@ exactly the list; "selected" further keeps only the ticked ids.
 
 from __future__ import annotations
 
-from collections.abc import Iterator, Mapping, Sequence
+from collections.abc import Iterator, Sequence
 from typing import Any
 from urllib.parse import parse_qs
 
@@ -103,37 +103,33 @@ def details(conn: Connection, ids: list[int]) -> list[tuple[Any, ...]]:
             c.c.gender,
             c.c.notes,
             tag_list.label("tags"),
+            _latest_consent("wifi").label("consent_wifi"),
+            _latest_consent("marketing").label("consent_marketing"),
         )
         .select_from(c.outerjoin(g, g.c.id == c.c.group_id))
         .where(_among(c.c.id, ids))
         .order_by(c.c.id)
     )
-    consents = _consents(conn, ids)
     out = []
     for found in conn.execute(query).all():
         row: tuple[Any, ...] = tuple(found)
         if row[0] not in wanted:
             continue
-        tags = row[-1]
+        tags = row[-3]
         if tags and ", " in tags:  # the aggregate's order is the database's whim
-            row = (*row[:-1], ", ".join(sorted(tags.split(", "), key=str.casefold)))
-        given = consents.get(row[0])
-        if given:
-            out.append((*row, given.get("wifi"), given.get("marketing")))
-        else:
-            out.append((*row, None, None))
+            tags = ", ".join(sorted(tags.split(", "), key=str.casefold))
+            row = (*row[:-3], tags, *row[-2:])
+        out.append(row)
     return out
 
 
-def _consents(conn: Connection, ids: list[int]) -> Mapping[int, dict[str, bool]]:
-    """The latest answer per customer and purpose."""
-    co = schema.consents
-    out: dict[int, dict[str, bool]] = {}
-    query = (
-        sa.select(co.c.customer_id, co.c.purpose, co.c.granted)
-        .where(_among(co.c.customer_id, ids))
-        .order_by(co.c.customer_id, co.c.given_at, co.c.id)
+def _latest_consent(purpose: str) -> Any:
+    """The customer's latest answer for `purpose` (None if never asked)."""
+    co, c = schema.consents, schema.customers
+    return (
+        sa.select(co.c.granted)
+        .where(co.c.customer_id == c.c.id, co.c.purpose == purpose)
+        .order_by(co.c.given_at.desc(), co.c.id.desc())
+        .limit(1)
+        .scalar_subquery()
     )
-    for row in conn.execute(query).all():
-        out.setdefault(row.customer_id, {})[row.purpose] = bool(row.granted)
-    return out

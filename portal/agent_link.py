@@ -7,6 +7,7 @@ section 1); the portal never touches the firewall itself.
 from __future__ import annotations
 
 import copy
+import ipaddress
 import logging
 import threading
 import time
@@ -87,6 +88,7 @@ class AgentLink:
 
     def client_for_ip(self, ip: str, *, fresh: bool = False) -> dict[str, Any] | None:
         """The agent's client record for `ip`, None when it knows no such client."""
+        ip = guest_address(ip)
         now = time.monotonic()
         if self.client_ttl > 0 and not fresh:
             with self._lock:
@@ -110,13 +112,25 @@ class AgentLink:
 
     def forget(self, ip: str) -> None:
         with self._lock:
-            self._clients.pop(ip, None)
+            self._clients.pop(guest_address(ip), None)
 
     def authorize(self, mac: str, ip: str, login: dict[str, Any]) -> dict[str, Any]:
-        answer = self.client.call("authorize", mac=mac, ip=ip, login=login)
+        answer = self.client.call("authorize", mac=mac, ip=guest_address(ip), login=login)
         self.forget(ip)
         session = answer.get("session")
         return session if isinstance(session, dict) else {}
+
+
+def guest_address(raw: str) -> str:
+    """The client's IP as the agent knows it (``::ffff:10.0.0.5`` -> ``10.0.0.5``)."""
+    if raw.startswith("::ffff:"):
+        try:
+            mapped = ipaddress.IPv6Address(raw).ipv4_mapped
+        except ValueError:
+            return raw
+        if mapped is not None:
+            return str(mapped)
+    return raw
 
 
 def is_online(client: dict[str, Any] | None) -> bool:

@@ -11,7 +11,7 @@ from urllib.parse import urlsplit
 
 from flask import current_app, request
 
-from porchlight.portal.agent_link import AgentLink
+from porchlight.portal.agent_link import AgentLink, guest_address
 from porchlight.portal.i18n import LANGUAGES, choose_language
 from porchlight.portal.ratelimit import RateLimiter
 from porchlight.portal.tokens import FormTokens
@@ -36,7 +36,7 @@ def state() -> PortalState:
 
 def client_ip() -> str:
     """The guest's address as the socket saw it (no proxy headers are trusted)."""
-    return str(request.remote_addr or "")
+    return guest_address(str(request.remote_addr or ""))
 
 
 def guest_language(config: dict[str, Any], form_lang: str | None = None) -> str:

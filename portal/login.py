@@ -125,7 +125,10 @@ def submit() -> BaseResponse:
     config, reachable = portal.agent.config_or_fallback()
     lang = guest_language(config, safe_lang(request.form.get("lang")))
 
+    known: dict[str, Any] = {}  # the remembered device, once the agent said so
+
     def again(status: int, notice: str | None = None, **kw: Any) -> BaseResponse:
+        kw.setdefault("remembered", known.get("remembered"))
         return render_form(config, lang, status=status, notice=notice, keep_values=True, **kw)
 
     if not reachable:
@@ -159,6 +162,7 @@ def submit() -> BaseResponse:
 
     channel = request.form.get("channel") or "form"
     remembered = client.get("remembered") if isinstance(client.get("remembered"), dict) else None
+    known["remembered"] = remembered
     if channel == "returning" and remembered is None:
         return again(422, "err_channel_unavailable")
     if channel in guest_form.SOCIAL_CHANNELS:
@@ -167,11 +171,11 @@ def submit() -> BaseResponse:
         errors: dict[str, str] = {}
         consents = guest_form.check_consents(request.form, config, errors)
         if errors:
-            return again(422, errors=errors, remembered=remembered)
+            return again(422, errors=errors)
         return oauth.start(channel, consents, lang)
     result = guest_form.validate_login(request.form, channel, config)
     if result.login is None:
-        return again(422, errors=result.errors, remembered=remembered)
+        return again(422, errors=result.errors)
     return complete_login(config, lang, client, result.login, on_error=again)
 
 

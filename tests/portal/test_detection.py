@@ -112,3 +112,12 @@ def test_another_worker_sees_the_login_within_the_probe_cache_time(agent):
     assert phone_client(worker_a).get(probe).status_code == 200  # A forgot its copy
     time.sleep(0.35)
     assert phone_client(worker_b).get(probe).get_data(as_text=True) == APPLE_SUCCESS
+
+
+def test_ipv4_mapped_addresses_are_the_guests_ipv4(app, agent):
+    from portal_helpers import phone_client
+
+    mapped = phone_client(app, "::ffff:10.99.0.23")
+    assert form_post(mapped, LOGIN).status_code == 303
+    assert agent.online_macs() == {"3a:11:22:33:44:55"}
+    assert mapped.get("http://captive.apple.com/hotspot-detect.html").status_code == 200

@@ -81,7 +81,7 @@ def warm_up() -> None:
     from scapy.layers.l2 import Ether
 
     sample = (
-        Ether(src="02:00:00:00:00:01")
+        Ether(src="02:00:00:00:00:01", dst="ff:ff:ff:ff:ff:ff")
         / IP(src="0.0.0.0", dst="255.255.255.255")
         / UDP(sport=68, dport=67)
         / BOOTP(chaddr=b"\x02\x00\x00\x00\x00\x01")

@@ -22,7 +22,7 @@ from porchlight.agent.nft import Nft, TableState
 from porchlight.agent.reconcile import Changes, diff
 from porchlight.agent.runner import CommandError
 from porchlight.errors import PorchlightError
-from porchlight.events import CHANNELS, EventError, normalize_mac
+from porchlight.events import CHANNELS, EventError, is_randomized_mac, normalize_mac
 
 log = logging.getLogger(__name__)
 
@@ -77,14 +77,15 @@ class Gate:
 
     # ---- reading -------------------------------------------------------------------
     _VIEW_SQL = """
-        SELECT c.mac, c.ip AS client_ip, c.hostname, c.randomized, c.last_seen,
+        SELECT m.mac, c.ip AS client_ip, c.hostname, c.randomized, c.last_seen,
                s.id AS session_id, s.ip AS session_ip, s.started_at, s.expires_at,
                s.bytes_in, s.bytes_out, s.last_activity_at,
                l.list, r.name AS r_name, r.channel AS r_channel, r.login_at AS r_login_at
-        FROM clients c
-        LEFT JOIN sessions s ON s.mac = c.mac AND s.ended_at IS NULL
-        LEFT JOIN mac_lists l ON l.mac = c.mac
-        LEFT JOIN remembered r ON r.mac = c.mac
+        FROM (SELECT mac FROM clients UNION SELECT mac FROM mac_lists) m
+        LEFT JOIN clients c ON c.mac = m.mac
+        LEFT JOIN sessions s ON s.mac = m.mac AND s.ended_at IS NULL
+        LEFT JOIN mac_lists l ON l.mac = m.mac
+        LEFT JOIN remembered r ON r.mac = m.mac
     """
 
     def _view(self, row: dict[str, Any], now: float) -> dict[str, Any]:
@@ -103,7 +104,7 @@ class Gate:
             "ip": row["client_ip"] or row["session_ip"],
             "state": row["list"] or ("authorized" if seconds > 0 else "pending"),
             "hostname": row["hostname"],
-            "randomized": bool(row["randomized"]),
+            "randomized": bool(row["randomized"] or is_randomized_mac(row["mac"])),
             "seconds_remaining": seconds,
             "session_id": row["session_id"],
             "remembered": remembered,
@@ -240,6 +241,8 @@ class Gate:
         if ip and ":" not in ip:
             adds["rx4"] = {ip: length}
         self._apply_changes(Changes(add=adds))
+        for elements in adds.values():  # fresh elements count from zero
+            self._counters.update(dict.fromkeys(elements, (0, 0)))
         return session
 
     def _session_view(self, session: dict[str, Any], now: float) -> dict[str, Any]:
@@ -357,7 +360,7 @@ class Gate:
         # checking 5,000 of them again would double the time guests are held up
         self.nft.check(nft_ruleset.render(self.ruleset))
         self.nft.apply(nft_ruleset.render(self.ruleset, elements), check=False)
-        self._counters.clear()
+        self._counters = {k: (0, 0) for name in ("allowed", "rx4") for k in elements[name]}
 
     def reconcile(self) -> int:
         """Bring the kernel to the store; return the number of element changes (-1: rebuilt)."""

@@ -146,10 +146,12 @@ def test_session_expires_with_event_and_leaves_the_set(gate, db, kernel, clock):
 
 def test_idle_timeout_and_byte_counters(gate, db, kernel, clock):
     gate.authorize(MAC, IP, login())
-    gate.reconcile()  # baseline counters
-    kernel.traffic("allowed", MAC, 10, 1500)
+    kernel.traffic("allowed", MAC, 4, 500)  # before the first reconcile: counted too
+    clock.now += 5
+    gate.reconcile()
+    kernel.traffic("allowed", MAC, 6, 1000)
     kernel.traffic("rx4", IP, 20, 90000)
-    clock.now += 60
+    clock.now += 55
     gate.reconcile()
     row = gate.status()[0]
     assert (row["bytes_out"], row["bytes_in"], row["idle_seconds"]) == (1500, 90000, 0)
@@ -276,7 +278,7 @@ def test_status_shows_recent_and_online_clients_and_prune_keeps_the_store_bounde
     gate.seen("aa:bb:cc:00:00:0c", ip="10.20.0.12")
     shown = {c["mac"] for c in gate.status()}
     assert "aa:bb:cc:00:00:0a" not in shown  # gone for two days
-    assert {"aa:bb:cc:00:00:0c", MAC} <= shown
+    assert {"aa:bb:cc:00:00:0c", MAC, "aa:bb:cc:00:00:0b"} <= shown  # trusted, never seen
     gate.reconcile()  # the session expired: it ends
     clock.now += 31 * 86400
     gate.prune()

@@ -255,6 +255,12 @@ def test_guest_redirected_then_online_then_back_to_portal(lab):
     assert mac in lab.allowed()
     assert lab.fetch(url) == "internet"
     assert lab.fetch(f"http://[{NET6}]/", six=True) == "internet"
+
+    def counted() -> bool:
+        row = next(c for c in AgentClient(lab.socket).call("status")["clients"] if c["mac"] == mac)
+        return row["bytes_out"] > 0 and row["bytes_in"] > 0 and row["idle_seconds"] < 5
+
+    assert wait_for(counted, 4)  # kernel counters reach the store within a reconcile or two
     assert GUEST_IP in sh(lab.router, "conntrack", "-L", "-s", GUEST_IP, check=False)
 
     assert AgentClient(lab.socket).call("deauthorize", mac=mac, reason="test")["ended"] is True

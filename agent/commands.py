@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import argparse
 import json
+import socket
 import sys
 from typing import Any
 
@@ -79,6 +80,10 @@ def cmd_run(args: argparse.Namespace) -> int:
         raise UsageError("--portal-port must be 1-65535")
     if args.reconcile_seconds <= 0:
         raise UsageError("--reconcile-seconds must be positive")
+    try:
+        socket.if_nametoindex(args.lan)
+    except OSError as exc:
+        raise UsageError(f"LAN interface {args.lan!r} does not exist (see 'ip link')") from exc
     limit_malloc_arenas()
     try:
         agent = Agent(

@@ -157,6 +157,8 @@ class Agent:
         try:  # rebuild the table from the store and (re)write the dnsmasq snippet
             self._activate(self.gate.config, persist=False)
         except ConfigError as exc:
+            if isinstance(exc.__cause__, CommandError):
+                raise exc.__cause__ from None
             raise CommandError(["nft"], str(exc)) from exc
         if self.watch:
             self._start_watchers()

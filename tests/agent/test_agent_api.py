@@ -244,3 +244,40 @@ def test_a_broken_enrollment_does_not_stop_the_gate(tmp_path):
         assert AgentClient(str(tmp_path / "s.sock")).call("status")["ok"] is True
     finally:
         a.shutdown()
+
+
+def test_nft_missing_means_no_agent_and_no_socket(tmp_path):
+    from porchlight.agent.runner import CommandError
+
+    def no_nft(argv, timeout, stdin=None):
+        raise CommandError(argv, "not installed (apt-get install nftables conntrack)")
+
+    a = Agent(
+        lan="br-lan",
+        state_dir=tmp_path / "state",
+        socket_path=tmp_path / "s.sock",
+        runner=no_nft,
+        watch=False,
+    )
+    with pytest.raises(CommandError, match="not installed"):
+        a.start()
+    assert not (tmp_path / "s.sock").exists()
+
+
+def test_run_with_a_missing_lan_interface_is_one_line(tmp_path, capsys):
+    from porchlight.cli import main
+
+    code = main(
+        [
+            "agent",
+            "run",
+            "--lan",
+            "plnosuch0",
+            "--state-dir",
+            str(tmp_path),
+            "--socket",
+            str(tmp_path / "s.sock"),
+        ]
+    )
+    assert code == 2
+    assert "LAN interface 'plnosuch0' does not exist" in capsys.readouterr().err

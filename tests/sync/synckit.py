@@ -203,6 +203,23 @@ class Gunicorn:
             time.sleep(0.1)
         raise RuntimeError("gunicorn did not come up")
 
+    def cpu_seconds(self) -> float:
+        """User + system CPU seconds used so far by the live processes of the group."""
+        import os
+        from pathlib import Path
+
+        total = 0
+        for entry in Path("/proc").iterdir():
+            if not entry.name.isdigit():
+                continue
+            try:
+                fields = (entry / "stat").read_text().rsplit(")", 1)[1].split()
+            except OSError:
+                continue
+            if int(fields[2]) == self.proc.pid:  # the process group
+                total += int(fields[11]) + int(fields[12])
+        return total / os.sysconf("SC_CLK_TCK")
+
     def kill9(self) -> None:
         import os
         import signal

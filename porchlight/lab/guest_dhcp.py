@@ -29,9 +29,9 @@ case "$1" in
         if [ -n "$router" ]; then
             ip route replace default via "${{router%% *}}" dev "$interface"
         fi
-        : > "$RESOLV.new"
-        for server in $dns; do echo "nameserver $server" >> "$RESOLV.new"; done
-        mv "$RESOLV.new" "$RESOLV"
+        # in place, not by rename: a shell already inside the namespace has
+        # this very file bind-mounted over /etc/resolv.conf
+        for server in $dns; do echo "nameserver $server"; done > "$RESOLV"
         env | grep -E '^(interface|ip|mask|subnet|router|dns|domain|serverid|lease|opt[0-9]+)=' \\
             | sort > "$LEASE.new"
         mv "$LEASE.new" "$LEASE"

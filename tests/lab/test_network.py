@@ -49,8 +49,21 @@ def test_network_only_lab_serves_dhcp_dns_and_internet_then_goes_away(state_dir)
 
     # DHCP: each guest gets an address in the LAN and the RFC 8910 option 114.
     addresses = set()
+    # Guest 2 as a person would: DHCP, then DNS and HTTP in the same shell in the
+    # namespace (whose resolv.conf was bind-mounted before the lease came).
+    inner = guest_dhcp.udhcpc_argv(state_dir, guests[1])[4:]  # without "ip netns exec NS"
+    same_shell = in_netns(
+        guests[1],
+        "sh",
+        "-c",
+        " ".join(inner) + " >/dev/null 2>&1 && curl -sS -m 5 http://internet.test/",
+    )
+    assert "Porchlight lab internet host" in same_shell.stdout, same_shell.stderr
     for guest in guests:
-        lease = guest_dhcp.request_lease(state_dir, guest)
+        if guest == guests[0]:
+            lease = guest_dhcp.request_lease(state_dir, guest)
+        else:
+            lease = guest_dhcp.read_lease(state_dir, guest)
         assert lease["ip"].startswith("10.77.0."), lease
         assert lease["router"] == "10.77.0.1"
         assert guest_dhcp.option_114(lease) == dnsmasq_conf.captive_api_url()

@@ -3,8 +3,9 @@
 Trades the one-time enrollment code for a device token and writes
 ``DIR/device-token`` (mode 0600) and ``DIR/admin.json`` (admin URL, router id,
 location). Both files are written to a temporary name, fsynced and renamed,
-so a crash never leaves half a token. The running agent starts its sync loop
-when ``device-token`` appears (on its next start).
+so a crash never leaves half a token. The agent starts its sync loop at start
+when ``device-token`` exists; a running sync loop picks up a replaced token
+(``--force`` after the admin rotated it) by itself.
 """
 
 from __future__ import annotations
@@ -132,7 +133,8 @@ def _cmd_enroll(args: argparse.Namespace) -> int:
     sys.stdout.write(
         f"enrolled: router {admin['router_id']} at {location.get('name', '?')}; "
         f"token in {Path(args.state_dir) / TOKEN_FILE}\n"
-        "restart the agent to start syncing (systemctl restart porchlight-agent)\n"
+        "a first enrollment: restart the agent to start syncing "
+        "(systemctl restart porchlight-agent); a syncing agent picks up a new token by itself\n"
     )
     return 0
 

@@ -19,6 +19,7 @@ from __future__ import annotations
 
 import argparse
 import logging
+import os
 import random
 import sqlite3
 import sys
@@ -27,11 +28,12 @@ import time
 from collections.abc import Callable
 from typing import Any
 
-from porchlight.agent.enroll import read_enrollment
+from porchlight.agent.enroll import TOKEN_FILE, read_enrollment
 from porchlight.agent.enroll import register as enroll_register
 from porchlight.agent.store import db_path, kv_set, open_db
 from porchlight.agent.sync_config import RetryLater, check_answer, heartbeat, pull_config
 from porchlight.agent.sync_http import AdminClient, AdminUnreachable
+from porchlight.errors import PorchlightError
 
 log = logging.getLogger(__name__)
 
@@ -78,14 +80,10 @@ class SyncWorker:
         timeout: float = 15.0,
         events_only: bool = False,
     ) -> None:
-        token, admin = read_enrollment(state_dir)
-        self.client = AdminClient(
-            admin["admin_url"],
-            token,
-            timeout=timeout,
-            ca_file=admin.get("ca_file"),
-            insecure=bool(admin.get("insecure")),
-        )
+        self.state_dir = state_dir
+        self.timeout = timeout
+        self._token_stamp: tuple[int, int] | None = None
+        admin = self._load_enrollment()
         self.db = open_db(store_path)
         self.apply_config = apply_config
         self.status = status
@@ -99,6 +97,37 @@ class SyncWorker:
         self.next_poll = 0.0
         self._stop = threading.Event()
         self._thread: threading.Thread | None = None
+
+    def _stamp(self) -> tuple[int, int] | None:
+        try:
+            info = os.stat(os.path.join(self.state_dir, TOKEN_FILE))
+        except OSError:
+            return None
+        return info.st_mtime_ns, info.st_ino
+
+    def _load_enrollment(self) -> dict[str, Any]:
+        stamp = self._stamp()
+        token, admin = read_enrollment(self.state_dir)
+        self.client = AdminClient(
+            admin["admin_url"],
+            token,
+            timeout=self.timeout,
+            ca_file=admin.get("ca_file"),
+            insecure=bool(admin.get("insecure")),
+        )
+        self._token_stamp = stamp
+        return admin
+
+    def reload_if_reenrolled(self) -> bool:
+        """Pick up a new device token (``enroll --force`` after a rotate) without a restart."""
+        stamp = self._stamp()
+        if stamp is None or stamp == self._token_stamp:
+            return False
+        self.client.close()
+        self._load_enrollment()
+        self.failures, self.retry_at = 0, 0.0
+        log.info("sync: new device token picked up")
+        return True
 
     # ---- one round ----------------------------------------------------------
     def _next_batch(self) -> tuple[list[str], bytes]:
@@ -172,6 +201,10 @@ class SyncWorker:
 
     # ---- the thread ---------------------------------------------------------
     def _round(self) -> None:
+        try:
+            self.reload_if_reenrolled()
+        except PorchlightError as exc:  # half-written by a concurrent enroll: next round
+            log.warning("sync: %s", exc)
         if time.monotonic() < self.retry_at:
             return
         try:

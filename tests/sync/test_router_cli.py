@@ -10,6 +10,9 @@ import requests
 from sqlalchemy.engine import Engine
 from synckit import Venue, count
 
+from porchlight.agent.store import db_path
+from porchlight.agent.sync import SyncWorker
+from porchlight.agent.sync_config import RetryLater
 from porchlight.cli import main
 
 
@@ -55,9 +58,13 @@ def test_router_add_enroll_list_rotate_revoke(
     assert listed[added["router_id"]]["status"] == "never"  # enrolled, no heartbeat yet
     assert "token_hash" not in listed[added["router_id"]]
 
+    worker = SyncWorker(str(db_path(state)), str(state))
+    assert worker.run_once()["config"] == 1
     rc, out, _ = _run(capsys, "admin", "router-rotate", str(added["router_id"]), "--json")
     rotated = json.loads(out)
     assert requests.get(config_url, headers=auth, timeout=5).status_code == 401
+    with pytest.raises(RetryLater):
+        worker.run_once()
     rc, out, _ = _run(
         capsys, "agent", "enroll", live_admin.url, rotated["code"], "--state-dir", str(state),
         "--force",
@@ -65,6 +72,9 @@ def test_router_add_enroll_list_rotate_revoke(
     assert rc == 0
     new_auth = {"Authorization": f"Bearer {(state / 'device-token').read_text().strip()}"}
     assert requests.get(config_url, headers=new_auth, timeout=5).status_code == 200
+    # the running worker picks up the new token without an agent restart
+    assert worker.reload_if_reenrolled()
+    assert worker.run_once()["events"] == 0
 
     rc, _, _ = _run(capsys, "admin", "router-revoke", str(added["router_id"]))
     assert rc == 0

@@ -70,10 +70,9 @@ def _add_namespace(state: LabState, name: str) -> None:
 def _netns_etc(state: LabState, netns: str) -> None:
     """/etc/netns/NS/resolv.conf: `ip netns exec` mounts it over /etc/resolv.conf."""
     if not NETNS_ETC.exists():
-        state.add_path(NETNS_ETC)
-        NETNS_ETC.mkdir(mode=0o755)
+        state.add_path(NETNS_ETC)  # removed by `down` only if no other lab uses it then
     directory = state.add_path(NETNS_ETC / netns)
-    directory.mkdir(mode=0o755, exist_ok=True)
+    directory.mkdir(mode=0o755, parents=True, exist_ok=True)
     (directory / "resolv.conf").write_text("# filled by the lab's DHCP hook\n", encoding="utf-8")
 
 

@@ -80,6 +80,11 @@ def import_file(
             with engine.connect() as conn:
                 summary = merge.dry_run(conn, records, tenant_id, found.name, progress)
         else:
+            if is_sqlite(engine):
+                # SQLite has one writer: parse first, so the write lock is held
+                # only while writing (guest logins wait on it), not while parsing.
+                records = iter(list(records))
+                source.close()
             with jobs.write_transaction(engine) as conn:
                 summary = merge.apply(
                     conn,

@@ -43,6 +43,7 @@ class RowSource:
         return _csv_rows(self.path, self.encoding)
 
     def close(self) -> None:
+        """Drop the parsed sheet (its memory); `rows()` must not be called after."""
         self._sheet = None
 
 

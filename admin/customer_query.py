@@ -262,6 +262,11 @@ def _like_escape(text: str) -> str:
     return text.replace("\\", "\\\\").replace("%", "\\%").replace("_", "\\_")
 
 
+def is_exact_lookup(q: str) -> bool:
+    """Search text that hits the phone or e-mail index (a handful of rows)."""
+    return "@" in q or len(re.sub(r"\D", "", q)) >= 4
+
+
 def text_condition(q: str, region: str = "VN") -> sa.ColumnElement[bool]:
     """Free text: a phone in any form, an e-mail, else part of the name."""
     digits = re.sub(r"\D", "", q)
@@ -290,13 +295,17 @@ def build_customer_query(
     zone: ZoneInfo | None = None,
     limit: int | None = None,
     ordered: bool = True,
+    walk_sort_index: bool = False,
 ) -> sa.Select[Any]:
     """SELECT customer ids (``id``) and the sort key (``sort_key``), filtered.
 
     `visible_location_ids` is None for users who see the whole tenant
     (owner, viewer) and the manager's location ids otherwise. `limit` and
     ``filters.after`` make one keyset page; `ordered=False` leaves out
-    ORDER BY (for counting or exporting in id order).
+    ORDER BY (for counting or exporting in id order). `walk_sort_index`
+    hides the filter columns' own indexes from the planner (SQLite would
+    rather range-scan a filter's index and sort everything than walk the
+    sort index and stop after one page).
     """
     zone = zone or tenant_zone(region)
     location = filters.location
@@ -308,17 +317,25 @@ def build_customer_query(
     location_mode = location is not None
     plan = sort_plan(filters.sort, location_mode)
 
+    hide = walk_sort_index and ordered and not (filters.q and is_exact_lookup(filters.q))
+
+    def col(column: Any) -> Any:
+        sort_column = plan.key if not plan.by_location else None
+        if hide and column is not sort_column:
+            return sa.func.coalesce(column, column)  # same value, no index
+        return column
+
     conds: list[sa.ColumnElement[bool]] = [c.c.tenant_id == tenant_id]
     loc_conds: list[sa.ColumnElement[bool]] = []
     if location is not None:
         loc_conds.append(cl.c.location_id == location)
     if filters.visits_min is not None:
         (loc_conds if location_mode else conds).append(
-            (cl.c.visit_count if location_mode else c.c.visit_count) >= filters.visits_min
+            (cl.c.visit_count if location_mode else col(c.c.visit_count)) >= filters.visits_min
         )
     if filters.visits_max is not None:
         (loc_conds if location_mode else conds).append(
-            (cl.c.visit_count if location_mode else c.c.visit_count) <= filters.visits_max
+            (cl.c.visit_count if location_mode else col(c.c.visit_count)) <= filters.visits_max
         )
     if filters.channel:
         cc = schema.customer_channels
@@ -339,19 +356,19 @@ def build_customer_query(
             )
             conds.append(sa.exists().where(ct.c.customer_id == c.c.id, ct.c.tag_id.in_(tag_ids)))
     if filters.province:
-        conds.append(c.c.province == filters.province)
+        conds.append(col(c.c.province) == filters.province)
     if filters.postal:
         conds.append(c.c.postal_code.like(f"{_like_escape(filters.postal)}%", escape="\\"))
     if filters.updated_from:
         start = datetime.combine(filters.updated_from, time(), zone)
-        conds.append(c.c.updated_at >= start)
+        conds.append(col(c.c.updated_at) >= start)
     if filters.updated_to:
         end = datetime.combine(filters.updated_to + timedelta(days=1), time(), zone)
-        conds.append(c.c.updated_at < end)
+        conds.append(col(c.c.updated_at) < end)
     if filters.group == "none":
         conds.append(c.c.group_id.is_(None))
     elif filters.group is not None:
-        conds.append(c.c.group_id == filters.group)
+        conds.append(col(c.c.group_id) == filters.group)
     if filters.q:
         conds.append(text_condition(filters.q, region))
 

@@ -87,7 +87,9 @@ def _page_ids(
 ) -> tuple[list[int], str | None]:
     """One page of ids in list order and the cursor of the next page."""
     size = int(current_app.config["PAGE_SIZE"])
-    query = build_customer_query(filters, tenant_id, scope, region=region, limit=size + 1)
+    query = build_customer_query(
+        filters, tenant_id, scope, region=region, limit=size + 1, walk_sort_index=True
+    )
     decoded = decode_cursor(filters.after) if filters.after else None
     phase = decoded[0] if decoded else 1
     rows = [(r.id, r.sort_key, phase) for r in conn.execute(query)]

@@ -125,6 +125,18 @@ class SocketServer:
         self._slots = threading.BoundedSemaphore(MAX_CLIENTS)
         self._stop = threading.Event()
 
+    def refuse_if_taken(self) -> None:
+        """Raise if another agent answers on our socket path (two gates would fight)."""
+        if not self.path.is_socket():
+            return
+        with socket.socket(socket.AF_UNIX, socket.SOCK_STREAM) as probe:
+            probe.settimeout(1.0)
+            try:
+                probe.connect(str(self.path))
+            except OSError:
+                return  # a stale socket from a crash: start() replaces it
+        raise PorchlightError(f"another agent is already running on {self.path}")
+
     def start(self) -> None:
         gid = -1
         if self.group:

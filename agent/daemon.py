@@ -57,6 +57,7 @@ class Agent:
         self.watch = watch
         self.started = time.monotonic()
         self._stop = threading.Event()
+        self._reload_requested = False
         self._workers: list[Any] = []
         config = self._stored_config()
         spec = nft_ruleset.GateSpec(
@@ -153,6 +154,7 @@ class Agent:
 
     # ---- lifecycle -----------------------------------------------------------------
     def start(self) -> None:
+        self.server.refuse_if_taken()
         self.gate.expire()
         try:  # rebuild the table from the store and (re)write the dnsmasq snippet
             self._activate(self.gate.config, persist=False)
@@ -213,6 +215,9 @@ class Agent:
         try:
             while not self._stop.wait(self.reconcile_seconds):
                 try:
+                    if self._reload_requested:
+                        self._reload_requested = False
+                        self.reload()
                     self.gate.reconcile()
                     if time.monotonic() >= next_prune:
                         next_prune = time.monotonic() + 3600
@@ -224,6 +229,10 @@ class Agent:
 
     def stop(self) -> None:
         self._stop.set()
+
+    def request_reload(self) -> None:
+        """From a signal handler: only set a flag; the main loop reloads (never re-entrantly)."""
+        self._reload_requested = True
 
     def shutdown(self) -> None:
         for worker in reversed(self._workers):
@@ -251,4 +260,4 @@ def limit_malloc_arenas(arenas: int = 2) -> None:
 def install_signal_handlers(agent: Agent) -> None:
     for sig in (signal.SIGTERM, signal.SIGINT):
         signal.signal(sig, lambda *_: agent.stop())
-    signal.signal(signal.SIGHUP, lambda *_: agent.reload())
+    signal.signal(signal.SIGHUP, lambda *_: agent.request_reload())

@@ -281,3 +281,18 @@ def test_run_with_a_missing_lan_interface_is_one_line(tmp_path, capsys):
     )
     assert code == 2
     assert "LAN interface 'plnosuch0' does not exist" in capsys.readouterr().err
+
+
+def test_second_agent_on_the_same_socket_is_refused(agent, tmp_path):
+    from porchlight.errors import PorchlightError
+
+    second = Agent(
+        lan="br-lan",
+        state_dir=tmp_path / "state2",
+        socket_path=agent.server.path,
+        runner=FakeKernel(),
+        watch=False,
+    )
+    with pytest.raises(PorchlightError, match="already running"):
+        second.start()
+    assert AgentClient(str(agent.server.path)).call("status")["ok"] is True

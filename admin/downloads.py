@@ -42,7 +42,7 @@ bp = Blueprint("exports", __name__)
 
 MAX_IDS = 20_000
 LIST_LIMIT = 50
-EXPORT_ROLES = ("owner", "manager")
+EXPORT_ROLES = ("owner", "manager", "viewer")  # each exports what the list shows them
 
 
 def _lang() -> str:

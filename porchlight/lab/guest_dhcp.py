@@ -30,7 +30,7 @@ case "$1" in
             ip route replace default via "${{router%% *}}" dev "$interface"
         fi
         # in place, not by rename: a shell already inside the namespace has
-        # this very file bind-mounted over /etc/resolv.conf
+        # this very file bind-mounted as its resolver configuration
         for server in $dns; do echo "nameserver $server"; done > "$RESOLV"
         env | grep -E '^(interface|ip|mask|subnet|router|dns|domain|serverid|lease|opt[0-9]+)=' \\
             | sort > "$LEASE.new"

@@ -53,7 +53,14 @@ from .venv import SOURCE_TREE, Source, build_venv, current, installed_version, n
 
 log = logging.getLogger(__name__)
 
-PACKAGES = ("nftables", "dnsmasq-base", "conntrack", "iproute2", "python3-venv")
+PACKAGES = (
+    "nftables",
+    "dnsmasq-base",
+    "conntrack",
+    "iproute2",
+    "python3-venv",
+    "netbase",  # /etc/protocols: nft resolves protocol names in the agent's ruleset
+)
 
 
 @dataclass

@@ -125,7 +125,7 @@ def test_filter_sort_edit_history(server, browser, world, password):
 def test_screenshots(server, browser, world, password, locale):
     ARTIFACTS.mkdir(parents=True, exist_ok=True)
     for width, height, label in ((1280, 900, "desktop"), (390, 844, "phone")):
-        page = browser.new_page(viewport={"width": width, "height": height})
+        page = browser.new_page(viewport={"width": width, "height": height}, locale=locale)
         page.goto(f"{server}/login")
         page.screenshot(path=ARTIFACTS / f"login-{locale}-{label}.png")
         sign_in(page, server, world.users["owner"], password, locale)

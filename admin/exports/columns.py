@@ -184,8 +184,12 @@ class RowMaker:
                 self._convert.append(_yes_no(i))
             elif col.kind == "datetime":
                 self._convert.append(self._datetime)
-            elif col.kind in ("date", "money", "int"):
-                self._convert.append(self.csv_cell if for_csv else _same)
+            elif col.kind == "int":
+                self._convert.append(_same)  # the csv module writes ints as they are
+            elif col.kind == "money":
+                self._convert.append(_money_text if for_csv else _same)
+            elif col.kind == "date":
+                self._convert.append(_date_text if for_csv else _same)
             else:
                 self._convert.append(lambda v: "" if v is None else str(v))
 
@@ -205,21 +209,20 @@ class RowMaker:
         """Cells for one customer row (values in `FIELDS` order)."""
         return [convert(customer[i]) for i, convert in zip(self.index, self._convert, strict=True)]
 
-    @staticmethod
-    def csv_cell(value: object) -> object:
-        if value is None:
-            return ""
-        if isinstance(value, datetime):
-            return value.strftime("%Y-%m-%d %H:%M")
-        if isinstance(value, date):
-            return value.isoformat()
-        if isinstance(value, Decimal):
-            return format(value.normalize(), "f") if value == value.to_integral() else str(value)
-        return value
-
 
 def _same(value: object) -> object:
     return value
+
+
+def _money_text(value: Decimal | None) -> str:
+    if value is None:
+        return ""
+    whole = int(value)
+    return str(whole) if whole == value else str(value)
+
+
+def _date_text(value: date | None) -> str:
+    return "" if value is None else value.isoformat()
 
 
 def _free(value: object) -> str:

@@ -154,3 +154,19 @@ def test_bad_upload_fails_the_job_with_a_code(engine, world, tmp_path):
     row = job_row(engine, job_id)
     assert (row.status, row.result) == ("failed", {"file_error": {"code": "not_spreadsheet"}})
     assert not pdf.exists()
+
+
+def test_serve_runs_queued_jobs_and_stops_when_asked(engine, world, tmp_path):
+    import time
+
+    job_id = enqueue(engine, world)
+    stop = threading.Event()
+    thread = threading.Thread(target=worker.serve, args=(engine, tmp_path, stop))
+    thread.start()
+    deadline = time.monotonic() + 30
+    while job_row(engine, job_id).status != "done" and time.monotonic() < deadline:
+        time.sleep(0.05)
+    stop.set()
+    thread.join(10)
+    assert not thread.is_alive()
+    assert job_row(engine, job_id).status == "done"

@@ -83,11 +83,11 @@ def build(spec: GateSpec) -> Ruleset:
         sets["bw_down"] = "type ipv4_addr; size 65535; flags dynamic,timeout; timeout 60s;"
         up_limit = [
             f"ether saddr @allowed add @bw_up {{ ether saddr limit rate over "
-            f"{kbytes} kbytes/second burst {kbytes * 2} kbytes }} drop"
+            f"{kbytes} kbytes/second burst {kbytes} kbytes }} drop"
         ]
         down_limit = [
             f"ip daddr @rx4 add @bw_down {{ ip daddr limit rate over "
-            f"{kbytes} kbytes/second burst {kbytes * 2} kbytes }} drop"
+            f"{kbytes} kbytes/second burst {kbytes} kbytes }} drop"
         ]
     chains: dict[str, tuple[str, list[str]]] = {
         "pre_nat": (

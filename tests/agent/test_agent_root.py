@@ -426,3 +426,51 @@ def test_walled_garden_domain_via_dnsmasq_nftset(lab):
     assert AgentClient(lab.socket).call("client_for_ip", ip=GUEST_IP)["client"]["state"] == (
         "pending"
     )
+
+
+def test_bandwidth_limit_caps_a_guest_download(lab):
+    from porchlight.agent.config import DEFAULT_CONFIG
+    from porchlight.agent.store import kv_set, open_db
+
+    (lab.tmp / "www-internet" / "big.bin").write_bytes(os.urandom(2_000_000))
+    authorize(lab)
+    url = f"http://{NET_IP}/big.bin"
+
+    def download_seconds() -> float:
+        done = subprocess.run(
+            [
+                "ip",
+                "netns",
+                "exec",
+                lab.guest,
+                "curl",
+                "-s",
+                "-o",
+                "/dev/null",
+                "-m",
+                "30",
+                "-w",
+                "%{size_download} %{time_total}",
+                url,
+            ],
+            capture_output=True,
+            text=True,
+            timeout=40,
+        )
+        size, seconds = done.stdout.split()
+        assert int(size) == 2_000_000
+        return float(seconds)
+
+    unlimited = download_seconds()
+    config = json.loads(json.dumps(DEFAULT_CONFIG))
+    config["session"]["bandwidth_kbps"] = 4000  # 500 KB/s: 2 MB takes about 4 s
+    db = open_db(lab.state / "agent.db")
+    try:
+        with db.atomic():
+            kv_set(db, "applied_config", json.dumps(config))
+    finally:
+        db.close()
+    AgentClient(lab.socket).call("reload")
+    limited = download_seconds()
+    assert limited > 2.0, (unlimited, limited)  # ~3 s: 1 s of burst, then 500 KB/s
+    assert limited > 3 * unlimited

@@ -20,7 +20,6 @@ from pathlib import Path
 from typing import Any
 from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 
-from babel import dates as babel_dates
 from babel import numbers as babel_numbers
 from flask import Flask, g, request, session
 from flask_babel import Babel, get_locale, get_translations
@@ -146,7 +145,18 @@ def fmt_date(value: date | datetime | None, tz: str | None = None) -> str:
     return value.strftime(_DATE.get(_locale(), _DATE["en"]))
 
 
+_UNITS = {"vi": ("giờ", "phút"), "th": ("ชม.", "นาที"), "en": ("h", "min")}
+
+
 def fmt_duration(seconds: int | None) -> str:
+    """A stay like "42 min" or "1 h 5 min" (babel's is too slow for long tables)."""
     if seconds is None:
         return ""
-    return babel_dates.format_timedelta(seconds, threshold=1.5, format="short", locale=_locale())
+    hours_unit, minutes_unit = _UNITS.get(_locale(), _UNITS["en"])
+    minutes = max(int(seconds) // 60, 0)
+    hours, minutes = divmod(minutes, 60)
+    if hours and minutes:
+        return f"{hours} {hours_unit} {minutes} {minutes_unit}"
+    if hours:
+        return f"{hours} {hours_unit}"
+    return f"{minutes} {minutes_unit}"

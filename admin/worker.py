@@ -15,6 +15,7 @@ import time
 from pathlib import Path
 from typing import Any
 
+import sqlalchemy as sa
 from sqlalchemy.engine import Engine
 
 from porchlight.admin import jobs
@@ -23,6 +24,7 @@ log = logging.getLogger(__name__)
 
 POLL_SECONDS = 1.0
 HOUSEKEEPING_SECONDS = 60.0
+RETRY_SECONDS = 5.0
 
 
 def run_job(engine: Engine, job: jobs.Job, data_dir: str | Path) -> None:
@@ -71,12 +73,16 @@ def run_pending(engine: Engine, data_dir: str | Path, stop: threading.Event | No
 def serve(engine: Engine, data_dir: str | Path, stop: threading.Event) -> None:
     next_housekeeping = 0.0
     while not stop.is_set():
-        now = time.monotonic()
-        if now >= next_housekeeping:
-            housekeeping(engine)
-            next_housekeeping = now + HOUSEKEEPING_SECONDS
-        if run_pending(engine, data_dir, stop) == 0:
-            stop.wait(POLL_SECONDS)
+        try:
+            now = time.monotonic()
+            if now >= next_housekeeping:
+                housekeeping(engine)
+                next_housekeeping = now + HOUSEKEEPING_SECONDS
+            if run_pending(engine, data_dir, stop) == 0:
+                stop.wait(POLL_SECONDS)
+        except sa.exc.DBAPIError as exc:  # database locked, restarting, unreachable
+            log.warning("database unavailable (%s); retrying in %ss", exc.orig, RETRY_SECONDS)
+            stop.wait(RETRY_SECONDS)
 
 
 def _cmd_worker(args: argparse.Namespace) -> int:

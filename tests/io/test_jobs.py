@@ -170,3 +170,29 @@ def test_serve_runs_queued_jobs_and_stops_when_asked(engine, world, tmp_path):
     thread.join(10)
     assert not thread.is_alive()
     assert job_row(engine, job_id).status == "done"
+
+
+def test_serve_survives_a_locked_database(engine, world, tmp_path, monkeypatch):
+    import time
+
+    real_claim = jobs.claim
+    failures = []
+
+    def flaky_claim(engine):
+        if not failures:
+            failures.append(1)
+            raise sa.exc.OperationalError("BEGIN IMMEDIATE", {}, Exception("database is locked"))
+        return real_claim(engine)
+
+    monkeypatch.setattr(jobs, "claim", flaky_claim)
+    monkeypatch.setattr(worker, "RETRY_SECONDS", 0.05)
+    job_id = enqueue(engine, world)
+    stop = threading.Event()
+    thread = threading.Thread(target=worker.serve, args=(engine, tmp_path, stop))
+    thread.start()
+    deadline = time.monotonic() + 30
+    while job_row(engine, job_id).status != "done" and time.monotonic() < deadline:
+        time.sleep(0.05)
+    stop.set()
+    thread.join(10)
+    assert failures == [1] and job_row(engine, job_id).status == "done"

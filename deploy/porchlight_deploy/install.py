@@ -267,8 +267,12 @@ def enroll(host: Host, journal: Journal, opts: InstallOptions) -> None:
         raise DeployError(f"enrollment failed: {last_line(proc)}", hint=enroll_hint(proc))
     write_record(host, enrolled_at=datetime.now(UTC).isoformat(timespec="seconds"))
     journal.finish()  # the commit point: from here on nothing is undone
-    if host.systemd_running:
+    if host.systemd_running:  # the agent starts syncing on its next start
         host.systemctl("restart", "porchlight-agent.service", check=False)
+        try:
+            wait_for_agent(host)
+        except DeployError as exc:
+            log.warning("%s", exc)  # a red line in the check-list
 
 
 def enroll_hint(proc: Any) -> str:

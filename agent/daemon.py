@@ -212,13 +212,18 @@ class Agent:
         self.start()
         log.info("agent running on %s", self.gate.spec.lan)
         next_prune = 0.0
+        wait = self.reconcile_seconds
         try:
-            while not self._stop.wait(self.reconcile_seconds):
+            while not self._stop.wait(wait):
+                started = time.monotonic()
                 try:
                     if self._reload_requested:
                         self._reload_requested = False
                         self.reload()
                     self.gate.reconcile()
+                    # nft's own listing is the cost (~0.2 s per 5,000 elements): space the
+                    # rounds so reconciling never takes more than a tenth of a core
+                    wait = max(self.reconcile_seconds, 10 * (time.monotonic() - started))
                     if time.monotonic() >= next_prune:
                         next_prune = time.monotonic() + 3600
                         self.gate.prune()

@@ -254,3 +254,19 @@ def test_walled_garden_snippet_restarts_dnsmasq_which_fills_the_set(state_dir):
     assert "restarting dnsmasq" in log
     record = state.process("dnsmasq")
     assert record is not None and record.alive()
+
+
+def test_parts_not_landed_yet_are_skipped_with_a_clear_line(state_dir, monkeypatch):
+    monkeypatch.setattr(
+        up.parts, "available_commands", lambda: {"agent": set(), "portal": set(), "admin": set()}
+    )
+    said: list[str] = []
+    options = up.UpOptions(state_dir=str(state_dir), admin_port=0)  # no admin to start
+    state = up.up(options, say=said.append)
+    assert state.complete
+    skipped = [line for line in said if "not available yet" in line]
+    assert [line.split(":")[0] for line in skipped] == ["==> admin", "==> agent", "==> portal"]
+    assert {p.name for p in state.processes} == {"internet", "internet-dns", "dnsmasq"}
+    assert any("portal (not available yet)" in s for s in state.info["skipped"])
+    down(str(state_dir))
+    assert not state_dir.exists()

@@ -10,6 +10,7 @@ apply ends, whether it worked or not.
 
 from __future__ import annotations
 
+import itertools
 import logging
 from collections.abc import Callable
 from pathlib import Path
@@ -29,6 +30,7 @@ from porchlight.errors import PorchlightError
 log = logging.getLogger(__name__)
 
 SAMPLE_ROWS = 3
+PREPARSE_ROWS = 200_000  # ~100 MB of parsed rows at most
 
 
 def location_region(engine: Engine, tenant_id: int, location_id: int) -> str:
@@ -81,10 +83,13 @@ def import_file(
                 summary = merge.dry_run(conn, records, tenant_id, found.name, progress)
         else:
             if is_sqlite(engine):
-                # SQLite has one writer: parse first, so the write lock is held
-                # only while writing (guest logins wait on it), not while parsing.
-                records = iter(list(records))
-                source.close()
+                # SQLite has one writer: parse first (up to a bound on memory), so
+                # the write lock is held while writing (guest logins wait on it),
+                # not while parsing.
+                parsed = list(itertools.islice(records, PREPARSE_ROWS))
+                if len(parsed) < PREPARSE_ROWS:
+                    source.close()
+                records = itertools.chain(parsed, records)
             with jobs.write_transaction(engine) as conn:
                 summary = merge.apply(
                     conn,

@@ -249,3 +249,13 @@ def test_unknown_layout_asks_for_a_mapping_then_imports(engine, world, tmp_path)
     result = run(engine, world, path, mapping=mapping, dry_run=False)
     assert (result["layout"], result["add"]) == ("mapped", 2)
     assert tags_of(engine, customers(engine)["+84912345678"]["id"]) == {"VIP"}
+
+
+def test_rows_past_the_preparse_bound_are_still_imported(engine, world, tmp_path, monkeypatch):
+    from porchlight.admin.imports import job
+
+    monkeypatch.setattr(job, "PREPARSE_ROWS", 3)
+    rows = [["Tên", "Điện thoại"]] + [[f"K{i}", f"09120000{i:02d}"] for i in range(10)]
+    result = run(engine, world, write_csv(tmp_path / "many.csv", rows), dry_run=False)
+    assert (result["rows"], result["add"]) == (10, 10)
+    assert len(customers(engine)) == 10

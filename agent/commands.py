@@ -5,6 +5,7 @@ from __future__ import annotations
 import argparse
 import json
 import socket
+import sqlite3
 import sys
 from typing import Any
 
@@ -98,6 +99,8 @@ def cmd_run(args: argparse.Namespace) -> int:
         )
     except ValueError as exc:
         raise UsageError(str(exc)) from exc
+    except (OSError, sqlite3.Error) as exc:
+        raise PorchlightError(f"cannot open the agent store in {args.state_dir}: {exc}") from exc
     install_signal_handlers(agent)
     try:
         agent.run_forever()

@@ -123,3 +123,22 @@ def test_dnsmasq_snippet_lines():
     assert dnsmasq_snippet(["zalo.me"]).splitlines()[1] == (
         "nftset=/zalo.me/4#inet#porchlight#walled4,6#inet#porchlight#walled6"
     )
+
+
+def test_unusable_state_dir_is_one_line(tmp_path, capsys):
+    blocker = tmp_path / "file"
+    blocker.write_text("not a directory")
+    code = main(
+        [
+            "agent",
+            "run",
+            "--lan",
+            "lo",
+            "--state-dir",
+            str(blocker / "state"),
+            "--socket",
+            str(tmp_path / "s.sock"),
+        ]
+    )
+    assert code == 1
+    assert "cannot open the agent store" in capsys.readouterr().err

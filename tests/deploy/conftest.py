@@ -8,9 +8,12 @@ that holds the LAN interface, a "host" nftables table and a route, so that
 
 from __future__ import annotations
 
+import json
 import os
 import secrets
 import shutil
+import subprocess
+import time
 import zipfile
 from pathlib import Path
 
@@ -117,3 +120,52 @@ def broken_wheelhouse(tmp_path_factory, wheelhouse):
                     data += b"\nraise RuntimeError('broken release')\n"
                 out.writestr(item, data)
     return dest
+
+
+ADMIN_PORT = 8137
+
+
+@pytest.fixture
+def admin(netns, tmp_path):
+    """The real admin (SQLite) listening on 127.0.0.1 inside the namespace."""
+    env = dict(
+        os.environ,
+        PORCHLIGHT_ADMIN_DATABASE_URL=f"sqlite:///{tmp_path}/admin.db",
+        PORCHLIGHT_ADMIN_SECRET_KEY="deploy-tests-secret-key-0123456789",
+        PORCHLIGHT_ADMIN_DATA_DIR=str(tmp_path / "admin-data"),
+    )
+    exe = str(REPO / ".venv/bin/porchlight")
+    for argv in ([exe, "admin", "migrate"], [exe, "admin", "demo", "--json"]):
+        subprocess.run(argv, env=env, capture_output=True, check=True, timeout=120)
+    proc = subprocess.Popen(
+        ["ip", "netns", "exec", netns.name, exe, "admin", "serve"]
+        + ["--bind", f"127.0.0.1:{ADMIN_PORT}", "--workers", "1"],
+        env=env,
+        stdout=subprocess.DEVNULL,
+        stderr=subprocess.DEVNULL,
+    )
+    url = f"http://127.0.0.1:{ADMIN_PORT}"
+
+    def new_code() -> str:
+        out = subprocess.run(
+            [exe, "admin", "router-add", "--tenant", "demo", "--location", "Lab Café"]
+            + ["--name", f"r{time.monotonic_ns()}", "--json"],
+            env=env,
+            capture_output=True,
+            text=True,
+            check=True,
+            timeout=60,
+        )
+        return json.loads(out.stdout)["code"]
+
+    try:
+        for _ in range(100):
+            if netns.exec(["curl", "-s", "-o", "/dev/null", url], timeout=10).returncode == 0:
+                break
+            time.sleep(0.2)
+        else:
+            pytest.fail("the admin did not start")
+        yield url, new_code
+    finally:
+        proc.terminate()
+        proc.wait(timeout=20)

@@ -1,0 +1,180 @@
+"""The installer, the units and the upgrade health check under a real systemd.
+
+A Debian root booted with `systemd-nspawn --volatile=overlay` (the root stays
+pristine) inside the test's own network namespace: install, enroll against the
+real admin, run again, upgrade, a broken upgrade rolled back by the live
+`porchlight agent status --json` check, uninstall, and the namespace's `ip`
+and `nft list ruleset` state diffed. Opt-in because it is slow (three venvs
+built under a booted systemd): set PORCHLIGHT_NSPAWN_ROOT to a root made once
+with
+
+    debootstrap --variant=minbase --include=systemd,systemd-sysv,dbus,python3,\
+python3-venv,nftables,dnsmasq-base,iproute2,conntrack,passwd,netbase,procps \
+bookworm DIR http://deb.debian.org/debian
+
+(and apt-get install systemd-container debootstrap on this machine).
+"""
+
+from __future__ import annotations
+
+import os
+import shutil
+import signal
+import subprocess
+import time
+import zipfile
+from pathlib import Path
+
+import pytest
+from deploykit import REPO, run
+
+BASE = os.environ.get("PORCHLIGHT_NSPAWN_ROOT")
+pytestmark = [
+    pytest.mark.root,
+    pytest.mark.slow,
+    pytest.mark.skipif(
+        not BASE or shutil.which("systemd-nspawn") is None,
+        reason="opt-in: set PORCHLIGHT_NSPAWN_ROOT to a debootstrap root (see the docstring)",
+    ),
+]
+
+
+@pytest.fixture
+def agent_broken_wheelhouse(tmp_path, wheelhouse):
+    """A release that installs and prints its version, but whose agent exits at start."""
+    dest = tmp_path / "agent-broken"
+    dest.mkdir()
+    for wheel in wheelhouse.glob("*.whl"):
+        if not wheel.name.startswith("porchlight-"):
+            shutil.copy(wheel, dest)
+            continue
+        with zipfile.ZipFile(wheel) as src, zipfile.ZipFile(dest / wheel.name, "w") as out:
+            for item in src.infolist():
+                data = src.read(item)
+                if item.filename == "porchlight/agent/commands.py":
+                    data = data.replace(
+                        b"def cmd_run(",
+                        b"def cmd_run(args):\n    raise SystemExit('broken release')\n\n\n"
+                        b"def _cmd_run_was(",
+                    )
+                out.writestr(item, data)
+    return dest
+
+
+def _children(pid: int) -> list[int]:
+    out = []
+    for stat in Path("/proc").glob("[0-9]*/stat"):
+        try:
+            fields = stat.read_text().rsplit(")", 1)[1].split()
+        except OSError:
+            continue
+        if int(fields[1]) == pid:
+            out.append(int(stat.parent.name))
+    return out
+
+
+@pytest.fixture
+def booted(netns, wheelhouse, agent_broken_wheelhouse, tmp_path):
+    netns.exec(["sysctl", "-qw", "net.ipv4.ip_forward=1"], check=True)
+    log = (tmp_path / "nspawn.log").open("w")
+    proc = subprocess.Popen(
+        [
+            "systemd-nspawn",
+            "-D",
+            str(BASE),
+            "--volatile=overlay",
+            "--boot",
+            "--keep-unit",
+            "--register=no",
+            "--capability=CAP_NET_ADMIN",
+            f"--network-namespace-path=/run/netns/{netns.name}",
+            f"--bind-ro={REPO}:/root/porchlight",
+            f"--bind-ro={wheelhouse}:/root/wheels",
+            f"--bind-ro={agent_broken_wheelhouse}:/root/broken",
+        ],
+        stdin=subprocess.DEVNULL,
+        stdout=log,
+        stderr=log,
+        start_new_session=True,
+    )
+    leader = None
+    try:
+        for _ in range(300):
+            kids = _children(proc.pid)
+            if kids:
+                leader = kids[0]
+                state = run(
+                    ["nsenter", "-t", str(leader), "-a", "--", "systemctl", "is-system-running"],
+                    check=False,
+                )
+                if state.stdout.strip() in ("running", "degraded"):
+                    break
+            time.sleep(0.2)
+        else:
+            pytest.fail("the container did not boot: " + (tmp_path / "nspawn.log").read_text())
+
+        def inside(command: str, timeout: float = 900):
+            return run(
+                ["nsenter", "-t", str(leader), "-a", "--", "/bin/bash", "-c", command],
+                timeout=timeout,
+                check=False,
+            )
+
+        yield inside
+    finally:
+        if leader is not None:
+            run(["nsenter", "-t", str(leader), "-a", "--", "systemctl", "poweroff"], check=False)
+        try:
+            proc.wait(timeout=60)
+        except subprocess.TimeoutExpired:
+            os.killpg(proc.pid, signal.SIGKILL)
+            proc.wait(timeout=10)
+        log.close()
+
+
+def test_install_upgrade_uninstall_under_systemd(netns, booted, admin):
+    inside = booted
+    url, new_code = admin
+    before = netns.state()
+    deploy = "cd /root/porchlight && deploy/"
+
+    proc = inside(f"{deploy}install-router --lan lan0 --no-enroll --wheelhouse /root/wheels")
+    assert proc.returncode == 0, proc.stdout + proc.stderr
+    for line in (
+        "[ OK ] porchlight-agent.service: active",
+        "[ OK ] porchlight-portal.service: active",
+        "[ OK ] porchlight-dnsmasq.service: active",
+        "[ OK ] agent status: answers",
+        "[ OK ] portal: http://10.77.0.1:8080/generate_204",
+    ):
+        assert line in proc.stdout, proc.stdout
+
+    code = new_code()
+    proc = inside(f"{deploy}install-router --lan lan0 --admin-url {url} --code {code}")
+    assert proc.returncode == 0, proc.stdout + proc.stderr
+    assert "[ OK ] enrolled" in proc.stdout and "[ OK ] agent status" in proc.stdout
+    token = inside("sha256sum /var/lib/porchlight/agent/device-token").stdout
+
+    proc = inside(f"{deploy}install-router --lan lan0 --admin-url {url} --code {code}")
+    assert proc.returncode == 0 and "nothing to change" in proc.stdout, proc.stdout
+
+    proc = inside(f"{deploy}upgrade-router --wheelhouse /root/wheels")
+    assert proc.returncode == 0, proc.stdout + proc.stderr
+    assert "[ OK ] agent status" in proc.stdout
+    current = inside("readlink /opt/porchlight/current").stdout
+
+    proc = inside(f"{deploy}upgrade-router --wheelhouse /root/broken")
+    assert proc.returncode == 1, proc.stdout + proc.stderr
+    assert "rolled back to porchlight" in proc.stderr
+    assert inside("readlink /opt/porchlight/current").stdout == current
+    assert inside("systemctl is-active porchlight-agent").stdout.strip() == "active"
+    status = inside("/opt/porchlight/current/bin/porchlight agent status --json")
+    assert status.returncode == 0, status.stderr
+    assert inside("sha256sum /var/lib/porchlight/agent/device-token").stdout == token
+
+    proc = inside(f"{deploy}uninstall-router")
+    assert proc.returncode == 0, proc.stdout + proc.stderr
+    assert inside("systemctl list-unit-files 'porchlight*' --no-legend").stdout.strip() == ""
+    assert inside("getent passwd porchlight").returncode != 0
+    assert inside("ls /etc/porchlight /opt/porchlight /var/lib/porchlight").returncode != 0
+    assert netns.state() == before

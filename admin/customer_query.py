@@ -299,6 +299,8 @@ def build_customer_query(
 ) -> sa.Select[Any]:
     """SELECT customer ids (``id``) and the sort key (``sort_key``), filtered.
 
+    ``sort_key`` is meaningful only when `ordered`.
+
     `visible_location_ids` is None for users who see the whole tenant
     (owner, viewer) and the manager's location ids otherwise. `limit` and
     ``filters.after`` make one keyset page; `ordered=False` leaves out
@@ -320,8 +322,7 @@ def build_customer_query(
     hide = walk_sort_index and ordered and not (filters.q and is_exact_lookup(filters.q))
 
     def col(column: Any) -> Any:
-        sort_column = plan.key if not plan.by_location else None
-        if hide and column is not sort_column:
+        if hide and column is not plan.key:
             return sa.func.coalesce(column, column)  # same value, no index
         return column
 
@@ -331,11 +332,11 @@ def build_customer_query(
         loc_conds.append(cl.c.location_id == location)
     if filters.visits_min is not None:
         (loc_conds if location_mode else conds).append(
-            (cl.c.visit_count if location_mode else col(c.c.visit_count)) >= filters.visits_min
+            col(cl.c.visit_count if location_mode else c.c.visit_count) >= filters.visits_min
         )
     if filters.visits_max is not None:
         (loc_conds if location_mode else conds).append(
-            (cl.c.visit_count if location_mode else col(c.c.visit_count)) <= filters.visits_max
+            col(cl.c.visit_count if location_mode else c.c.visit_count) <= filters.visits_max
         )
     if filters.channel:
         cc = schema.customer_channels
@@ -372,10 +373,17 @@ def build_customer_query(
     if filters.q:
         conds.append(text_condition(filters.q, region))
 
-    if plan.by_location:
+    if plan.by_location or (location_mode and not ordered):
+        if len(conds) > 1:
+            source: Any = cl.join(c, c.c.id == cl.c.customer_id)
+        else:  # only the tenant to check: ask the location once, not every row
+            source = cl
+            loc = schema.locations
+            conds = [sa.exists().where(loc.c.id == location, loc.c.tenant_id == tenant_id)]
+        key = plan.key if plan.by_location else cl.c.last_visit_at  # unordered: any key
         query = (
-            sa.select(cl.c.customer_id.label("id"), plan.key.label("sort_key"))
-            .select_from(cl.join(c, c.c.id == cl.c.customer_id))
+            sa.select(cl.c.customer_id.label("id"), key.label("sort_key"))
+            .select_from(source)
             .where(*loc_conds, *conds)
         )
     else:

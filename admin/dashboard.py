@@ -79,17 +79,16 @@ def collect(
     where = [v.c.tenant_id == tenant_id, v.c.started_at >= start]
     if places is not None:
         where.append(v.c.location_id.in_(places))
+    # One pass over the period's visits (the started_at index covers it).
     day = _local(conn, v.c.started_at, offset_minutes, "day").label("d")
-    per_day = {
-        r.d: r.n
-        for r in conn.execute(
-            sa.select(day, sa.func.count().label("n")).where(*where).group_by(day)
-        )
-    }
     hour = _local(conn, v.c.started_at, offset_minutes, "hour").label("h")
-    per_hour = {int(r.h): r.n for r in conn.execute(
-        sa.select(hour, sa.func.count().label("n")).where(*where).group_by(hour)
-    )}  # fmt: skip
+    per_day: dict[str, int] = {}
+    per_hour: dict[int, int] = {}
+    for r in conn.execute(
+        sa.select(day, hour, sa.func.count().label("n")).where(*where).group_by(day, hour)
+    ):
+        per_day[r.d] = per_day.get(r.d, 0) + int(r.n)
+        per_hour[int(r.h)] = per_hour.get(int(r.h), 0) + int(r.n)
     channels = [
         (r.channel, r.n)
         for r in conn.execute(

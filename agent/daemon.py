@@ -221,6 +221,7 @@ class Agent:
                         self._reload_requested = False
                         self.reload()
                     self.gate.reconcile()
+                    trim_heap()
                     # nft's own listing is the cost (~0.2 s per 5,000 elements): space the
                     # rounds so reconciling never takes more than a tenth of a core
                     wait = max(self.reconcile_seconds, 10 * (time.monotonic() - started))
@@ -249,15 +250,32 @@ class Agent:
         self.server.stop()
 
 
+_LIBC: Any = None
+
+
+def _libc() -> Any:
+    global _LIBC
+    if _LIBC is None:
+        import ctypes
+        import ctypes.util
+
+        _LIBC = ctypes.CDLL(ctypes.util.find_library("c") or "libc.so.6")
+    return _LIBC
+
+
+def trim_heap() -> None:
+    """Give freed heap back to the system after a big listing (glibc malloc_trim)."""
+    try:
+        _libc().malloc_trim(0)
+    except (OSError, AttributeError):
+        log.debug("malloc_trim not available", exc_info=True)
+
+
 def limit_malloc_arenas(arenas: int = 2) -> None:
     """glibc gives each thread its own malloc arena; with a thread per socket request
     that shows up as RSS that only grows. Two arenas are plenty for this daemon."""
     try:
-        import ctypes
-        import ctypes.util
-
-        libc = ctypes.CDLL(ctypes.util.find_library("c") or "libc.so.6")
-        libc.mallopt(-8, arenas)  # M_ARENA_MAX
+        _libc().mallopt(-8, arenas)  # M_ARENA_MAX
     except (OSError, AttributeError):
         log.debug("mallopt not available", exc_info=True)
 

@@ -85,6 +85,7 @@ class Host:
                 timeout=timeout,
                 check=False,
                 env=env,
+                cwd="/",  # never import from wherever the script was started
             )
         except FileNotFoundError as exc:
             raise DeployError(f"{argv[0]} is not installed") from exc

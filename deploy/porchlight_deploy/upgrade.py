@@ -46,7 +46,7 @@ def check_new_venv(host: Host, venv_dir: str) -> None:
 def has_admin(venv: Path) -> bool:
     """True when the venv also carries the admin (single-box mode)."""
     proc = Host().run(
-        [str(venv / "bin/python"), "-c", "import porchlight.admin.app, sqlalchemy"],
+        [str(venv / "bin/python"), "-I", "-c", "import porchlight.admin.app, sqlalchemy"],
         timeout=60,
         check=False,
     )
@@ -89,7 +89,8 @@ def run_upgrade(host: Host, source: Source, dry_run: bool, min_free_mb: int = 30
         if journal.tree(f"{OPT}/{name}", f"create venv {OPT}/{name} with porchlight {new_version}"):
             build_venv(host, host.path(f"{OPT}/{name}"), source)
             check_new_venv(host, name)
-        for unit in (*ROUTER_UNITS, *HELPER_UNITS):
+        admin_units = [u for u in ADMIN_UNITS if host.path(f"{UNIT_DIR}/{u}").exists()]
+        for unit in (*ROUTER_UNITS, *HELPER_UNITS, *admin_units):
             journal.write(f"{UNIT_DIR}/{unit}", (SOURCE_TREE / "systemd" / unit).read_bytes())
         journal.symlink(f"{OPT}/previous", old_name)
         journal.symlink(f"{OPT}/current", name)

@@ -474,3 +474,31 @@ def test_bandwidth_limit_caps_a_guest_download(lab):
     limited = download_seconds()
     assert limited > 2.0, (unlimited, limited)  # ~3 s: 1 s of burst, then 500 KB/s
     assert limited > 3 * unlimited
+
+
+def test_idle_guest_is_sent_back_to_the_portal(lab):
+    from porchlight.agent.config import DEFAULT_CONFIG
+    from porchlight.agent.store import kv_set, open_db
+
+    config = json.loads(json.dumps(DEFAULT_CONFIG))
+    config["session"]["idle_seconds"] = 2
+    db = open_db(lab.state / "agent.db")
+    try:
+        with db.atomic():
+            kv_set(db, "applied_config", json.dumps(config))
+    finally:
+        db.close()
+    AgentClient(lab.socket).call("reload")
+    authorize(lab)
+    assert lab.fetch(f"http://{NET_IP}/") == "internet"
+    client = AgentClient(lab.socket)
+    assert wait_for(
+        lambda: client.call("client_for_ip", ip=GUEST_IP)["client"]["state"] == "pending", 8
+    )
+    assert lab.fetch(f"http://{NET_IP}/") == "portal"
+    db = open_db(lab.state / "agent.db")
+    try:
+        last = json.loads(db.execute("SELECT body FROM outbox ORDER BY id DESC").fetchone()[0])
+    finally:
+        db.close()
+    assert (last["type"], last["data"]["reason"]) == ("session_end", "idle")

@@ -4,9 +4,10 @@ A Debian root booted with `systemd-nspawn --volatile=overlay` (the root stays
 pristine) inside the test's own network namespace: install, enroll against the
 real admin, run again, upgrade, a broken upgrade rolled back by the live
 `porchlight agent status --json` check, uninstall, and the namespace's `ip`
-and `nft list ruleset` state diffed. Opt-in because it is slow (three venvs
-built under a booted systemd): set PORCHLIGHT_NSPAWN_ROOT to a root made once
-with
+and `nft list ruleset` state diffed; and single-box mode as README.md gives it
+(admin and worker units on SQLite, enrollment over loopback, upgrade, uninstall).
+Opt-in because it is slow (about three minutes: venvs built under a booted
+systemd): set PORCHLIGHT_NSPAWN_ROOT to a root made once with
 
     debootstrap --variant=minbase --include=systemd,systemd-sysv,dbus,python3,\
 python3-venv,nftables,dnsmasq-base,iproute2,conntrack,passwd,netbase,procps \
@@ -73,8 +74,22 @@ def _children(pid: int) -> list[int]:
     return out
 
 
+@pytest.fixture(scope="session")
+def all_wheelhouse(tmp_path_factory):
+    """porchlight[all] (router and admin) as wheels, for single-box mode."""
+    dest = tmp_path_factory.mktemp("wheelhouse-all")
+    proc = run(
+        [str(REPO / ".venv/bin/pip"), "wheel", "-q", "--disable-pip-version-check"]
+        + ["--wheel-dir", str(dest), f"{REPO}[all]"],
+        timeout=900,
+        check=False,
+    )
+    assert proc.returncode == 0, proc.stderr[-500:]
+    return dest
+
+
 @pytest.fixture
-def booted(netns, wheelhouse, agent_broken_wheelhouse, tmp_path):
+def booted(netns, wheelhouse, agent_broken_wheelhouse, all_wheelhouse, tmp_path):
     netns.exec(["sysctl", "-qw", "net.ipv4.ip_forward=1"], check=True)
     log = (tmp_path / "nspawn.log").open("w")
     proc = subprocess.Popen(
@@ -91,6 +106,7 @@ def booted(netns, wheelhouse, agent_broken_wheelhouse, tmp_path):
             f"--bind-ro={REPO}:/root/porchlight",
             f"--bind-ro={wheelhouse}:/root/wheels",
             f"--bind-ro={agent_broken_wheelhouse}:/root/broken",
+            f"--bind-ro={all_wheelhouse}:/root/wheels-all",
         ],
         stdin=subprocess.DEVNULL,
         stdout=log,
@@ -178,3 +194,55 @@ def test_install_upgrade_uninstall_under_systemd(netns, booted, admin):
     assert inside("getent passwd porchlight").returncode != 0
     assert inside("ls /etc/porchlight /opt/porchlight /var/lib/porchlight").returncode != 0
     assert netns.state() == before
+
+
+SINGLE_BOX = r"""
+set -euo pipefail
+cd /root/porchlight
+deploy/install-router --lan lan0 --no-enroll --wheelhouse /root/wheels-all >/dev/null
+/opt/porchlight/current/bin/pip install -q --no-index --find-links /root/wheels-all \
+    'porchlight[admin]'
+useradd --system --home-dir /nonexistent --shell /usr/sbin/nologin porchlight-admin
+printf '%s\n' "PORCHLIGHT_ADMIN_SECRET_KEY=single-box-secret-0123456789" \
+  'PORCHLIGHT_ADMIN_DATABASE_URL=sqlite:////var/lib/porchlight/admin/admin.db' \
+  'PORCHLIGHT_ADMIN_DATA_DIR=/var/lib/porchlight/admin/data' \
+  'PORCHLIGHT_ADMIN_BIND=127.0.0.1:8000' 'PORCHLIGHT_ADMIN_WORKERS=2' \
+  | install -m 0600 /dev/stdin /etc/porchlight/admin.env
+install -m 0644 systemd/porchlight-admin*.service /etc/systemd/system/
+systemctl daemon-reload
+systemctl enable --now porchlight-admin porchlight-admin-worker
+as_admin() {
+    setpriv --reuid=porchlight-admin --regid=porchlight-admin --clear-groups \
+        env $(xargs < /etc/porchlight/admin.env) /opt/porchlight/current/bin/porchlight admin "$@"
+}
+as_admin demo --json >/dev/null 2>&1
+code=$(as_admin router-add --tenant demo --location "Lab Café" --name box --json 2>/dev/null \
+    | python3 -c 'import json, sys; print(json.load(sys.stdin)["code"])')
+deploy/install-router --lan lan0 --admin-url http://127.0.0.1:8000 --code "$code"
+"""
+
+
+def test_single_box_admin_under_systemd(booted):
+    inside = booted
+    proc = inside(SINGLE_BOX)
+    assert proc.returncode == 0, proc.stdout[-3000:] + proc.stderr[-3000:]
+    assert "[ OK ] enrolled" in proc.stdout
+    states = inside("systemctl is-active porchlight-admin porchlight-admin-worker").stdout
+    assert states.split() == ["active", "active"]
+    login = inside("curl -s -o /dev/null -w '%{http_code}' http://127.0.0.1:8000/login")
+    assert login.stdout == "200"
+    backup = inside(
+        "set -a; . /etc/porchlight/admin.env; "
+        "/opt/porchlight/current/bin/porchlight admin backup /root/admin.backup"
+    )
+    assert backup.returncode == 0, backup.stderr
+
+    proc = inside("cd /root/porchlight && deploy/upgrade-router --wheelhouse /root/wheels-all")
+    assert proc.returncode == 0, proc.stdout + proc.stderr
+    states = inside("systemctl is-active porchlight-admin porchlight-admin-worker").stdout
+    assert states.split() == ["active", "active"]  # the admin came along into the new venv
+
+    proc = inside("cd /root/porchlight && deploy/uninstall-router")
+    assert proc.returncode == 0, proc.stdout + proc.stderr
+    assert inside("getent passwd porchlight-admin").returncode != 0
+    assert inside("systemctl list-unit-files 'porchlight*' --no-legend").stdout.strip() == ""

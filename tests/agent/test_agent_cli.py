@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import argparse
 import json
+import re
 import subprocess
 import sys
 from pathlib import Path
@@ -61,11 +62,11 @@ def test_operator_commands_change_the_gate(running, capsys):
     out = capsys.readouterr().out
     rows = json.loads(out[out.index("[") :])
     assert rows[0]["mac"] == mac and rows[0]["state"] == "authorized"
-    assert rows[0]["randomized"] is True and rows[0]["seconds_remaining"] in (599, 600)
+    assert rows[0]["randomized"] is True and 590 <= rows[0]["seconds_remaining"] <= 600
     assert main(["agent", "status", "--socket", sock]) == 0
     table = capsys.readouterr().out
     assert (
-        "authorized" in table and ("0:10:00" in table or "0:09:59" in table) and "tablet" in table
+        "authorized" in table and re.search(r"0:(10:00|09:[0-5][0-9])", table) and "tablet" in table
     )
     assert main(["agent", "deauth", mac, "--socket", sock]) == 0
     assert mac not in kernel.sets["allowed"]

@@ -260,7 +260,7 @@ def test_guest_redirected_then_online_then_back_to_portal(lab):
         row = next(c for c in AgentClient(lab.socket).call("status")["clients"] if c["mac"] == mac)
         return row["bytes_out"] > 0 and row["bytes_in"] > 0 and row["idle_seconds"] < 5
 
-    assert wait_for(counted, 4)  # kernel counters reach the store within a reconcile or two
+    assert wait_for(counted, 8)  # kernel counters reach the store within a reconcile or two
     assert GUEST_IP in sh(lab.router, "conntrack", "-L", "-s", GUEST_IP, check=False)
 
     assert AgentClient(lab.socket).call("deauthorize", mac=mac, reason="test")["ended"] is True
@@ -287,7 +287,7 @@ def test_kill_9_and_hand_flush_recover_without_losing_or_duplicating_sessions(la
     sh(lab.router, "nft", "flush", "table", "inet", "porchlight")
     assert wait_for(
         lambda: "redirect" in sh(lab.router, "nft", "list", "table", "inet", "porchlight"),
-        timeout=3,
+        timeout=5,  # one reconcile period is 1 s; slack for a loaded machine
     )
     assert mac in lab.allowed()
     lab.kill_agent(signal.SIGTERM)
@@ -308,7 +308,7 @@ def test_agent_sees_new_guest_at_once_via_netlink(lab):
     lab.fetch(f"http://{LAN_IP}:8080/")
     client = AgentClient(lab.socket)
     assert wait_for(
-        lambda: any(c["mac"] == lab.guest_mac() for c in client.call("status")["clients"]), 2
+        lambda: any(c["mac"] == lab.guest_mac() for c in client.call("status")["clients"]), 4
     )
     assert os.stat(lab.socket).st_mode & 0o777 == 0o660
 
@@ -349,7 +349,7 @@ def test_dhcp_sniffer_records_hostname_and_vendor_class(lab):
         rows = client.call("status")["clients"]
         return any((c["mac"], c["hostname"]) == (mac, "lan-phone") for c in rows)
 
-    assert wait_for(named, 3)
+    assert wait_for(named, 6)
 
 
 def test_walled_garden_cidr_from_the_stored_config_passes_before_login(lab):

@@ -75,6 +75,7 @@ def init_app(app: Flask) -> None:
         fmt_dt=fmt_dt,
         fmt_date=fmt_date,
         fmt_duration=fmt_duration,
+        fmt_duration_long=fmt_duration_long,
         LOCALES=LOCALES,
         LOCALE_NAMES=LOCALE_NAMES,
         current_locale=_locale,
@@ -160,3 +161,26 @@ def fmt_duration(seconds: int | None) -> str:
     if hours:
         return f"{hours} {hours_unit}"
     return f"{minutes} {minutes_unit}"
+
+
+_LONG_UNITS = {
+    "en": (("day", "days"), ("hour", "hours"), ("minute", "minutes")),
+    "vi": (("ngày", "ngày"), ("giờ", "giờ"), ("phút", "phút")),
+    "th": (("วัน", "วัน"), ("ชั่วโมง", "ชั่วโมง"), ("นาที", "นาที")),
+}
+
+
+def fmt_duration_long(seconds: int | None) -> str:
+    """A length in words for guests and settings ("3 hours", "2 ngày", "1 ชั่วโมง 30 นาที")."""
+    if seconds is None:
+        return ""
+    minutes = max(int(seconds) // 60, 0)
+    days, rest = divmod(minutes, 24 * 60)
+    hours, minutes = divmod(rest, 60)
+    names = _LONG_UNITS.get(_locale(), _LONG_UNITS["en"])
+    parts = [
+        f"{fmt_number(value)} {one if value == 1 else many}"
+        for value, (one, many) in zip((days, hours, minutes), names, strict=True)
+        if value
+    ]
+    return " ".join(parts) or f"0 {names[2][1]}"

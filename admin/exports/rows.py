@@ -43,9 +43,15 @@ def export_query(
 ) -> sa.Select[Any]:
     """The unordered SELECT of the customer ids to export."""
     chosen = filters if scope == "filtered" and filters is not None else CustomerFilters()
-    query = build_customer_query(chosen, tenant_id, location_scope, region=region, ordered=False)
+    listed = build_customer_query(
+        chosen, tenant_id, location_scope, region=region, ordered=False
+    ).subquery("listed")
+    # The list's query selects ids from customers or, for one location, from
+    # customer_locations: select from it as a subquery so the id filters below
+    # work on either.
+    query = sa.select(listed.c.id)
     if scope == "selected":
-        query = query.where(schema.customers.c.id.in_(list(ids or [])[:100_000]))
+        query = query.where(listed.c.id.in_(list(ids or [])[:100_000]))
     return query
 
 
@@ -55,10 +61,10 @@ def count(conn: Connection, query: sa.Select[Any]) -> int:
 
 def batches(conn: Connection, query: sa.Select[Any]) -> Iterator[list[tuple[Any, ...]]]:
     """Customer rows (`columns.FIELDS`: with tags, group, consents), BATCH at a time."""
-    c = schema.customers.c
+    id_col = query.selected_columns[0]
     last = 0
     while True:
-        page = query.where(c.id > last).order_by(c.id).limit(BATCH)
+        page = query.where(id_col > last).order_by(id_col).limit(BATCH)
         ids = list(conn.execute(page).scalars().all())
         if not ids:
             return

@@ -5,6 +5,11 @@ At start: open the store, restore the last applied config, rebuild the
 API, watch neighbours and DHCP, reconcile every `reconcile_seconds`, and start
 the sync worker when ``<state-dir>/device-token`` exists. The table is left in
 place on exit so guests stay online (their kernel timeouts still run).
+
+Under systemd (Type=notify) it reports READY=1 once the table is applied and the
+socket listens, STATUS= with the clients online, RELOADING=1/READY=1 around a
+SIGHUP reload, STOPPING=1 on exit, and WATCHDOG=1 from the reconcile loop while
+that loop turns and its watcher threads live (see sd_notify.py).
 """
 
 from __future__ import annotations
@@ -19,7 +24,7 @@ from pathlib import Path
 from typing import Any
 
 from porchlight import __version__
-from porchlight.agent import nft_ruleset, sessions
+from porchlight.agent import nft_ruleset, sd_notify, sessions
 from porchlight.agent.api import Api, SocketServer
 from porchlight.agent.config import DEFAULT_CONFIG, ConfigError, dnsmasq_snippet, validate_config
 from porchlight.agent.conntrack import Conntrack
@@ -47,6 +52,7 @@ class Agent:
         runner: Runner = run,
         reconcile_seconds: float = 5.0,
         watch: bool = True,
+        notifier: sd_notify.Notifier | None = None,
     ) -> None:
         self.state_dir = Path(state_dir)
         self.state_dir.mkdir(parents=True, exist_ok=True)
@@ -59,6 +65,8 @@ class Agent:
         self._stop = threading.Event()
         self._reload_requested = False
         self._workers: list[Any] = []
+        self.notifier = notifier if notifier is not None else sd_notify.Notifier()
+        self._status = ""
         config = self._stored_config()
         spec = nft_ruleset.GateSpec(
             lan=lan,
@@ -208,28 +216,78 @@ class Agent:
             return
         self._workers.append(worker)
 
+    # ---- systemd notification -----------------------------------------------------
+    def status_line(self) -> str:
+        online = self.heartbeat_info()["clients_online"]
+        return f"gating {self.gate.spec.lan}: {online} client{'' if online == 1 else 's'} online"
+
+    def _current_status(self) -> str | None:
+        if not self.notifier.enabled:
+            return None
+        try:
+            return self.status_line()
+        except Exception:  # noqa: BLE001 - a status line is never worth a failed round
+            log.debug("status line failed", exc_info=True)
+            return None
+
+    def _report_status(self) -> None:
+        line = self._current_status()
+        if line is not None and line != self._status:
+            self._status = line
+            self.notifier.status(line)
+
+    def health(self) -> str | None:
+        """What is wrong with the agent's threads, or None (for the watchdog)."""
+        for worker in self._workers:
+            thread = getattr(worker, "_thread", None)
+            if isinstance(thread, threading.Thread) and not thread.is_alive():
+                return f"{type(worker).__name__} thread has died"
+        return None
+
+    def _reload_notified(self) -> None:
+        self.notifier.reloading()
+        try:
+            self.reload()
+        finally:  # a failed reload keeps the old config in force: still ready
+            self._status = self._current_status() or ""
+            self.notifier.ready(self._status or None)
+
     def run_forever(self) -> None:
         self.start()
         log.info("agent running on %s", self.gate.spec.lan)
+        self._status = self._current_status() or ""
+        self.notifier.ready(self._status or None)
+        watchdog = sd_notify.Watchdog(self.notifier, sd_notify.watchdog_interval(), self.health)
+        if watchdog.enabled:
+            log.info("systemd watchdog: a ping every %.1f s", watchdog.interval)
         next_prune = 0.0
-        wait = self.reconcile_seconds
+        next_round = time.monotonic() + self.reconcile_seconds
         try:
-            while not self._stop.wait(wait):
+            # wake for the next round or the next watchdog ping, whichever comes first; a
+            # round that hangs (nft, a lock) holds back the pings and systemd restarts us
+            while not self._stop.wait(
+                min(max(0.0, next_round - time.monotonic()), watchdog.seconds_to_next())
+            ):
                 started = time.monotonic()
-                try:
-                    if self._reload_requested:
-                        self._reload_requested = False
-                        self.reload()
-                    self.gate.reconcile()
-                    trim_heap()
-                    # nft's own listing is the cost (~0.2 s per 5,000 elements): space the
-                    # rounds so reconciling never takes more than a tenth of a core
-                    wait = max(self.reconcile_seconds, 10 * (time.monotonic() - started))
-                    if time.monotonic() >= next_prune:
-                        next_prune = time.monotonic() + 3600
-                        self.gate.prune()
-                except Exception:  # noqa: BLE001 - keep gating; the next round retries
-                    log.exception("reconcile failed")
+                if started >= next_round:
+                    wait = self.reconcile_seconds
+                    try:
+                        if self._reload_requested:
+                            self._reload_requested = False
+                            self._reload_notified()
+                        self.gate.reconcile()
+                        trim_heap()
+                        # nft's own listing is the cost (~0.2 s per 5,000 elements): space
+                        # the rounds so reconciling never takes more than a tenth of a core
+                        wait = max(self.reconcile_seconds, 10 * (time.monotonic() - started))
+                        if time.monotonic() >= next_prune:
+                            next_prune = time.monotonic() + 3600
+                            self.gate.prune()
+                    except Exception:  # noqa: BLE001 - keep gating; the next round retries
+                        log.exception("reconcile failed")
+                    self._report_status()
+                    next_round = time.monotonic() + wait
+                watchdog.tick()
         finally:
             self.shutdown()
 
@@ -241,6 +299,7 @@ class Agent:
         self._reload_requested = True
 
     def shutdown(self) -> None:
+        self.notifier.stopping()
         for worker in reversed(self._workers):
             try:
                 worker.stop()
@@ -248,6 +307,7 @@ class Agent:
                 log.exception("stopping %s failed", type(worker).__name__)
         self._workers.clear()
         self.server.stop()
+        self.notifier.close()
 
 
 _LIBC: Any = None

@@ -103,6 +103,17 @@ def _client(*, fresh: bool = False) -> dict[str, Any] | None:
         return None
 
 
+def _online() -> bool:
+    """Whether the client is online now.
+
+    A cached "not online" is trusted (the hot path: probes from guests before
+    login). A cached "online" is checked afresh: a request that reached the
+    portal for another host was redirected by the gate, so the client may have
+    just been deauthorized on another worker's watch.
+    """
+    return is_online(_client()) and is_online(_client(fresh=True))
+
+
 def _to_portal() -> BaseResponse:
     # A bare 302 (no HTML body): the cheapest answer for the most frequent request.
     return Response(status=302, headers={"Location": login_url(), "Cache-Control": "no-store"})
@@ -113,8 +124,7 @@ def foreign_host() -> BaseResponse | None:
     """Requests for other hosts (captive.apple.com, any web page) lead to the portal."""
     if request.path in PROBES or request.path == CAPTIVE_API or is_portal_host():
         return None
-    client = _client()
-    if not is_online(client):
+    if not _online():
         return _to_portal()
     # Online, yet this request came through a connection redirected before login
     # (keep-alive): say so, with a link to the page (a new connection reaches it).
@@ -134,7 +144,7 @@ def foreign_host() -> BaseResponse | None:
 
 def probe() -> BaseResponse:
     status, content_type, body = PROBES[request.path]
-    if not is_online(_client()):
+    if not _online():
         return _to_portal()
     response = Response(body, status, content_type=content_type)
     if status == 204:

@@ -121,3 +121,15 @@ def test_ipv4_mapped_addresses_are_the_guests_ipv4(app, agent):
     assert form_post(mapped, LOGIN).status_code == 303
     assert agent.online_macs() == {"3a:11:22:33:44:55"}
     assert mapped.get("http://captive.apple.com/hotspot-detect.html").status_code == 200
+
+
+def test_a_guest_deauthorized_elsewhere_is_sent_back_to_the_portal_at_once(guest, agent):
+    """The per-worker client cache never keeps a deauthorized guest 'online'."""
+    url = "http://connectivitycheck.gstatic.com/generate_204"
+    assert form_post(guest, LOGIN).status_code == 303
+    assert guest.get(url).status_code == 204  # online, and now cached as online
+    for client in agent.clients.values():  # the operator ran `porchlight agent deauth`
+        client["state"] = "pending"
+    assert guest.get(url).status_code == 302
+    page = guest.get("http://internet.test/")
+    assert page.status_code == 302 and page.headers["Location"] == f"{PORTAL}/"

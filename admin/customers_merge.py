@@ -55,6 +55,7 @@ def merge_customers(conn: Connection, tenant_id: int, keep_id: int, drop_id: int
     """Move everything of `drop_id` onto `keep_id` and delete `drop_id`."""
     keep = conn.execute(sa.select(c).where(c.c.id == keep_id)).one()
     drop = conn.execute(sa.select(c).where(c.c.id == drop_id)).one()
+    # Visits only change customer (same location and hour): visit_hours stays right.
     for table in (schema.visits, schema.consents):
         conn.execute(
             table.update().where(table.c.customer_id == drop_id).values(customer_id=keep_id)

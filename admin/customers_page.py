@@ -21,7 +21,7 @@ from flask_babel import gettext as _
 from flask_login import current_user
 from sqlalchemy.engine import Connection
 
-from porchlight.admin import schema
+from porchlight.admin import schema, visit_rollup
 from porchlight.admin.customers import channel_labels, location_scope
 from porchlight.admin.db import utcnow
 from porchlight.admin.groups import assign_group, tenant_groups
@@ -259,6 +259,7 @@ def delete(customer_id: int) -> ResponseReturnValue:
             flash(_("Tick the box to confirm the erasure."), "error")
             return redirect(url_for("customers_page.show", customer_id=customer_id))
         visits = row.visit_count
+        visit_rollup.remove_customer(conn, customer_id)  # their visits go by cascade
         conn.execute(c.delete().where(c.c.id == customer_id))
         # No personal data in the log: only that an erasure happened.
         audit(conn, "customer_erase", "customer", customer_id, {"visits": visits})

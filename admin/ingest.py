@@ -32,6 +32,7 @@ from typing import Any
 import sqlalchemy as sa
 from sqlalchemy.engine import Connection, Engine
 
+from porchlight.admin import visit_rollup
 from porchlight.admin.db import UTCDateTime, utcnow
 from porchlight.admin.enrollment import RouterIdentity
 from porchlight.admin.groups import recompute_groups
@@ -250,6 +251,7 @@ def _apply_logins(
     if not visit_rows:
         return
     conn.execute(visits.insert(), visit_rows)
+    visit_rollup.add(conn, visit_rows)  # the dashboard's visits per hour, same transaction
     result.visits = len(visit_rows)
     bump_counters(conn, router, per_customer, now)
     recompute_groups(conn, router.tenant_id, sorted(per_customer))

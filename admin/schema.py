@@ -180,6 +180,11 @@ customers = sa.Table(
     sa.Index("ix_customers_tenant_group", "tenant_id", "group_id", "id"),
     sa.Index("ix_customers_tenant_province", "tenant_id", "province", "postal_code"),
     sa.Index("ix_customers_tenant_channel", "tenant_id", "last_channel", "id"),
+    # Free text matches external_code exactly (OR part of the name): indexed so
+    # the OR need not scan. On PostgreSQL migration 0003 also adds a pg_trgm
+    # GIN index on lower(name) (ix_customers_name_trgm), not declared here
+    # because SQLite has no such index type.
+    sa.Index("ix_customers_tenant_external", "tenant_id", "external_code"),
 )
 
 # Per-location counters: the per-location list and the manager's scope.
@@ -241,7 +246,24 @@ visits = sa.Table(
     sa.Index("ix_visits_customer_started", "customer_id", "started_at"),
     sa.Index("ix_visits_location_started", "location_id", "started_at"),
     sa.Index("ix_visits_tenant_started", "tenant_id", "started_at"),
+    # Covers the dashboard's "customers per login channel" over a period
+    # (distinct customers cannot be rolled up per day): no table lookups.
+    sa.Index(
+        "ix_visits_tenant_started_channel", "tenant_id", "started_at", "channel", "customer_id"
+    ),
     sa.Index("ix_visits_router_session", "router_id", "session_id"),
+)
+
+# Visits per location per UTC hour ("hours since 1970"): the dashboard's
+# visits per day and busiest hours (admin/visit_rollup.py keeps it).
+visit_hours = sa.Table(
+    "visit_hours",
+    metadata,
+    sa.Column("tenant_id", sa.Integer, _fk("tenants.id"), nullable=False),
+    sa.Column("location_id", sa.Integer, _fk("locations.id"), primary_key=True),
+    sa.Column("hour", sa.BigInteger, primary_key=True, autoincrement=False),
+    sa.Column("visits", sa.Integer, nullable=False, server_default="0"),
+    sa.Index("ix_visit_hours_tenant_hour", "tenant_id", "hour"),
 )
 
 devices = sa.Table(

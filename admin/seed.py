@@ -19,7 +19,7 @@ from typing import Any
 import sqlalchemy as sa
 from sqlalchemy.engine import Connection, Engine
 
-from porchlight.admin import schema
+from porchlight.admin import schema, visit_rollup
 from porchlight.admin.db import utcnow
 from porchlight.errors import UsageError
 
@@ -262,6 +262,8 @@ def seed(
             for ix in indexes:
                 ix.create(conn, checkfirst=True)
     visits_written = next_visit - first_visit_id
+    with engine.begin() as conn:
+        visit_rollup.add_visit_ids(conn, first_visit_id, next_visit)
     with engine.connect() as conn:
         if conn.dialect.name == "postgresql":
             conn.execute(sa.text(f"SELECT setval('customers_id_seq', {next_id + customers})"))

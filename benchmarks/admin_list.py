@@ -118,6 +118,8 @@ def main() -> int:
         "search: phone (local form)": "?q=" + quote(display_phone(sample.phone)),
         "search: e-mail": "?q=" + quote(sample.email),
         "search: name (common)": "?q=" + quote("Nguyễn Văn"),
+        "search: name (rare)": "?q=" + quote("Võ Thu Yến"),
+        "search: name (no match)": "?q=zzqx",
     }
     combined = {
         "location + channel + visits 2-20": f"?location={l1}&channel=zalo"
@@ -149,6 +151,8 @@ def main() -> int:
         cid = rng.randint(1, n_customers)
         row(f"customer page #{cid}", f"/customers/{cid}", 50)
     row("dashboard (30 days, all)", "/", 2000)
+    row("dashboard (90 days, all)", "/?days=90", 2000)
+    row("dashboard (30 days, one location)", f"/?location={l1}", 2000)
     print(
         f"worst single p95 {worst['single']:.1f} ms; worst combined p95 {worst['combined']:.1f} ms"
     )

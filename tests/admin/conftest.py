@@ -31,7 +31,7 @@ import pytest
 import sqlalchemy as sa
 from werkzeug.security import generate_password_hash
 
-from porchlight.admin import schema
+from porchlight.admin import schema, visit_rollup
 from porchlight.admin.app import create_app
 from porchlight.admin.db import make_engine
 from porchlight.admin.groups import ensure_default_groups, recompute_groups
@@ -254,6 +254,13 @@ class Factory:
                         mac="02:00:00:00:00:01",
                     )
                 )
+            visit_rollup.add(
+                conn,
+                [
+                    {"tenant_id": tenant_id, "location_id": lid, "started_at": when}
+                    for lid, when, _ch in visits
+                ],
+            )
             for lid, times in per_loc.items():
                 conn.execute(
                     schema.customer_locations.insert().values(

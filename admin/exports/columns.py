@@ -11,7 +11,7 @@ from __future__ import annotations
 
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass
-from datetime import date, datetime
+from datetime import UTC, date, datetime, time, timedelta
 from decimal import Decimal
 from typing import Any
 from zoneinfo import ZoneInfo
@@ -160,22 +160,24 @@ def phone_text(e164: str | None, region: str, spaced: bool) -> str:
 class RowMaker:
     """Customer rows to cell values for one file format and one language.
 
-    One converter per column is chosen up front; `values()` is then a plain
-    loop (it runs once per exported row).
+    One converter per column is chosen up front, and `rows()` converts a
+    whole batch column by column (a list comprehension per column, no Python
+    call per cell for the common values).
     """
 
     def __init__(self, lang: str, zone: ZoneInfo, region: str, for_csv: bool) -> None:
         self.zone = zone
         self.region = region
         self.for_csv = for_csv
+        self._offsets: dict[int, timedelta] = {}  # UTC day ordinal -> the zone's offset
         i = _LANG.get(lang, 0)
         self.index = [FIELDS.index(col.key) for col in COLUMNS]
-        self._convert: list[Callable[[Any], object]] = []
+        self._convert: list[Callable[[Sequence[Any]], Sequence[object]]] = []
         for col in COLUMNS:
             if col.kind == "free":
-                self._convert.append(_free)
+                self._convert.append(_free_column)
             elif col.kind == "phone":
-                self._convert.append(self._phone)
+                self._convert.append(self._phones)
             elif col.key == "last_channel":
                 self._convert.append(_labeller(CHANNELS, i))
             elif col.key == "gender":
@@ -183,35 +185,67 @@ class RowMaker:
             elif col.key.startswith("consent_"):
                 self._convert.append(_yes_no(i))
             elif col.kind == "datetime":
-                self._convert.append(self._datetime)
+                self._convert.append(self._datetimes)
             elif col.kind == "int":
                 self._convert.append(_same)  # the csv module writes ints as they are
             elif col.kind == "money":
-                self._convert.append(_money_text if for_csv else _same)
+                self._convert.append(_money_column if for_csv else _same)
             elif col.kind == "date":
-                self._convert.append(_date_text if for_csv else _same)
+                self._convert.append(_date_column if for_csv else _same)
             else:
-                self._convert.append(lambda v: "" if v is None else str(v))
+                self._convert.append(_text_column)
 
-    def _phone(self, value: str | None) -> str:
+    def _phones(self, values: Sequence[str | None]) -> list[str]:
         # CSV: spaced so Excel keeps it as text with its leading zero.
-        return phone_text(value, self.region, spaced=self.for_csv)
+        region, spaced = self.region, self.for_csv
+        return [phone_text(v, region, spaced) for v in values]
 
-    def _datetime(self, value: datetime | None) -> object:
-        if value is None:
-            return ""
-        local = value.astimezone(self.zone)
+    def _datetimes(self, values: Sequence[datetime | None]) -> list[object]:
+        """Naive UTC datetimes as the tenant's local time."""
+        offsets = self._offsets
+        local = [
+            None if v is None else v + (offsets.get(v.toordinal()) or self._offset(v))
+            for v in values
+        ]
         if self.for_csv:
-            return local.isoformat(" ", "minutes")[:16]
-        return local.replace(tzinfo=None, microsecond=0)
+            return ["" if v is None else v.isoformat(" ", "minutes") for v in local]
+        return ["" if v is None else v.replace(microsecond=0) for v in local]
+
+    def _offset(self, utc: datetime) -> timedelta:
+        """The zone's UTC offset at naive UTC `utc`.
+
+        Cached for the whole UTC day when the offset is the same at its first
+        and last microsecond (no transition that day); on a transition day it
+        is worked out for each value, exactly as `astimezone` does.
+        """
+        day = datetime.combine(utc.date(), time(), UTC)
+        first = day.astimezone(self.zone).utcoffset()
+        last = (day + timedelta(days=1, microseconds=-1)).astimezone(self.zone).utcoffset()
+        if first is not None and first == last:
+            self._offsets[utc.toordinal()] = first
+            return first
+        exact = utc.replace(tzinfo=UTC).astimezone(self.zone).utcoffset()
+        assert exact is not None
+        return exact
+
+    def rows(self, fields: Sequence[Sequence[Any]]) -> list[tuple[object, ...]]:
+        """Cells for a batch of customers given column by column (`FIELDS` order)."""
+        if not fields or not fields[0]:
+            return []
+        return list(
+            zip(
+                *[convert(fields[i]) for i, convert in zip(self.index, self._convert, strict=True)],
+                strict=True,
+            )
+        )
 
     def values(self, customer: Sequence[Any]) -> list[object]:
         """Cells for one customer row (values in `FIELDS` order)."""
-        return [convert(customer[i]) for i, convert in zip(self.index, self._convert, strict=True)]
+        return list(self.rows([[value] for value in customer])[0])
 
 
-def _same(value: object) -> object:
-    return value
+def _same(values: Sequence[object]) -> Sequence[object]:
+    return values
 
 
 def _money_text(value: Decimal | None) -> str:
@@ -221,8 +255,16 @@ def _money_text(value: Decimal | None) -> str:
     return str(whole) if whole == value else str(value)
 
 
-def _date_text(value: date | None) -> str:
-    return "" if value is None else value.isoformat()
+def _money_column(values: Sequence[Decimal | None]) -> list[str]:
+    return [_money_text(v) for v in values]
+
+
+def _date_column(values: Sequence[date | None]) -> list[str]:
+    return ["" if v is None else v.isoformat() for v in values]
+
+
+def _text_column(values: Sequence[object]) -> list[str]:
+    return ["" if v is None else str(v) for v in values]
 
 
 def _free(value: object) -> str:
@@ -232,20 +274,26 @@ def _free(value: object) -> str:
     return "'" + text if text[0] in _FORMULA_CHARS else text
 
 
-def _yes_no(i: int) -> Callable[[Any], object]:
+def _free_column(values: Sequence[object]) -> list[str]:
+    chars = _FORMULA_CHARS
+    return [("'" + v if v and v[0] in chars else v) if type(v) is str else _free(v) for v in values]
+
+
+def _yes_no(i: int) -> Callable[[Sequence[Any]], list[object]]:
     yes, no = YES_NO[True][i], YES_NO[False][i]
 
-    def answer(value: Any) -> object:
-        return "" if value is None else (yes if value else no)
+    def answers(values: Sequence[Any]) -> list[object]:
+        return ["" if v is None else (yes if v else no) for v in values]
 
-    return answer
+    return answers
 
 
-def _labeller(labels: dict[str, tuple[str, str, str]], i: int) -> Callable[[Any], object]:
-    def label(value: Any) -> object:
-        if not value:
-            return ""
-        entry = labels.get(value)
-        return entry[i] if entry else str(value)
+def _labeller(
+    labels: dict[str, tuple[str, str, str]], i: int
+) -> Callable[[Sequence[Any]], list[object]]:
+    known = {key: entry[i] for key, entry in labels.items()}
+
+    def label(values: Sequence[Any]) -> list[object]:
+        return [known[v] if v in known else ("" if not v else str(v)) for v in values]
 
     return label

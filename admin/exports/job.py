@@ -10,13 +10,14 @@ manager's location ids, fixed when the export was asked for) and ``lang``
 from __future__ import annotations
 
 import logging
-from collections.abc import Callable, Sequence
+from collections.abc import Callable, Iterator, Sequence
+from contextlib import contextmanager
 from datetime import datetime
 from pathlib import Path
 from typing import Any
 
 import sqlalchemy as sa
-from sqlalchemy.engine import Engine
+from sqlalchemy.engine import Connection, Engine
 
 from porchlight.admin import jobs, schema
 from porchlight.admin.customer_query import tenant_zone
@@ -30,6 +31,26 @@ log = logging.getLogger(__name__)
 
 def export_dir(data_dir: str | Path, tenant_id: int) -> Path:
     return Path(data_dir) / "exports" / str(tenant_id)
+
+
+# SQLite's own default (2 MB): admin/db.py gives each connection a 64 MB page
+# cache, which a big export fills with pages it reads once, so peak memory
+# grew with the row count (77 MB at 20,000 rows, 136 MB at 200,000).
+EXPORT_CACHE_KIB = 2000
+
+
+@contextmanager
+def _small_page_cache(conn: Connection) -> Iterator[None]:
+    """A small SQLite page cache on the export's connection, restored after."""
+    if conn.dialect.name != "sqlite":
+        yield
+        return
+    before = conn.exec_driver_sql("PRAGMA cache_size").scalar()
+    conn.exec_driver_sql(f"PRAGMA cache_size=-{EXPORT_CACHE_KIB}")
+    try:
+        yield
+    finally:
+        conn.exec_driver_sql(f"PRAGMA cache_size={int(before or -EXPORT_CACHE_KIB)}")
 
 
 def export_customers(
@@ -50,7 +71,7 @@ def export_customers(
     """Write the export and audit it; returns {path, rows, files, file_name}."""
     if scope not in rows.SCOPES:
         raise ValueError(f"unknown scope {scope!r}")
-    with engine.connect() as conn:
+    with engine.connect() as conn, _small_page_cache(conn):
         region = str(
             conn.execute(
                 sa.select(schema.tenants.c.country).where(schema.tenants.c.id == tenant_id)

@@ -198,6 +198,20 @@ class RowMaker:
     def _phones(self, values: Sequence[str | None]) -> list[str]:
         # CSV: spaced so Excel keeps it as text with its leading zero.
         region, spaced = self.region, self.for_csv
+        prefix = _TRUNK.get(region)
+        if prefix and not spaced:  # phone_text's national form, inline
+            cut = len(prefix)
+            return [
+                "0" + v[cut:] if v and v.startswith(prefix) else phone_text(v, region, spaced)
+                for v in values
+            ]
+        if prefix and region == "VN":  # +84 and 9 digits: "0912 345 678", inline
+            return [
+                f"0{v[3:6]} {v[6:9]} {v[9:]}"
+                if v and len(v) == 12 and v.startswith(prefix)
+                else phone_text(v, region, spaced)
+                for v in values
+            ]
         return [phone_text(v, region, spaced) for v in values]
 
     def _datetimes(self, values: Sequence[datetime | None]) -> list[object]:
@@ -256,7 +270,12 @@ def _money_text(value: Decimal | None) -> str:
 
 
 def _money_column(values: Sequence[Decimal | None]) -> list[str]:
-    return [_money_text(v) for v in values]
+    """`_money_text` of each; "1250000.00" -> "1250000" without the Decimal arithmetic."""
+    texts = ["" if v is None else str(v) for v in values]
+    return [
+        t[:-3] if t.endswith(".00") and t != "-0.00" else _money_text(v)
+        for t, v in zip(texts, values, strict=True)
+    ]
 
 
 def _date_column(values: Sequence[date | None]) -> list[str]:

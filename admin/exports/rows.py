@@ -138,7 +138,8 @@ def details(conn: Connection, ids: list[int]) -> Columns:
         return [() for _ in range(len(customers.selected_columns) + 3)]
     fields: Columns = list(zip(*found, strict=True))
     customer_ids = fields[0]
-    fields.append([_tag_text(tags.get(i)) for i in customer_ids])
+    names = list(map(tags.get, customer_ids))
+    fields.append([_tag_text(n) if n and ", " in n else n for n in names])
     fields.append(list(map(wifi.get, customer_ids)))
     fields.append(list(map(marketing.get, customer_ids)))
     return fields

@@ -50,7 +50,10 @@ def _small_page_cache(conn: Connection) -> Iterator[None]:
     try:
         yield
     finally:
-        conn.exec_driver_sql(f"PRAGMA cache_size={int(before or -EXPORT_CACHE_KIB)}")
+        try:
+            conn.exec_driver_sql(f"PRAGMA cache_size={int(before or -EXPORT_CACHE_KIB)}")
+        except sa.exc.SQLAlchemyError:  # don't mask the export's own error
+            conn.invalidate()  # nor pool a connection left with the small cache
 
 
 def export_customers(

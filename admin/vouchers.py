@@ -14,7 +14,7 @@ from datetime import datetime, time
 from typing import Any
 
 import sqlalchemy as sa
-from flask import Blueprint, abort, flash, redirect, render_template, request, url_for
+from flask import Blueprint, Response, abort, flash, redirect, render_template, request, url_for
 from flask.typing import ResponseReturnValue
 from flask_babel import gettext as _
 from flask_login import current_user
@@ -22,7 +22,7 @@ from sqlalchemy.engine import Connection
 
 from porchlight.admin import schema
 from porchlight.admin.db import utcnow
-from porchlight.admin.i18n import zone
+from porchlight.admin.i18n import fmt_date, fmt_duration_long, zone
 from porchlight.admin.locations import location_or_404
 from porchlight.admin.web import audit, get_engine, require_role
 
@@ -255,6 +255,54 @@ def cards(location_id: int, batch_id: int) -> ResponseReturnValue:
     unused = [c for c in codes if request.args.get("all") or c["uses"] < row.max_uses]
     return render_template(
         "vouchers/cards.html", location=location, batch=row, codes=unused, portal=portal
+    )
+
+
+def card_terms(batch: Any, location: Any) -> str:
+    """The terms line of a card, as the cards page writes it."""
+    parts = [fmt_duration_long(batch.duration_seconds)]
+    if batch.max_devices > 1:
+        parts.append(_("%(n)s devices", n=batch.max_devices))
+    if batch.max_uses > 1:
+        parts.append(_("%(n)s logins", n=batch.max_uses))
+    if batch.expires_at:
+        parts.append(_("until %(d)s", d=fmt_date(batch.expires_at, location.timezone)))
+    return " · ".join(parts)
+
+
+@bp.route("/<int:batch_id>/cards.pdf")
+@require_role()
+def cards_pdf(location_id: int, batch_id: int) -> ResponseReturnValue:
+    """The cards page as a PDF (A4, 10 cards a page); the download is audited."""
+    from porchlight.admin.portal_settings import current_settings
+    from porchlight.admin.vouchers_pdf import CardTexts, render_cards
+
+    with get_engine().begin() as conn:
+        location = location_or_404(conn, location_id)
+        row = _batch_or_404(conn, location_id, batch_id)
+        codes = _codes(conn, batch_id)
+        portal = current_settings(conn, location_id)["portal"]
+        every = bool(request.args.get("all"))
+        unused = [c["code"] for c in codes if every or c["uses"] < row.max_uses]
+        texts = CardTexts(
+            venue=portal.get("venue_name") or location.name,
+            label="Wi-Fi · " + _("Voucher code"),
+            terms=card_terms(row, location),
+            title=_("Voucher cards") + f" · {location.name} · #{batch_id}",
+            notice=_("This batch is voided: these codes no longer work.")
+            if row.voided_at
+            else None,
+            empty=_("Every code of this batch is used up."),
+        )
+        pdf = render_cards(unused, texts)
+        audit(conn, "voucher_batch_pdf", "voucher_batch", batch_id, {"cards": len(unused)})
+    return Response(
+        pdf,
+        mimetype="application/pdf",
+        headers={
+            "Content-Disposition": f'attachment; filename="vouchers-{location_id}-{batch_id}.pdf"',
+            "Cache-Control": "private, no-store",
+        },
     )
 
 

@@ -36,6 +36,7 @@ PROVINCES = [("Hồ Chí Minh", "700000"), ("Hà Nội", "100000"), ("Đà Nẵn
 CHANNELS = ["form"] * 6 + ["click"] * 2 + ["zalo"] * 3 + ["returning"] * 3 + ["voucher", "google"]
 TAGS = ["wifi", "zalo", "làm đẹp", "cà phê", "sinh nhật", "khách quen", "vip", "trà sữa"]
 CHUNK = 5000
+TRGM = "ix_customers_name_trgm"
 CUST_COLS = ["id", "tenant_id", "name", "phone", "email", "notes", "province", "postal_code",
              "group_id", "group_fixed", "visit_count", "spend_total", "first_visit_at",
              "last_visit_at", "last_channel", "last_location_id", "created_at",
@@ -247,10 +248,17 @@ def seed(
         schema.customer_tags,
     ]
     indexes = [ix for table in bulk_tables for ix in table.indexes]
+    trgm: str | None = None  # PostgreSQL's name-search index (migration 0003), if made
     with engine.begin() as conn:
         # Bulk-load practice: drop the secondary indexes, load, build them once.
         for ix in indexes:
             conn.execute(sa.text(f'DROP INDEX IF EXISTS "{ix.name}"'))
+        if conn.dialect.name == "postgresql":
+            trgm = conn.execute(
+                sa.text("SELECT indexdef FROM pg_indexes WHERE indexname = :n"), {"n": TRGM}
+            ).scalar()
+            if trgm:
+                conn.execute(sa.text(f'DROP INDEX "{TRGM}"'))
     counts = _visit_counts(rng, customers, visits)
     first_visit_id = next_visit
     try:
@@ -261,6 +269,9 @@ def seed(
         with engine.begin() as conn:
             for ix in indexes:
                 ix.create(conn, checkfirst=True)
+            if trgm:
+                conn.execute(sa.text(trgm))
+                conn.execute(sa.text(f'ALTER INDEX "{TRGM}" ALTER COLUMN 1 SET STATISTICS 1000'))
     visits_written = next_visit - first_visit_id
     with engine.begin() as conn:
         visit_rollup.add_visit_ids(conn, first_visit_id, next_visit)

@@ -140,9 +140,26 @@ def test_dashboard_days_and_hours_match_the_visits(world, factory, engine):
     assert one["visits"] == sum(n for _d, n in one["per_day"])
 
 
+@pytest.mark.both_dbs
 def test_seed_fills_the_rollup(engine):
     from porchlight.admin.seed import seed
 
     seed(engine, 40, 200, 3, tenant="rollup-seed", rng_seed=3)
     assert rollup(engine) == recount(engine)
     assert sum(rollup(engine).values()) == 200
+
+
+@pytest.mark.both_dbs
+def test_seed_keeps_the_name_search_index(engine):
+    from porchlight.admin.seed import seed
+
+    if engine.dialect.name != "postgresql":
+        pytest.skip("pg_trgm is PostgreSQL only")
+    seed(engine, 20, 50, 2, tenant="trgm-seed", rng_seed=4)
+    with engine.connect() as conn:
+        names = set(
+            conn.execute(
+                sa.text("SELECT indexname FROM pg_indexes WHERE tablename = 'customers'")
+            ).scalars()
+        )
+    assert "ix_customers_name_trgm" in names

@@ -106,6 +106,14 @@ def upgrade() -> None:
     )
     if op.get_bind().dialect.name == "postgresql":
         _create_trgm_index()
+    else:
+        # SQLite's planner takes an index without sqlite_stat1 rows for a very
+        # selective one: (tenant_id, external_code) then won over the e-mail
+        # index for an e-mail search (470 ms instead of 5 at 200,000
+        # customers). Measure the new indexes now (seconds at 10M visits).
+        for name in ("ix_customers_tenant_external", "ix_visits_tenant_started_channel"):
+            op.execute(f"ANALYZE {name}")
+        op.execute("ANALYZE visit_hours")
 
 
 def downgrade() -> None:

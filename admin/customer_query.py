@@ -267,8 +267,35 @@ def is_exact_lookup(q: str) -> bool:
     return "@" in q or len(re.sub(r"\D", "", q)) >= 4
 
 
-def text_condition(q: str, region: str = "VN") -> sa.ColumnElement[bool]:
-    """Free text: a phone in any form, an e-mail, else part of the name."""
+# SQLite's name-search index (migration 0004): an FTS5 trigram table over
+# customers.name, kept by triggers; not in schema.py's metadata.
+name_fts = sa.table("customers_name_fts", sa.column("customers_name_fts"), sa.column("rowid"))
+
+
+def fts_phrase(q: str) -> str:
+    """`q` as one FTS5 phrase: its syntax (``*``, ``OR``, ``NEAR(``, ``-``) is plain text."""
+    return '"' + q.replace('"', '""') + '"'
+
+
+def uses_name_index(q: str | None, dialect: str | None) -> bool:
+    """Whether `text_condition` looks `q` up in SQLite's ``customers_name_fts``."""
+    if dialect != "sqlite" or not q or len(q) < 3 or "@" in q:
+        return False
+    digits = re.sub(r"\D", "", q)
+    return not (len(digits) >= 4 and not re.search(r"[^\d\s.+\-()]", q))
+
+
+def text_condition(
+    q: str, region: str = "VN", dialect: str | None = None, tenant_id: int | None = None
+) -> sa.ColumnElement[bool]:
+    """Free text: a phone in any form, an e-mail, else part of the name.
+
+    On SQLite (`dialect` "sqlite") a name part of 3 or more characters is
+    looked up in ``customers_name_fts`` (trigram: substring, case folded)
+    instead of reading every name with ``lower(name) LIKE``; with
+    `tenant_id` the external code is looked up in its index in the same
+    ``id IN (...)``, so the matches alone drive the query.
+    """
     digits = re.sub(r"\D", "", q)
     looks_like_number = len(digits) >= 4 and not re.search(r"[^\d\s.+\-()]", q)
     if looks_like_number and len(digits) >= 8:
@@ -280,6 +307,15 @@ def text_condition(q: str, region: str = "VN") -> sa.ColumnElement[bool]:
     if looks_like_number:
         # Part of a number: match those digits anywhere in the stored E.164.
         return c.c.phone.like(f"%{digits.lstrip('0')}%")
+    if uses_name_index(q, dialect):
+        by_name = sa.select(name_fts.c.rowid).where(
+            name_fts.c.customers_name_fts.match(fts_phrase(q))
+        )
+        if tenant_id is None:
+            return sa.or_(c.c.id.in_(by_name), c.c.external_code == q)
+        c2 = c.alias("by_code")
+        by_code = sa.select(c2.c.id).where(c2.c.tenant_id == tenant_id, c2.c.external_code == q)
+        return c.c.id.in_(sa.union_all(by_name, by_code))
     return sa.or_(
         sa.func.lower(c.c.name).like(f"%{_like_escape(q.lower())}%", escape="\\"),
         c.c.external_code == q,
@@ -296,6 +332,7 @@ def build_customer_query(
     limit: int | None = None,
     ordered: bool = True,
     walk_sort_index: bool = False,
+    dialect: str | None = None,
 ) -> sa.Select[Any]:
     """SELECT customer ids (``id``) and the sort key (``sort_key``), filtered.
 
@@ -307,7 +344,8 @@ def build_customer_query(
     ORDER BY (for counting or exporting in id order). `walk_sort_index`
     hides the filter columns' own indexes from the planner (SQLite would
     rather range-scan a filter's index and sort everything than walk the
-    sort index and stop after one page).
+    sort index and stop after one page). `dialect` (the engine's
+    ``dialect.name``) lets SQLite search names in its FTS5 index.
     """
     zone = zone or tenant_zone(region)
     location = filters.location
@@ -326,7 +364,12 @@ def build_customer_query(
             return sa.func.coalesce(column, column)  # same value, no index
         return column
 
-    conds: list[sa.ColumnElement[bool]] = [c.c.tenant_id == tenant_id]
+    # A name looked up in SQLite's FTS index: let the matches drive the query
+    # (hide the tenant's indexes, which would walk every customer to find
+    # none: 290 ms at 200,000 customers) and sort them.
+    by_name = uses_name_index(filters.q, dialect)
+    tenant_col = sa.func.coalesce(c.c.tenant_id, c.c.tenant_id) if by_name else c.c.tenant_id
+    conds: list[sa.ColumnElement[bool]] = [tenant_col == tenant_id]
     loc_conds: list[sa.ColumnElement[bool]] = []
     if location is not None:
         loc_conds.append(cl.c.location_id == location)
@@ -371,7 +414,7 @@ def build_customer_query(
     elif filters.group is not None:
         conds.append(col(c.c.group_id) == filters.group)
     if filters.q:
-        conds.append(text_condition(filters.q, region))
+        conds.append(text_condition(filters.q, region, dialect, tenant_id))
 
     if plan.by_location or (location_mode and not ordered):
         if len(conds) > 1:

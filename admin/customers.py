@@ -88,7 +88,13 @@ def _page_ids(
     """One page of ids in list order and the cursor of the next page."""
     size = int(current_app.config["PAGE_SIZE"])
     query = build_customer_query(
-        filters, tenant_id, scope, region=region, limit=size + 1, walk_sort_index=True
+        filters,
+        tenant_id,
+        scope,
+        region=region,
+        limit=size + 1,
+        walk_sort_index=True,
+        dialect=conn.dialect.name,
     )
     decoded = decode_cursor(filters.after) if filters.after else None
     phase = decoded[0] if decoded else 1
@@ -97,7 +103,9 @@ def _page_ids(
     plan = sort_plan(filters.sort, location_mode)
     if plan.nullable and phase == 1 and len(rows) <= size:
         # The visited customers ran out: go on with those who never visited.
-        unordered = build_customer_query(filters, tenant_id, scope, region=region, ordered=False)
+        unordered = build_customer_query(
+            filters, tenant_id, scope, region=region, ordered=False, dialect=conn.dialect.name
+        )
         extra = second_phase(unordered, plan, size + 1 - len(rows))
         rows += [(r.id, None, 2) for r in conn.execute(extra)]
     more = len(rows) > size
@@ -253,13 +261,17 @@ def count() -> ResponseReturnValue:
         if filters.location is not None and filters.location not in locations:
             filters = replace(filters, location=None)
         region = tenant_region(conn, tenant_id)
-        unordered = build_customer_query(filters, tenant_id, scope, region=region, ordered=False)
+        unordered = build_customer_query(
+            filters, tenant_id, scope, region=region, ordered=False, dialect=conn.dialect.name
+        )
         matching = conn.execute(count_query(unordered)).scalar_one()
         base = CustomerFilters(location=filters.location)
         narrowed = filters.to_args(sort=base.sort, after=None) != base.to_args()
         everyone = matching
         if narrowed:
-            whole = build_customer_query(base, tenant_id, scope, region=region, ordered=False)
+            whole = build_customer_query(
+                base, tenant_id, scope, region=region, ordered=False, dialect=conn.dialect.name
+            )
             everyone = conn.execute(count_query(whole)).scalar_one()
     place = locations[filters.location].name if filters.location is not None else None
     texts = count_texts(filters, everyone, matching, narrowed, place)

@@ -43,7 +43,7 @@ def find_other(conn: Connection, tenant_id: int, keep_id: int, text: str) -> lis
     if text.lstrip("#").isdigit() and len(text.lstrip("#")) < 9:
         cond = c.c.id == int(text.lstrip("#"))
     else:
-        cond = text_condition(text, tenant_region(conn, tenant_id))
+        cond = text_condition(text, tenant_region(conn, tenant_id), conn.dialect.name, tenant_id)
     return list(
         conn.execute(
             sa.select(c).where(c.c.tenant_id == tenant_id, c.c.id != keep_id, cond).limit(5)

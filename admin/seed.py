@@ -37,6 +37,7 @@ CHANNELS = ["form"] * 6 + ["click"] * 2 + ["zalo"] * 3 + ["returning"] * 3 + ["v
 TAGS = ["wifi", "zalo", "làm đẹp", "cà phê", "sinh nhật", "khách quen", "vip", "trà sữa"]
 CHUNK = 5000
 TRGM = "ix_customers_name_trgm"
+FTS = "customers_name_fts"
 CUST_COLS = ["id", "tenant_id", "name", "phone", "email", "notes", "province", "postal_code",
              "group_id", "group_fixed", "visit_count", "spend_total", "first_visit_at",
              "last_visit_at", "last_channel", "last_location_id", "created_at",
@@ -249,6 +250,7 @@ def seed(
     ]
     indexes = [ix for table in bulk_tables for ix in table.indexes]
     trgm: str | None = None  # PostgreSQL's name-search index (migration 0003), if made
+    fts_triggers: list[tuple[str, str]] = []  # SQLite's name-search triggers (migration 0004)
     with engine.begin() as conn:
         # Bulk-load practice: drop the secondary indexes, load, build them once.
         for ix in indexes:
@@ -259,6 +261,22 @@ def seed(
             ).scalar()
             if trgm:
                 conn.execute(sa.text(f'DROP INDEX "{TRGM}"'))
+        else:
+            # The FTS triggers index every name as it is written (seeding
+            # 200,000 customers: 40.7 s with them, 29.8 s dropping them and
+            # rebuilding once): drop them, load, rebuild the FTS table once.
+            fts_triggers = [
+                (r.name, r.sql)
+                for r in conn.execute(
+                    sa.text(
+                        "SELECT name, sql FROM sqlite_master WHERE type = 'trigger' "
+                        "AND tbl_name = 'customers' AND name LIKE :p"
+                    ),
+                    {"p": f"{FTS}%"},
+                )
+            ]
+            for name, _sql in fts_triggers:
+                conn.execute(sa.text(f'DROP TRIGGER "{name}"'))
     counts = _visit_counts(rng, customers, visits)
     first_visit_id = next_visit
     try:
@@ -272,6 +290,12 @@ def seed(
             if trgm:
                 conn.execute(sa.text(trgm))
                 conn.execute(sa.text(f'ALTER INDEX "{TRGM}" ALTER COLUMN 1 SET STATISTICS 1000'))
+            if fts_triggers:
+                for _name, sql in fts_triggers:
+                    conn.execute(sa.text(sql))
+                conn.execute(
+                    sa.text("INSERT INTO customers_name_fts(customers_name_fts) VALUES ('rebuild')")
+                )
     visits_written = next_visit - first_visit_id
     with engine.begin() as conn:
         visit_rollup.add_visit_ids(conn, first_visit_id, next_visit)

@@ -89,6 +89,7 @@ def export_customers(
             ids=ids,
             location_scope=location_scope,
             region=region,
+            dialect=conn.dialect.name,
         )
         total = rows.count(conn, query)
         if progress:

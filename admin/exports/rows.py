@@ -40,11 +40,12 @@ def export_query(
     ids: Sequence[int] | None,
     location_scope: Sequence[int] | None,
     region: str,
+    dialect: str | None = None,
 ) -> sa.Select[Any]:
     """The unordered SELECT of the customer ids to export."""
     chosen = filters if scope == "filtered" and filters is not None else CustomerFilters()
     listed = build_customer_query(
-        chosen, tenant_id, location_scope, region=region, ordered=False
+        chosen, tenant_id, location_scope, region=region, ordered=False, dialect=dialect
     ).subquery("listed")
     # The list's query selects ids from customers or, for one location, from
     # customer_locations: select from it as a subquery so the id filters below

@@ -7,13 +7,10 @@ phone widths land in test-artifacts/admin/ (looked at by people, not asserted).
 from __future__ import annotations
 
 import re
-import shutil
-import threading
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
 
 import pytest
-from werkzeug.serving import make_server
 
 pytestmark = [pytest.mark.browser, pytest.mark.slow]
 
@@ -22,7 +19,7 @@ T0 = datetime.now(UTC).replace(microsecond=0) - timedelta(days=20)
 
 
 @pytest.fixture
-def server(app, world, factory):
+def server(app, world, factory, serve_wsgi):
     w = world
     for i in range(30):
         channels = ["form", "zalo", "click"]
@@ -35,26 +32,7 @@ def server(app, world, factory):
             f"+849{i:08d}", f"khach{i}@example.vn" if i % 2 else None, visits=visits,
             tags=["wifi"] + (["vip"] if i % 5 == 0 else []), spend_total=(i * 37_000) % 500_000,
         )  # fmt: skip
-    httpd = make_server("127.0.0.1", 0, app, threaded=True)
-    thread = threading.Thread(target=httpd.serve_forever, daemon=True)
-    thread.start()
-    yield f"http://127.0.0.1:{httpd.server_port}"
-    httpd.shutdown()
-
-
-@pytest.fixture
-def browser():
-    from playwright.sync_api import sync_playwright
-
-    with sync_playwright() as p:
-        b = p.chromium.launch(
-            executable_path=shutil.which("chromium"),
-            headless=True,
-            args=["--no-sandbox", "--disable-gpu", "--disable-background-networking",
-                  "--disable-component-update", "--no-first-run"],
-        )  # fmt: skip
-        yield b
-        b.close()
+    return serve_wsgi(app)
 
 
 def expect(locator):

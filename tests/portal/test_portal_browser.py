@@ -2,13 +2,10 @@
 
 from __future__ import annotations
 
-import shutil
-import threading
 from pathlib import Path
 
 import pytest
 from portal_fake_agent import FakeAgent
-from werkzeug.serving import make_server
 
 from porchlight.portal.app import create_app
 
@@ -18,31 +15,12 @@ ARTIFACTS = Path(__file__).resolve().parents[2] / "test-artifacts"
 PHONE = {"width": 360, "height": 740}
 
 
-@pytest.fixture(scope="module")
-def browser():
-    from playwright.sync_api import sync_playwright
-
-    with sync_playwright() as pw:
-        chromium = pw.chromium.launch(
-            executable_path=shutil.which("chromium"),
-            headless=True,
-            args=["--no-sandbox", "--disable-gpu", "--disable-background-networking",
-                  "--disable-component-update", "--no-first-run"],
-        )  # fmt: skip
-        yield chromium
-        chromium.close()
-
-
 @pytest.fixture
-def live():
+def live(serve_wsgi):
     agent = FakeAgent().start()
     agent.add_client("127.0.0.1", "3a:bb:cc:dd:ee:01")
     app = create_app({"SECRET_KEY": "browser-test", "AGENT_SOCKET": agent.path})
-    server = make_server("127.0.0.1", 0, app, threaded=True)
-    thread = threading.Thread(target=server.serve_forever, args=(0.05,), daemon=True)
-    thread.start()
-    yield f"http://127.0.0.1:{server.server_port}", agent
-    server.shutdown()
+    yield serve_wsgi(app), agent
     agent.cleanup()
 
 
@@ -108,7 +86,7 @@ def test_whole_login_without_javascript(browser, live):
     context.close()
 
 
-def test_returning_device_taps_once_among_social_buttons(browser):
+def test_returning_device_taps_once_among_social_buttons(browser, serve_wsgi):
     agent = FakeAgent().start()
     agent.add_client("127.0.0.1", "3a:bb:cc:dd:ee:02", remembered={"name": "Somchai"})
     app = create_app(
@@ -121,12 +99,11 @@ def test_returning_device_taps_once_among_social_buttons(browser):
             },
         }
     )
-    server = make_server("127.0.0.1", 0, app, threaded=True)
-    threading.Thread(target=server.serve_forever, args=(0.05,), daemon=True).start()
+    url = serve_wsgi(app)
     try:
         context = _phone(browser)
         page = context.new_page()
-        page.goto(f"http://127.0.0.1:{server.server_port}/?lang=th")
+        page.goto(f"{url}/?lang=th")
         assert page.get_by_role("heading", name="ยินดีต้อนรับกลับมา คุณSomchai!").is_visible()
         for provider in ("Zalo", "Facebook", "Google"):
             assert page.get_by_role("button", name=f"ดำเนินการต่อด้วย {provider}").is_visible()
@@ -138,7 +115,6 @@ def test_returning_device_taps_once_among_social_buttons(browser):
         assert agent.logins[0]["data"]["channel"] == "returning"
         context.close()
     finally:
-        server.shutdown()
         agent.cleanup()
 
 

@@ -9,7 +9,10 @@ from __future__ import annotations
 
 import json
 import re
-from collections.abc import Sequence
+from collections.abc import Iterator, Sequence
+from contextlib import contextmanager
+from pathlib import Path
+from typing import Any
 
 from porchlight.agent.runner import CommandError
 
@@ -124,3 +127,30 @@ class FakeKernel:
 
     def argvs(self, program: str) -> list[list[str]]:
         return [argv for argv, _ in self.calls if argv[0] == program]
+
+
+@contextmanager
+def started_agent(tmp_path: Path, **overrides: Any) -> Iterator[tuple[Any, FakeKernel]]:
+    """A real `Agent` (socket API, gate, store) on a FakeKernel, shut down after.
+
+    Defaults: LAN br-lan, state in tmp_path/state, socket tmp_path/agent.sock,
+    walled-garden snippet tmp_path/walled.conf, no netlink/DHCP watchers.
+    """
+    from porchlight.agent.daemon import Agent
+
+    kernel = FakeKernel()
+    options: dict[str, Any] = {
+        "lan": "br-lan",
+        "state_dir": tmp_path / "state",
+        "socket_path": tmp_path / "agent.sock",
+        "dnsmasq_conf": tmp_path / "walled.conf",
+        "runner": kernel,
+        "watch": False,
+    }
+    options.update(overrides)
+    agent = Agent(**options)
+    agent.start()
+    try:
+        yield agent, kernel
+    finally:
+        agent.shutdown()

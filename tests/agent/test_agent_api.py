@@ -10,7 +10,7 @@ import threading
 import time
 
 import pytest
-from agentkit import FakeKernel
+from agentkit import FakeKernel, started_agent
 
 from porchlight.agent.config import ConfigError
 from porchlight.agent.daemon import Agent
@@ -22,19 +22,9 @@ IP = "10.20.0.15"
 
 @pytest.fixture
 def agent(tmp_path):
-    kernel = FakeKernel()
-    a = Agent(
-        lan="br-lan",
-        state_dir=tmp_path / "state",
-        socket_path=tmp_path / "agent.sock",
-        dnsmasq_conf=tmp_path / "walled.conf",
-        runner=kernel,
-        watch=False,
-    )
-    a.kernel = kernel  # type: ignore[attr-defined]
-    a.start()
-    yield a
-    a.shutdown()
+    with started_agent(tmp_path) as (a, kernel):
+        a.kernel = kernel  # type: ignore[attr-defined]
+        yield a
 
 
 def raw_exchange(path, payload: bytes, *, close_write=True, timeout=5.0) -> dict:

@@ -10,11 +10,10 @@ import sys
 from pathlib import Path
 
 import pytest
-from agentkit import FakeKernel
+from agentkit import started_agent
 
 from porchlight.agent import commands
 from porchlight.agent.config import DEFAULT_CONFIG, ConfigError, dnsmasq_snippet, validate_config
-from porchlight.agent.daemon import Agent
 from porchlight.cli import main
 
 README = Path(__file__).resolve().parents[2] / "README.md"
@@ -39,17 +38,10 @@ def test_every_agent_command_is_in_the_readme_section():
 
 @pytest.fixture
 def running(tmp_path):
-    kernel = FakeKernel()
-    agent = Agent(
-        lan="br-lan",
-        state_dir=tmp_path,
-        socket_path=tmp_path / "a.sock",
-        runner=kernel,
-        watch=False,
-    )
-    agent.start()
-    yield agent, str(tmp_path / "a.sock"), kernel
-    agent.shutdown()
+    with started_agent(
+        tmp_path, state_dir=tmp_path, socket_path=tmp_path / "a.sock", dnsmasq_conf=None
+    ) as (agent, kernel):
+        yield agent, str(tmp_path / "a.sock"), kernel
 
 
 def test_operator_commands_change_the_gate(running, capsys):

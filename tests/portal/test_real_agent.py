@@ -13,7 +13,7 @@ from porchlight.portal.app import create_app
 from porchlight.portal.detection import APPLE_SUCCESS
 
 sys.path.insert(0, str(Path(__file__).resolve().parents[1] / "agent"))
-from agentkit import FakeKernel  # noqa: E402  (the agent's own test runner)
+from agentkit import started_agent  # noqa: E402  (the agent's own test runner)
 
 MAC = "3a:10:20:30:40:50"
 IP = "10.99.0.42"
@@ -21,21 +21,9 @@ IP = "10.99.0.42"
 
 @pytest.fixture
 def real_agent(tmp_path):
-    from porchlight.agent.daemon import Agent
-
-    kernel = FakeKernel()
-    agent = Agent(
-        lan="br-lan",
-        state_dir=tmp_path / "state",
-        socket_path=tmp_path / "agent.sock",
-        dnsmasq_conf=tmp_path / "walled.conf",
-        runner=kernel,
-        watch=False,
-    )
-    agent.start()
-    agent.gate.seen(MAC, ip=IP)
-    yield agent, kernel
-    agent.shutdown()
+    with started_agent(tmp_path) as (agent, kernel):
+        agent.gate.seen(MAC, ip=IP)
+        yield agent, kernel
 
 
 @pytest.fixture

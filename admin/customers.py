@@ -1,6 +1,6 @@
 """The customer list (blueprint ``customers``): filters, sorts, pages, selection.
 
-Filters live in the URL (`customer_query.parse_filters`); one page is one
+Filters live in the URL (`customer_filters.parse_filters`); one page is one
 keyset query plus one query for the page's details. Ticked rows are kept in
 `customer_selections` so a selection survives paging, for the export form
 (which posts to the exports area's ``/exports``).
@@ -21,13 +21,15 @@ from flask_login import current_user
 from sqlalchemy.engine import Connection
 
 from porchlight.admin import schema
-from porchlight.admin.customer_query import (
+from porchlight.admin.customer_filters import (
     CustomerFilters,
-    build_customer_query,
-    count_query,
     decode_cursor,
     encode_cursor,
     parse_filters,
+)
+from porchlight.admin.customer_query import (
+    build_customer_query,
+    count_query,
     second_phase,
     sort_plan,
 )

@@ -23,7 +23,7 @@ from flask_babel import get_locale
 from flask_login import current_user
 
 from porchlight.admin import jobs, schema
-from porchlight.admin.customer_query import parse_filters
+from porchlight.admin.customer_filters import parse_filters
 from porchlight.admin.db import utcnow
 from porchlight.admin.exports.rows import SCOPES
 from porchlight.admin.exports.writers import FORMATS

@@ -15,12 +15,8 @@ import sqlalchemy as sa
 from sqlalchemy.engine import Connection
 
 from porchlight.admin import schema
-from porchlight.admin.customer_query import (
-    CustomerFilters,
-    build_customer_query,
-    count_query,
-    parse_filters,
-)
+from porchlight.admin.customer_filters import CustomerFilters, parse_filters
+from porchlight.admin.customer_query import build_customer_query, count_query
 
 BATCH = 2000
 SCOPES = ("selected", "filtered", "all")

@@ -10,7 +10,8 @@ import pytest
 import sqlalchemy as sa
 
 from porchlight.admin import schema
-from porchlight.admin.customer_query import CustomerFilters, build_customer_query
+from porchlight.admin.customer_filters import CustomerFilters
+from porchlight.admin.customer_query import build_customer_query
 from porchlight.admin.customers_merge import merge_customers
 
 c = schema.customers

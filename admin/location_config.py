@@ -133,6 +133,16 @@ def active_vouchers(conn: Connection, location_id: int) -> list[dict[str, Any]]:
     ]
 
 
+def latest_settings(conn: Connection, location_id: int) -> sa.Row[Any] | None:
+    """The location's newest guest-page settings version, or None before the first save."""
+    return conn.execute(
+        sa.select(portal_settings)
+        .where(portal_settings.c.location_id == location_id)
+        .order_by(portal_settings.c.version.desc())
+        .limit(1)
+    ).first()
+
+
 def build_location_config(conn: Connection, location_id: int) -> tuple[dict[str, Any], str]:
     """(config, etag) for the location, as the agent applies it."""
     location = conn.execute(
@@ -142,12 +152,7 @@ def build_location_config(conn: Connection, location_id: int) -> tuple[dict[str,
     ).first()
     if location is None:
         raise PorchlightError(f"no location with id {location_id}")
-    row = conn.execute(
-        sa.select(portal_settings.c.settings, portal_settings.c.logo, portal_settings.c.logo_type)
-        .where(portal_settings.c.location_id == location_id)
-        .order_by(portal_settings.c.version.desc())
-        .limit(1)
-    ).first()
+    row = latest_settings(conn, location_id)
     defaults = default_settings(location.name)
     settings = row.settings if row is not None and isinstance(row.settings, dict) else {}
     portal = _merge(defaults["portal"], settings.get("portal"))

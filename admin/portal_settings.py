@@ -25,17 +25,22 @@ import sqlalchemy as sa
 from flask_babel import gettext as _
 from sqlalchemy.engine import Connection
 
+from porchlight import events
 from porchlight.admin import schema
 from porchlight.admin.db import utcnow
-from porchlight.admin.location_config import SETTINGS_KEYS, build_location_config
+from porchlight.admin.location_config import (
+    SETTINGS_KEYS,
+    build_location_config,
+)
 
 log = logging.getLogger(__name__)
 
 LANGS = ("vi", "th", "en")
-CHANNELS = ("form", "click", "voucher", "returning", "zalo", "facebook", "google")
+# Login channels a venue can offer (an "import" is not a way to log in).
+CHANNELS = tuple(channel for channel in events.CHANNELS if channel != "import")
 FIELDS = ("name", "phone", "email")
 FIELD_MODES = ("required", "optional", "off")
-PURPOSES = ("wifi", "marketing")
+PURPOSES = events.CONSENT_PURPOSES
 LIMITS = {"venue_name": 100, "welcome": 500, "consent": 2000, "tag": 50, "url": 500}
 SESSION_MINUTES = (5, 30 * 24 * 60)  # 5 minutes .. 30 days
 REMEMBER_DAYS = (0, 365)
@@ -366,16 +371,6 @@ def current_settings(conn: Connection, location_id: int) -> dict[str, Any]:
     """The settings the routers get now: the newest version, or the defaults."""
     config, _etag = build_location_config(conn, location_id)
     return {key: copy.deepcopy(config[key]) for key in SETTINGS_KEYS}
-
-
-def latest(conn: Connection, location_id: int) -> sa.Row[Any] | None:
-    table = schema.portal_settings
-    return conn.execute(
-        sa.select(table)
-        .where(table.c.location_id == location_id)
-        .order_by(table.c.version.desc())
-        .limit(1)
-    ).first()
 
 
 def highest_consent_versions(conn: Connection, location_id: int) -> dict[str, int]:

@@ -32,7 +32,7 @@ from werkzeug.exceptions import RequestEntityTooLarge
 
 from porchlight.admin import portal_settings as ps
 from porchlight.admin import schema
-from porchlight.admin.location_config import build_location_config
+from porchlight.admin.location_config import build_location_config, latest_settings
 from porchlight.admin.locations import location_or_404
 from porchlight.admin.logo import MAX_UPLOAD_BYTES, LogoError, check_size, process_logo
 from porchlight.admin.web import audit, get_engine, require_role
@@ -57,7 +57,7 @@ def data_uri(logo: bytes | None, logo_type: str | None) -> str | None:
 
 def _state(conn: Connection, location_id: int) -> tuple[dict[str, Any], Any]:
     """(current settings, newest row or None)."""
-    return ps.current_settings(conn, location_id), ps.latest(conn, location_id)
+    return ps.current_settings(conn, location_id), latest_settings(conn, location_id)
 
 
 def _page(
@@ -260,7 +260,7 @@ def preview(location_id: int) -> ResponseReturnValue:
     with get_engine().connect() as conn:
         location_or_404(conn, location_id)
         config, _etag = build_location_config(conn, location_id)
-        row = ps.latest(conn, location_id)
+        row = latest_settings(conn, location_id)
         logo_src = data_uri(row.logo, row.logo_type) if row is not None else None
         if request.method == "POST":
             form, upload, _too_large = _read_form()

@@ -13,7 +13,7 @@ from werkzeug.test import stream_encode_multipart
 
 from porchlight.admin import portal_settings as ps
 from porchlight.admin import schema
-from porchlight.admin.location_config import build_location_config
+from porchlight.admin.location_config import build_location_config, latest_settings
 
 
 def page(location_id: int) -> str:
@@ -23,7 +23,7 @@ def page(location_id: int) -> str:
 def current_form(engine: Any, location_id: int) -> dict[str, str]:
     with engine.connect() as conn:
         values = ps.form_values(ps.current_settings(conn, location_id))
-        row = ps.latest(conn, location_id)
+        row = latest_settings(conn, location_id)
     values["base_version"] = str(row.version if row else 0)
     return values
 
@@ -194,7 +194,7 @@ def test_good_logo_is_resized_and_reaches_the_config(
     )
     assert response.status_code == 302
     with engine.connect() as conn:
-        row = ps.latest(conn, world.q1)
+        row = latest_settings(conn, world.q1)
     assert row.logo_type == "image/jpeg"
     assert Image.open(io.BytesIO(row.logo)).size == (480, 240)
     assert config(engine, world.q1)[0]["portal"]["logo_url"].startswith("data:image/jpeg;base64,")

@@ -23,11 +23,11 @@ import sqlalchemy as sa
 from sqlalchemy.engine import Connection
 
 from porchlight.admin.schema import customers, devices
+from porchlight.events import SOCIAL_CHANNELS
 from porchlight.phones import try_normalize_phone
 
 log = logging.getLogger(__name__)
 
-SOCIAL_CHANNELS = ("zalo", "facebook", "google")
 _INSERT = customers.insert().returning(customers.c.id, sort_by_parameter_order=True)
 
 

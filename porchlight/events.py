@@ -32,6 +32,7 @@ from porchlight.errors import PorchlightError
 
 EVENT_TYPES = ("login", "session_start", "session_end")
 CHANNELS = ("form", "click", "voucher", "returning", "zalo", "facebook", "google", "import")
+SOCIAL_CHANNELS = ("zalo", "facebook", "google")  # OAuth logins; carry a social_id
 CONSENT_PURPOSES = ("wifi", "marketing")
 MAX_BATCH = 500
 MAX_TEXT = 200

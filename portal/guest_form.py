@@ -13,7 +13,7 @@ from collections.abc import Mapping
 from dataclasses import dataclass, field
 from typing import Any
 
-from porchlight.events import CHANNELS, CONSENT_PURPOSES
+from porchlight.events import CHANNELS, CONSENT_PURPOSES, SOCIAL_CHANNELS
 from porchlight.phones import PhoneError, normalize_phone
 
 MAX_NAME = 80
@@ -25,7 +25,6 @@ MAX_TAGS = 20
 FIELD_NAMES = ("name", "phone", "email")
 FIELD_MODES = ("required", "optional", "hidden")  # anything else ("off") is hidden
 DEFAULT_FIELDS = {"name": "required", "phone": "required", "email": "hidden"}
-SOCIAL_CHANNELS = ("zalo", "facebook", "google")
 
 _SPACES = re.compile(r"\s+")
 _VOUCHER_JUNK = re.compile(r"[\s\-\u2010-\u2015]+")

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import errno
 import socket
 import threading
 from collections.abc import Iterator
@@ -84,7 +85,12 @@ def test_missing_upstream_closes_the_connection(tmp_path):
     try:
         try:
             answer = _exchange(fwd.port, b"hello")
-        except ConnectionResetError:
+        except OSError as exc:
+            # The forwarder hangs up at once; depending on timing the client sees
+            # a reset, a broken pipe, or (closing its write side after the hang-up)
+            # ENOTCONN. Each means the same: closed, nothing answered.
+            if exc.errno not in (errno.ECONNRESET, errno.EPIPE, errno.ENOTCONN):
+                raise
             answer = b""
         assert answer == b""
     finally:

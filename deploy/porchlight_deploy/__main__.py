@@ -29,6 +29,8 @@ def _common(parser: argparse.ArgumentParser) -> None:
         help="apply to a target root directory instead of this system (tests, images)",
     )
     parser.add_argument("-v", "--verbose", action="store_true", help="debug output")
+    # with --root: also set (and restore) live kernel settings in this network namespace
+    parser.add_argument("--live-sysctl", action="store_true", help=argparse.SUPPRESS)
 
 
 def _source(parser: argparse.ArgumentParser) -> None:
@@ -111,7 +113,7 @@ def main(argv: Sequence[str] | None = None) -> int:
     if os.geteuid() != 0:
         print(f"{prog}: run as root (sudo {prog} ...)", file=sys.stderr)
         return 1
-    host = Host(Path(args.root))
+    host = Host(Path(args.root), live_sysctl=args.live_sysctl)
     if not host.root.is_dir():
         print(f"{prog}: --root {args.root} is not a directory", file=sys.stderr)
         return 1

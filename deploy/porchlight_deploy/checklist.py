@@ -9,6 +9,7 @@ import urllib.error
 import urllib.request
 from dataclasses import dataclass, field
 
+from . import forwarding
 from .host import AGENT_STATE, ETC, OPT, ROUTER_UNITS, UNIT_DIR, Host, last_line
 from .venv import current, installed_version
 
@@ -118,14 +119,6 @@ def router_checklist(host: Host, portal_url: str | None, packages: str) -> Check
         if token.is_file()
         else "not yet: run install-router with --admin-url and --code",
     )
-    if host.is_live:
-        forwarding = host.path("/proc/sys/net/ipv4/ip_forward").read_text().strip()
-        check.add(
-            forwarding == "1",
-            "IPv4 forwarding",
-            "on"
-            if forwarding == "1"
-            else "off: guests cannot reach the internet "
-            "(set net.ipv4.ip_forward=1 in /etc/sysctl.d/)",
-        )
+    ok, detail = forwarding.checklist_line(host)
+    check.add(ok, "IPv4 forwarding", detail)
     return check

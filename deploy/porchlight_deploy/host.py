@@ -53,6 +53,8 @@ class DeployError(Exception):
 @dataclass
 class Host:
     root: Path = Path("/")
+    # with --root: also set live kernel settings (IPv4 forwarding) in this network namespace
+    live_sysctl: bool = False
 
     @property
     def is_live(self) -> bool:

@@ -22,6 +22,7 @@ from dataclasses import dataclass, field
 from datetime import UTC, datetime
 from typing import Any
 
+from . import forwarding
 from .checklist import agent_status, router_checklist
 from .host import (
     AGENT_STATE,
@@ -165,6 +166,10 @@ def apply(host: Host, journal: Journal, opts: InstallOptions, lan: Lan) -> str:
     changed = len(journal.changes) > before
     enable_units(host, journal, opts.units)
     start_units(host, journal, opts.units, restart=changed)
+    # after the agent's gate is up: forwarding before it would let guests through
+    keep = forwarding.enable(host, journal)
+    if keep:
+        write_record(host, **keep)
     if opts.code and not enrolled(host):
         enroll(host, journal, opts)
     if not journal.dry_run:

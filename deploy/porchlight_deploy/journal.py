@@ -16,6 +16,7 @@ from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any
 
+from . import forwarding
 from .host import JOURNAL, DeployError, Host, remove_path
 
 log = logging.getLogger(__name__)
@@ -166,6 +167,8 @@ class Journal:
         elif kind == "units-started":
             if self.host.systemd_running:
                 self.host.systemctl("stop", *rec["units"], check=False)
+        elif kind == "sysctl":  # net.ipv4.ip_forward, the only one
+            forwarding.set_live(rec["old"])
         elif kind == "enrolled":
             for name in ("device-token", "admin.json"):
                 (path / name).unlink(missing_ok=True)

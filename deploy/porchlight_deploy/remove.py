@@ -12,6 +12,7 @@ from __future__ import annotations
 import logging
 import sys
 
+from . import forwarding
 from .host import (
     ADMIN_UNITS,
     ADMIN_USER,
@@ -37,19 +38,27 @@ ALL_UNITS = (*ROUTER_UNITS, *HELPER_UNITS, *ADMIN_UNITS)
 def plan_removal(host: Host, keep_data: bool, keep_packages: bool) -> list[tuple[str, str, object]]:
     """(words, kind, what) for each thing present that belongs to Porchlight."""
     plan: list[tuple[str, str, object]] = []
+    record = read_record(host)
     units = [u for u in ALL_UNITS if host.path(f"{UNIT_DIR}/{u}").exists()]
     if units:
         plan.append((f"stop, disable and delete {' '.join(units)}", "units", units))
+    before = record.get("ip_forward_before")
+    if before is not None and forwarding.changes_live(host):  # before the gate goes
+        plan.append((f"put net.ipv4.ip_forward back to {before}", "forwarding", before))
     if host.nft_has_table("inet", "porchlight"):
         plan.append(("delete the nftables table inet porchlight", "nft", None))
     dirs = [ETC, OPT, "/run/porchlight"] + ([] if keep_data else [STATE])
     for target in dirs:
         if host.path(target).exists():
             plan.append((f"delete {target}", "path", target))
+    if host.path(forwarding.SYSCTL_FILE).exists():
+        plan.append((f"delete {forwarding.SYSCTL_FILE}", "path", forwarding.SYSCTL_FILE))
+    if record.get("sysctl_dir_created") and host.path(forwarding.SYSCTL_DIR).is_dir():
+        plan.append((f"delete {forwarding.SYSCTL_DIR} if empty", "dir", forwarding.SYSCTL_DIR))
     for user in (PORTAL_USER, ADMIN_USER):
         if host.has_user(user) or host.has_group(user):
             plan.append((f"delete system user and group {user}", "user", user))
-    packages = read_record(host).get("packages_installed", [])
+    packages = record.get("packages_installed", [])
     if packages and not keep_packages and host.is_live:
         plan.append((f"remove Debian packages {' '.join(packages)}", "packages", packages))
     return plan
@@ -93,6 +102,15 @@ def remove(host: Host, kind: str, what: object) -> None:
             host.path(f"{UNIT_DIR}/{unit}").unlink(missing_ok=True)
         if host.systemd_running:
             host.systemctl("daemon-reload")
+    elif kind == "forwarding":
+        assert isinstance(what, str)
+        if not forwarding.restore_after_uninstall(what):
+            log.warning("net.ipv4.ip_forward was changed after the install: left as it is")
+    elif kind == "dir":
+        assert isinstance(what, str)
+        path = host.path(what)
+        if path.is_dir() and not any(path.iterdir()):
+            path.rmdir()
     elif kind == "nft":
         host.nft_delete_table("inet", "porchlight")
     elif kind == "path":

@@ -17,7 +17,9 @@ Each applied login adds a visit (started_at = router's occurred_at,
 received_at = admin's clock), bumps the counters on `customers` and
 `customer_locations` (and the customer's threshold group), and records
 channel, tags, device and consents.
-`session_end` completes the visit of that router's session.
+`session_end` completes the visit of that router's session, in whichever
+order the two arrive (admin/ingest_ends.py keeps an early end until its
+visit is written).
 """
 
 from __future__ import annotations
@@ -33,13 +35,13 @@ import sqlalchemy as sa
 from sqlalchemy.engine import Connection, Engine
 
 from porchlight.admin import visit_rollup
-from porchlight.admin.db import UTCDateTime, utcnow
+from porchlight.admin.db import utcnow
 from porchlight.admin.enrollment import RouterIdentity
 from porchlight.admin.groups import recompute_groups
 from porchlight.admin.ingest_customers import CustomerResolver
+from porchlight.admin.ingest_ends import apply_ends, apply_pending_ends
 from porchlight.admin.ingest_rows import (
     add_tags,
-    bind,
     bump_counters,
     dialect_insert,
     upsert_devices,
@@ -64,7 +66,8 @@ class IngestResult:
     duplicates: int
     applied: int = 0
     visits: int = 0
-    orphan_ends: int = 0
+    pending_ends: int = 0  # session_end events kept until their login arrives
+    late_ends: int = 0  # kept session_end events applied by this batch's logins
     new_customers: int = 0
     customer_ids: set[int] = field(default_factory=set)
 
@@ -165,7 +168,7 @@ def ingest_batch(
     if logins:
         _apply_logins(conn, router, logins, now, result)
     if ends:
-        _apply_ends(conn, router, ends, result)
+        result.pending_ends = apply_ends(conn, router, ends, now)
     return result
 
 
@@ -253,6 +256,7 @@ def _apply_logins(
     conn.execute(visits.insert(), visit_rows)
     visit_rollup.add(conn, visit_rows)  # the dashboard's visits per hour, same transaction
     result.visits = len(visit_rows)
+    result.late_ends = apply_pending_ends(conn, router, {r["session_id"] for r in visit_rows})
     bump_counters(conn, router, per_customer, now)
     recompute_groups(conn, router.tenant_id, sorted(per_customer))
     ins = dialect_insert(conn, customer_channels)
@@ -265,48 +269,3 @@ def _apply_logins(
     upsert_devices(conn, list(device_rows.values()))
     if consent_rows:
         conn.execute(consents.insert(), consent_rows)
-
-
-def _apply_ends(
-    conn: Connection, router: RouterIdentity, ends: list[dict[str, Any]], result: IngestResult
-) -> None:
-    rows = [
-        {
-            "b_router": router.router_id,
-            "b_session": e["data"]["session_id"],
-            "b_ended": parse_time(e["data"]["ended_at"]),
-            "b_dwell": e["data"]["dwell_seconds"],
-            "b_in": e["data"]["bytes_in"],
-            "b_out": e["data"]["bytes_out"],
-        }
-        for e in ends
-    ]
-    v = visits.c
-    sessions = sorted({row["b_session"] for row in rows})
-    known = set(
-        conn.execute(
-            sa.select(v.session_id).where(
-                v.router_id == router.router_id, v.session_id.in_(sessions)
-            )
-        ).scalars()
-    )
-    rows = [row for row in rows if row["b_session"] in known]
-    result.orphan_ends = len(ends) - len(rows)
-    if result.orphan_ends:
-        log.warning(
-            "router %s: %d session_end events without a visit (anonymous or unknown sessions)",
-            router.router_id,
-            result.orphan_ends,
-        )
-    if rows:
-        conn.execute(
-            visits.update()
-            .where(v.router_id == bind("b_router"), v.session_id == bind("b_session"))
-            .values(
-                ended_at=bind("b_ended", UTCDateTime()),
-                dwell_seconds=bind("b_dwell"),
-                bytes_in=bind("b_in"),
-                bytes_out=bind("b_out"),
-            ),
-            rows,
-        )

@@ -108,6 +108,10 @@ routers = sa.Table(
     sa.Column("clients_online", sa.Integer),
     sa.Column("outbox_depth", sa.Integer),
     sa.Column("config_etag", sa.String(80)),
+    # Events the admin refused (409/422) that the agent parked, from its
+    # heartbeat (migration 0005): the Routers page warns while > 0.
+    sa.Column("rejected_events", sa.Integer),
+    sa.Column("rejected_reason", sa.String(200)),
     _created(),
 )
 
@@ -185,6 +189,9 @@ customers = sa.Table(
     # GIN index on lower(name) (ix_customers_name_trgm), not declared here
     # because SQLite has no such index type.
     sa.Index("ix_customers_tenant_external", "tenant_id", "external_code"),
+    # The dashboard's "new customers" count (first_visit_at >= start) and any
+    # first-visit ordering (migration 0005).
+    sa.Index("ix_customers_tenant_first_visit", "tenant_id", "first_visit_at"),
 )
 
 # Per-location counters: the per-location list and the manager's scope.
@@ -279,6 +286,9 @@ devices = sa.Table(
     sa.Column("first_seen_at", UTCDateTime(), nullable=False),
     sa.Column("last_seen_at", UTCDateTime(), nullable=False),
     sa.UniqueConstraint("customer_id", "mac"),
+    # Returning-device look-up: the tenant's newest customer on a MAC
+    # (ingest_customers._by_device), read straight off the index (migration 0005).
+    sa.Index("ix_devices_tenant_mac", "tenant_id", "mac", "last_seen_at"),
 )
 
 consents = sa.Table(
@@ -305,6 +315,26 @@ sync_events = sa.Table(
     sa.Column("type", sa.String(20), nullable=False),
     sa.Column("occurred_at", UTCDateTime(), nullable=False),
     sa.Column("received_at", UTCDateTime(), nullable=False),
+)
+
+# A session_end that reached the admin before the login that opens its visit
+# (an earlier batch, a reordered retry): kept here and applied, in the same
+# transaction, when the visit arrives (admin/ingest_ends.py, migration 0005).
+# Rows for sessions that never get a visit (anonymous click-through) are
+# pruned after PENDING_END_DAYS.
+pending_session_ends = sa.Table(
+    "pending_session_ends",
+    metadata,
+    sa.Column("event_id", sa.String(36), primary_key=True),
+    sa.Column("router_id", sa.Integer, _fk("routers.id"), nullable=False),
+    sa.Column("session_id", sa.String(64), nullable=False),
+    sa.Column("ended_at", UTCDateTime(), nullable=False),
+    sa.Column("dwell_seconds", sa.Integer, nullable=False),
+    sa.Column("bytes_in", sa.BigInteger, nullable=False),
+    sa.Column("bytes_out", sa.BigInteger, nullable=False),
+    sa.Column("received_at", UTCDateTime(), nullable=False),
+    sa.Index("ix_pending_session_ends_router_session", "router_id", "session_id"),
+    sa.Index("ix_pending_session_ends_received", "received_at"),
 )
 
 # Guest-page settings per location; every save is a new version (the ETag).

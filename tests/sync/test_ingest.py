@@ -13,7 +13,7 @@ from synckit import Venue, count, end_event, login_event, make_venue
 from porchlight.admin.enrollment import RouterIdentity, create_router, enroll
 from porchlight.admin.ingest import ingest_batch, write_transaction
 from porchlight.admin.schema import customers, locations, visits
-from porchlight.events import validate_event
+from porchlight.events import new_event_id, validate_event
 
 
 @pytest.fixture(params=["sqlite", pytest.param("pg", marks=pytest.mark.pg)])
@@ -186,3 +186,76 @@ def test_two_routers_of_one_tenant_make_one_customer(store: Engine) -> None:
     (customer,) = _customers(store, a)
     assert customer.visit_count == 6
     assert count(store, "customer_locations", "customer_id = :c", c=customer.id) == 2
+
+
+def _visit_rows(engine: Engine, v: Venue) -> list[tuple]:
+    c = visits.c
+    with engine.connect() as conn:
+        return [
+            tuple(row)
+            for row in conn.execute(
+                sa.select(
+                    c.session_id,
+                    c.mac,
+                    c.channel,
+                    c.started_at,
+                    c.ended_at,
+                    c.dwell_seconds,
+                    c.bytes_in,
+                    c.bytes_out,
+                )  # fmt: skip
+                .where(c.tenant_id == v.tenant_id)
+                .order_by(c.started_at)
+            )
+        ]
+
+
+def test_session_end_before_its_login_keeps_dwell_and_bytes(store: Engine) -> None:
+    """Issue 4's weak point: an end in an earlier batch than its login lost its dwell."""
+    first = login_event("0912345678", occurred_at="2026-11-25T10:00:00Z", session_id="s-1")
+    second = login_event("0912345678", occurred_at="2026-11-25T12:00:00Z", session_id="s-2")
+    ends = [end_event("s-1", dwell=600), end_event("s-2", dwell=1800)]
+    in_order, reordered = make_venue(store), make_venue(store)
+    # The same guests through another tenant's router: new event ids.
+    _ingest(store, in_order, [{**e, "id": new_event_id()} for e in (first, second)])
+    _ingest(store, in_order, [{**e, "id": new_event_id()} for e in ends])
+    # Reordered: both ends a batch earlier; then one login alone, the other
+    # in a batch that lists its own end (a duplicate by then) first.
+    assert _ingest(store, reordered, ends)["visits"] == 0
+    assert count(store, "pending_session_ends", "router_id = :r", r=reordered.router_id) == 2
+    _ingest(store, reordered, [first])
+    _ingest(store, reordered, [ends[1], second])
+    expected = _visit_rows(store, in_order)
+    assert [row[5] for row in expected] == [600, 1800]
+    assert _visit_rows(store, reordered) == expected
+    assert count(store, "pending_session_ends", "router_id = :r", r=reordered.router_id) == 0
+    # Replays of everything change nothing.
+    replay = _ingest(store, reordered, [*ends, first, second])
+    assert replay["duplicates"] == 4 and replay["visits"] == 0
+    assert _visit_rows(store, reordered) == expected
+    assert count(store, "pending_session_ends", "router_id = :r", r=reordered.router_id) == 0
+    ((visit_count,),) = [(r.visit_count,) for r in _customers(store, reordered)]
+    assert visit_count == 2
+
+
+def test_an_early_end_whose_login_never_comes_is_pruned(store: Engine) -> None:
+    from datetime import timedelta
+
+    from porchlight.admin.ingest_ends import PENDING_END_DAYS
+
+    v = make_venue(store)
+    _ingest(store, v, [end_event("anonymous-click")])
+    assert count(store, "pending_session_ends", "router_id = :r", r=v.router_id) == 1
+    later = datetime.now(UTC) + timedelta(days=PENDING_END_DAYS + 1)
+    with write_transaction(store, v.tenant_id) as conn:
+        ingest_batch(conn, _router(v), [validate_event(end_event("another"))], now=later)
+    with store.connect() as conn:
+        left = (
+            conn.execute(
+                sa.text("SELECT session_id FROM pending_session_ends WHERE router_id = :r"),
+                {"r": v.router_id},
+            )
+            .scalars()
+            .all()
+        )
+    assert left == ["another"]

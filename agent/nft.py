@@ -2,21 +2,33 @@
 
 Scripts go through `nft -c -f -` (check) before `nft -f -` (apply); one `nft -f`
 is one kernel transaction, so a failure leaves the previous ruleset in force.
+
+The real runner is libnftables in-process (`nft_lib.LibNft`, same argv, same
+errors) when libnftables.so.1 loads, else the `nft` binary, one process per call.
+`PORCHLIGHT_NFT_BACKEND=cli|lib|auto` forces a choice and
+`PORCHLIGHT_LIBNFTABLES` names another library file.
 """
 
 from __future__ import annotations
 
 import json
 import logging
+import os
+import threading
 from dataclasses import dataclass, field
 from typing import Any
 
-from porchlight.agent import nft_ruleset
+from porchlight.agent import nft_lib, nft_ruleset
 from porchlight.agent.runner import CommandError, Runner, run
 
 log = logging.getLogger(__name__)
 
 NFT_TIMEOUT = 10.0
+BACKEND_ENV = "PORCHLIGHT_NFT_BACKEND"
+LIBRARY_ENV = "PORCHLIGHT_LIBNFTABLES"
+BACKENDS = ("auto", "lib", "cli")
+_announced: set[str] = set()
+_announce_lock = threading.Lock()
 
 
 class NftError(CommandError):
@@ -84,8 +96,51 @@ def parse_table(listing: dict[str, Any]) -> TableState:
     return state
 
 
+def _announce(level: int, message: str, *args: object) -> None:
+    """Log which backend is used, once per process and message."""
+    text = message % args
+    with _announce_lock:
+        if text in _announced:
+            return
+        _announced.add(text)
+    log.log(level, "%s", text)
+
+
+def real_runner(backend: str | None = None, library: str | None = None) -> tuple[Runner, str]:
+    """(runner, "lib" or "cli") for the real nftables, from the arguments or the environment."""
+    choice = backend or os.environ.get(BACKEND_ENV) or "auto"
+    if choice not in BACKENDS:
+        raise ValueError(f"{BACKEND_ENV}: expected one of {', '.join(BACKENDS)}, not {choice!r}")
+    if choice == "cli":
+        _announce(logging.INFO, "nftables: the nft binary, one process per call (as asked)")
+        return run, "cli"
+    path = library or os.environ.get(LIBRARY_ENV) or nft_lib.LIBRARY
+    try:
+        runner = nft_lib.shared(path)
+    except nft_lib.LibNftUnavailable as exc:
+        if choice == "lib":
+            raise NftError(["nft"], f"libnftables unavailable: {exc}") from exc
+        _announce(logging.WARNING, "nftables: libnftables unusable (%s); using the nft binary", exc)
+        return run, "cli"
+    _announce(logging.INFO, "nftables: libnftables in-process (%s)", path)
+    return runner, "lib"
+
+
 class Nft:
-    def __init__(self, runner: Runner = run, binary: str = "nft") -> None:
+    """`nft` for the agent. With the default `runner` (the real one) the backend is
+    libnftables when it loads, else the binary; any other runner is used as given."""
+
+    def __init__(
+        self,
+        runner: Runner = run,
+        binary: str = "nft",
+        *,
+        backend: str | None = None,
+        library: str | None = None,
+    ) -> None:
+        self.backend = "runner"
+        if runner is run:
+            runner, self.backend = real_runner(backend, library)
         self.runner = runner
         self.binary = binary
 
@@ -95,7 +150,8 @@ class Nft:
         except NftError:
             raise
         except CommandError as exc:
-            raise NftError(argv, exc.message, returncode=exc.returncode, stderr=exc.stderr) from exc
+            message = exc.message.removeprefix(f"{exc.argv[0]}: ")  # NftError adds it again
+            raise NftError(argv, message, returncode=exc.returncode, stderr=exc.stderr) from exc
 
     def check(self, script: str) -> None:
         self._run([self.binary, "-c", "-f", "-"], script)

@@ -502,3 +502,29 @@ def test_idle_guest_is_sent_back_to_the_portal(lab):
     finally:
         db.close()
     assert (last["type"], last["data"]["reason"]) == ("session_end", "idle")
+
+
+# ---- the gate on both nftables backends: libnftables in-process, and the `nft` binary ----
+BOTH_BACKENDS = {
+    "test_guest_redirected_then_online_then_back_to_portal",
+    "test_kill_9_and_hand_flush_recover_without_losing_or_duplicating_sessions",
+    "test_walled_garden_cidr_from_the_stored_config_passes_before_login",
+    "test_idle_guest_is_sent_back_to_the_portal",
+}
+
+
+def pytest_generate_tests(metafunc):
+    if metafunc.function.__name__ in BOTH_BACKENDS:
+        metafunc.parametrize("nft_backend", ["lib", "cli"], indirect=True)
+
+
+@pytest.fixture(autouse=True)
+def nft_backend(request, monkeypatch, tmp_path):
+    """The agent's nftables backend (set before `lab` starts it), checked in its log after."""
+    backend = getattr(request, "param", None)
+    if backend is not None:
+        monkeypatch.setenv("PORCHLIGHT_NFT_BACKEND", backend)
+    yield backend
+    if backend is not None:
+        said = "libnftables in-process" if backend == "lib" else "the nft binary"
+        assert f"nftables: {said}" in (tmp_path / "agent.log").read_text()

@@ -14,6 +14,7 @@ from porchlight.errors import PorchlightError, UsageError
 from porchlight.events import EventError, normalize_mac
 
 DEFAULT_SOCKET = "/run/porchlight/agent.sock"
+DEFAULT_STATE_DIR = "/var/lib/porchlight/agent"
 
 
 def register(sub: Any) -> None:
@@ -32,6 +33,11 @@ def register(sub: Any) -> None:
 
     status = sub.add_parser("status", help="list clients, state, time left, idle, bytes")
     status.add_argument("--json", action="store_true", help="print JSON")
+    status.add_argument(
+        "--state-dir",
+        default=DEFAULT_STATE_DIR,
+        help="the agent's state directory (for the sync figures)",
+    )
     _socket(status)
     status.set_defaults(func=cmd_status)
 
@@ -125,10 +131,27 @@ def _size(n: int) -> str:
     return f"{value:.1f}GB"
 
 
+def _sync_lines(sync: dict[str, Any]) -> list[str]:
+    if "error" in sync:
+        return [f"sync: {sync['error']}"]
+    lines = [f"sync: {sync['outbox_depth']} events waiting to be sent"]
+    newest = sync["newest_rejected"]
+    if sync["rejected_events"] and newest:
+        lines.append(
+            f"WARNING: {sync['rejected_events']} events refused by the admin and parked; "
+            f"newest {newest['parked_at']}: {newest['reason']}"
+        )
+    return lines
+
+
 def cmd_status(args: argparse.Namespace) -> int:
+    from porchlight.agent.store import db_path
+    from porchlight.agent.sync_parked import read_summary
+
     clients = _call(args, "status")["clients"]
+    sync = read_summary(db_path(args.state_dir))
     if args.json:
-        json.dump(clients, sys.stdout, ensure_ascii=False, indent=2)
+        json.dump({"clients": clients, "sync": sync}, sys.stdout, ensure_ascii=False, indent=2)
         sys.stdout.write("\n")
         return 0
     header = ("MAC", "IP", "STATE", "LEFT", "IDLE", "DOWN", "UP", "RAND", "HOSTNAME")
@@ -153,6 +176,8 @@ def cmd_status(args: argparse.Namespace) -> int:
         sys.stdout.write(line.rstrip() + "\n")
     if not clients:
         sys.stdout.write("(no clients seen yet)\n")
+    for line in _sync_lines(sync):
+        sys.stdout.write(line + "\n")
     return 0
 
 

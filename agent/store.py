@@ -14,6 +14,8 @@ Tables:
 - ``outbox``: guest events (JSON validated by `porchlight.events.validate_event`)
   waiting for the sync worker, written in the same transaction as the state change.
 - ``kv``: small agent state (applied config, config ETag, ...).
+- ``parked_events``: outbox events the admin refused for good (409/422), with
+  the answer, moved out of the outbox by the sync worker (m002).
 """
 
 from __future__ import annotations
@@ -100,6 +102,30 @@ def m001_initial(db: Database) -> None:
         );
         """
     )
+
+
+@MIGRATIONS()
+def m002_parked_events(db: Database) -> None:
+    """Refused events get their own table (they were ``kv`` rows ``sync.rejected:<id>``)."""
+    db.execute(
+        """
+        CREATE TABLE parked_events (
+            event_id TEXT PRIMARY KEY,
+            body TEXT NOT NULL,
+            status INTEGER,
+            error TEXT,
+            reason TEXT NOT NULL,
+            parked_at TEXT NOT NULL
+        )
+        """
+    )
+    db.execute("CREATE INDEX parked_events_at ON parked_events (parked_at)")
+    db.execute(
+        "INSERT INTO parked_events (event_id, body, reason, parked_at) "
+        "SELECT substr(key, 15), coalesce(value, ''), 'refused by the admin (reason not kept)', "
+        "strftime('%Y-%m-%dT%H:%M:%fZ', 'now') FROM kv WHERE key LIKE 'sync.rejected:%'"
+    )
+    db.execute("DELETE FROM kv WHERE key LIKE 'sync.rejected:%'")
 
 
 def open_db(path: str | Path) -> Database:

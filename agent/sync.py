@@ -30,9 +30,10 @@ from typing import Any
 
 from porchlight.agent.enroll import TOKEN_FILE, read_enrollment
 from porchlight.agent.enroll import register as enroll_register
-from porchlight.agent.store import db_path, kv_set, open_db
+from porchlight.agent.store import db_path, open_db
 from porchlight.agent.sync_config import RetryLater, check_answer, heartbeat, pull_config
 from porchlight.agent.sync_http import AdminClient, AdminUnreachable
+from porchlight.agent.sync_parked import park
 from porchlight.errors import PorchlightError
 
 log = logging.getLogger(__name__)
@@ -41,7 +42,6 @@ BATCH_EVENTS = 500
 BATCH_BYTES = 900_000
 BACKOFF_BASE = 1.0
 BACKOFF_CAP = 300.0
-REJECTED_PREFIX = "sync.rejected:"
 
 
 def backoff_delay(failures: int, retry_after: float | None = None) -> float:
@@ -149,13 +149,6 @@ class SyncWorker:
         with self.db.atomic():
             self.db.conn.executemany("DELETE FROM outbox WHERE event_id = ?", [(i,) for i in acked])
 
-    def _park(self, event_id: str, body: str, reason: str) -> None:
-        """Move an event the admin will never take out of the way (kept in kv)."""
-        log.error("admin rejects event %s for good (%s); parked in kv", event_id, reason)
-        with self.db.atomic():
-            kv_set(self.db, REJECTED_PREFIX + event_id, body)
-            self.db.execute("DELETE FROM outbox WHERE event_id = ?", [event_id])
-
     def push_events(self, max_batches: int | None = None) -> int:
         """Send the outbox until it is empty; return how many events were acked."""
         sent = batches = 0
@@ -172,10 +165,8 @@ class SyncWorker:
             if answer.status in (409, 422) and isinstance(payload, dict):
                 index = payload.get("index")
                 if isinstance(index, int) and 0 <= index < len(ids):
-                    row = self.db.execute(
-                        "SELECT body FROM outbox WHERE event_id = ?", [ids[index]]
-                    ).fetchone()
-                    self._park(ids[index], row[0] if row else "", str(payload.get("message")))
+                    error, message = payload.get("error"), payload.get("message")
+                    park(self.db, ids[index], answer.status, str(error), str(message))
                     continue
             if answer.status != 200 or not isinstance(payload, dict):
                 raise RetryLater(f"events: admin answered {answer.status}")
@@ -245,12 +236,6 @@ class SyncWorker:
         self._stop.set()
         if self._thread is not None:
             self._thread.join(timeout)
-
-
-def rejected_events(state_dir: str) -> int:
-    db = open_db(db_path(state_dir))
-    row = db.execute("SELECT count(*) FROM kv WHERE key LIKE ?", [REJECTED_PREFIX + "%"]).fetchone()
-    return int(row[0]) if row else 0
 
 
 def _cmd_sync(args: argparse.Namespace) -> int:

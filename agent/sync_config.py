@@ -20,8 +20,9 @@ from sqlite_utils import Database
 
 from porchlight import __version__
 from porchlight.agent.config import ConfigError, validate_config
-from porchlight.agent.store import kv_get, kv_set, outbox_depth
+from porchlight.agent.store import kv_get, kv_set
 from porchlight.agent.sync_http import AdminClient, AdminResponse
+from porchlight.agent.sync_parked import heartbeat_fields
 from porchlight.errors import PorchlightError
 
 log = logging.getLogger(__name__)
@@ -114,7 +115,7 @@ def heartbeat(
         "agent_version": str(info.get("agent_version") or __version__)[:40],
         "uptime_seconds": int(info.get("uptime_seconds") or 0),
         "clients_online": int(info.get("clients_online") or 0),
-        "outbox_depth": outbox_depth(db),
+        **heartbeat_fields(db),  # outbox_depth, rejected_events, rejected_reason
         "config_etag": kv_get(db, KEY_ETAG),
     }
     answer = client.post_json("/api/v1/heartbeat", body)

@@ -186,6 +186,8 @@ def heartbeat() -> Response:
         "clients_online": _count(body, "clients_online"),
         "outbox_depth": _count(body, "outbox_depth"),
         "config_etag": _short_text(body, "config_etag", 80),
+        "rejected_events": _count(body, "rejected_events"),
+        "rejected_reason": _short_text(body, "rejected_reason", 200),
     }
     values = {key: value for key, value in values.items() if value is not None}
     try:

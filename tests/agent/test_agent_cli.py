@@ -52,7 +52,7 @@ def test_operator_commands_change_the_gate(running, capsys):
     assert kernel.sets["allowed"][mac]["expires"] == 600
     assert main(["agent", "status", "--json", "--socket", sock]) == 0
     out = capsys.readouterr().out
-    rows = json.loads(out[out.index("[") :])
+    rows = json.loads(out[out.index("{") :])["clients"]
     assert rows[0]["mac"] == mac and rows[0]["state"] == "authorized"
     assert rows[0]["randomized"] is True and 590 <= rows[0]["seconds_remaining"] <= 600
     assert main(["agent", "status", "--socket", sock]) == 0

@@ -9,6 +9,7 @@ ruleset) is always the current network namespace's.
 
 from __future__ import annotations
 
+import errno
 import logging
 import os
 import shutil
@@ -201,7 +202,42 @@ class Host:
             self.run(["nft", "delete", "table", family, name], timeout=30)
 
 
+NO_SPACE = "No space left on device"
+DISK_FULL_HINT = "free some space (apt-get clean, old logs) and run it again"
+
+
+def free_mb(path: Path) -> int:
+    """Free megabytes on the filesystem that holds `path` (or its nearest existing parent)."""
+    while not path.exists():
+        path = path.parent
+    return shutil.disk_usage(path).free // (1024 * 1024)
+
+
+def disk_full(exc: BaseException, host: Host | None = None) -> bool:
+    """True when `exc` is (or, from a command's output or the space left, looks
+    like) the disk filling up. Commands such as `python3 -m venv` hide the
+    ENOSPC of the processes they run, so under 2 MB free counts as full too;
+    call it before a rollback frees the space again."""
+    if isinstance(exc, OSError) and exc.errno == errno.ENOSPC:
+        return True
+    if NO_SPACE in str(exc) or "[Errno 28]" in str(exc):
+        return True
+    return host is not None and free_mb(host.path("/opt/porchlight/venvs")) < 2
+
+
+def failure_text(exc: BaseException, full: bool) -> str:
+    """What to tell the person at the keyboard about a failed step."""
+    if not full:
+        return str(exc)
+    detail = exc.message if isinstance(exc, DeployError) else str(exc)
+    return f"the disk is full ({detail})\n  hint: {DISK_FULL_HINT}"
+
+
 def last_line(proc: subprocess.CompletedProcess[str]) -> str:
+    """The line that says what went wrong: a full disk wherever it shows, else the last."""
+    for line in f"{proc.stderr or ''}\n{proc.stdout or ''}".splitlines():
+        if NO_SPACE in line:
+            return line.strip()
     text = (proc.stderr or "").strip() or (proc.stdout or "").strip()
     return text.splitlines()[-1] if text else "no output"
 

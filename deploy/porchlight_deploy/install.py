@@ -24,8 +24,10 @@ from typing import Any
 
 from . import forwarding
 from .checklist import agent_status, router_checklist
+from .distro import SUPPORTED_TEXT, check_python, detect
 from .host import (
     AGENT_STATE,
+    DISK_FULL_HINT,
     ETC,
     HELPER_UNITS,
     OPT,
@@ -36,6 +38,9 @@ from .host import (
     UNIT_DIR,
     DeployError,
     Host,
+    disk_full,
+    failure_text,
+    free_mb,
     last_line,
 )
 from .journal import Journal, write_atomic
@@ -54,6 +59,8 @@ from .venv import SOURCE_TREE, Source, build_venv, current, installed_version, n
 
 log = logging.getLogger(__name__)
 
+# The same names exist in Ubuntu's archive (22.04, 24.04) and in Raspberry Pi
+# OS (Debian's archive plus the Raspberry Pi one).
 PACKAGES = (
     "nftables",
     "dnsmasq-base",
@@ -80,20 +87,21 @@ class InstallOptions:
 
 def preflight(host: Host, opts: InstallOptions) -> Lan:
     """Everything that can be checked without changing anything."""
+    distro = detect(host)
+    if distro.warning:
+        log.warning("%s: going on (supported: %s)", distro.warning, SUPPORTED_TEXT)
+    check_python(distro, (sys.version_info.major, sys.version_info.minor))
     opts.source.check()
     lan = inspect_lan(host, opts.lan, opts.dhcp_range)
     if opts.wan is not None:
         if opts.wan == opts.lan:
             raise DeployError("--wan and --lan must be different interfaces")
         inspect_link(host, opts.wan)
-    probe = host.root
-    while not probe.exists():
-        probe = probe.parent
-    free_mb = shutil.disk_usage(probe).free // (1024 * 1024)
-    if current(host) is None and free_mb < opts.min_free_mb:
+    free = free_mb(host.path(OPT))
+    if current(host) is None and free < opts.min_free_mb:
         raise DeployError(
-            f"only {free_mb} MB free on {probe}; the install needs {opts.min_free_mb} MB",
-            hint="free some space (apt-get clean, old logs) and run the installer again",
+            f"only {free} MB free for {OPT}; the install needs {opts.min_free_mb} MB",
+            hint=DISK_FULL_HINT,
         )
     if opts.code and not enrolled(host):
         if not opts.admin_url:
@@ -316,11 +324,9 @@ def run_install(host: Host, opts: InstallOptions, dry_run: bool, rollback_only: 
     except (DeployError, OSError) as exc:
         if dry_run:
             raise
+        full = disk_full(exc, host)  # before the rollback frees the space
         problems = journal.rollback()
-        message = str(exc)
-        if isinstance(exc, OSError) and exc.errno == 28:
-            message = "the disk is full"
-        print(f"install-router: {message}", file=sys.stderr)
+        print(f"install-router: {failure_text(exc, full)}", file=sys.stderr)
         if problems:
             print("install-router: could not undo everything:", file=sys.stderr)
             for problem in problems:

@@ -33,8 +33,10 @@ def write_atomic(path: Path, data: bytes, mode: int = 0o644) -> None:
             os.fsync(handle.fileno())
         os.chmod(tmp, mode)
         os.replace(tmp, path)
-    except OSError:
+    except OSError as exc:
         tmp.unlink(missing_ok=True)
+        if exc.filename is None:  # a failed write() names no file: say which
+            raise OSError(exc.errno, exc.strerror, str(path)) from exc
         raise
 
 
@@ -81,7 +83,11 @@ class Journal:
 
     def record(self, kind: str, **fields: Any) -> None:
         self.records.append({"kind": kind, **fields})
-        self.flush()
+        try:
+            self.flush()
+        except OSError:  # not on disk (a full disk): the change will not be made
+            self.records.pop()
+            raise
 
     def mkdir(self, target: str, mode: int = 0o755) -> None:
         path = self.host.path(target)
@@ -152,7 +158,7 @@ class Journal:
         elif kind == "file":
             if rec["old"] is None:
                 path.unlink(missing_ok=True)
-            else:
+            elif not path.is_file() or path.read_bytes() != base64.b64decode(rec["old"]):
                 write_atomic(path, base64.b64decode(rec["old"]), rec["mode"])
         elif kind == "symlink":
             path.unlink(missing_ok=True)

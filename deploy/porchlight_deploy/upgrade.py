@@ -17,12 +17,16 @@ from pathlib import Path
 from .checklist import router_checklist
 from .host import (
     ADMIN_UNITS,
+    DISK_FULL_HINT,
     HELPER_UNITS,
     OPT,
     ROUTER_UNITS,
     UNIT_DIR,
     DeployError,
     Host,
+    disk_full,
+    failure_text,
+    free_mb,
     last_line,
 )
 from .install import portal_url, read_record, wait_for_agent, write_record
@@ -77,11 +81,11 @@ def run_upgrade(host: Host, source: Source, dry_run: bool, min_free_mb: int = 30
         source = replace(source, extra="all")
     old_version = installed_version(old)
     new_version = source.version
-    free_mb = shutil.disk_usage(host.path(OPT)).free // (1024 * 1024)
-    if free_mb < min_free_mb:
+    free = free_mb(host.path(OPT))
+    if free < min_free_mb:
         raise DeployError(
-            f"only {free_mb} MB free for the new venv; the upgrade needs {min_free_mb} MB",
-            hint="free some space; nothing was changed",
+            f"only {free} MB free for the new venv; the upgrade needs {min_free_mb} MB",
+            hint=DISK_FULL_HINT,
         )
     old_name = os.path.relpath(old, host.path(OPT))
     name = new_venv_name(new_version)
@@ -99,8 +103,9 @@ def run_upgrade(host: Host, source: Source, dry_run: bool, min_free_mb: int = 30
     except (DeployError, OSError) as exc:
         if dry_run:
             raise
+        full = disk_full(exc, host)  # before the rollback frees the space
         problems = journal.rollback()
-        print(f"upgrade-router: {exc}", file=sys.stderr)
+        print(f"upgrade-router: {failure_text(exc, full)}", file=sys.stderr)
         try:
             restart_units(host)
         except DeployError as again:

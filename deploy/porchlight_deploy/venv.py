@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import os
 import re
+import sys
 import tomllib
 from dataclasses import dataclass
 from datetime import UTC, datetime
@@ -74,7 +75,10 @@ def new_venv_name(version: str) -> str:
 def build_venv(host: Host, venv: Path, source: Source) -> None:
     """Create `venv` and install porchlight into it (the caller journals the directory)."""
     venv.parent.mkdir(parents=True, exist_ok=True)
-    host.run(["python3", "-m", "venv", str(venv)], timeout=300)
+    # pip separately: `venv` alone hides why ensurepip failed (a full disk)
+    # the Python running the installer: >= 3.11, checked by deploy/install-router
+    host.run([sys.executable, "-m", "venv", "--without-pip", str(venv)], timeout=300)
+    host.run([str(venv / "bin/python"), "-m", "ensurepip", "--default-pip"], timeout=300)
     proc = host.run(
         [
             str(venv / "bin/python"),

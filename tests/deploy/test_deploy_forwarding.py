@@ -163,14 +163,3 @@ def test_forwarding_already_on_stays_on_after_uninstall(netns, target_root, stan
     assert "ip_forward" not in proc.stdout
     assert forwarding(netns) == "1"
     assert snapshot(netns, root) == before  # the host's own sysctl.d file and dir stay
-
-
-def test_root_mode_writes_the_file_only(netns, target_root, standin_wheelhouse):
-    """--root without --live-sysctl (an image being built): the file, no live change."""
-    set_forwarding(netns, "0")
-    args = ["--root", str(target_root), "--lan", "lan0", "--no-enroll"]
-    proc = netns.deploy("install-router", *args, "--wheelhouse", str(standin_wheelhouse))
-    assert proc.returncode == 0, proc.stdout + proc.stderr
-    assert "[ -- ] IPv4 forwarding: /etc/sysctl.d/60-porchlight.conf sets it at boot" in proc.stdout
-    assert forwarding(netns) == "0"
-    assert (target_root / "etc/sysctl.d/60-porchlight.conf").is_file()

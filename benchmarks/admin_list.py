@@ -5,6 +5,11 @@ Seed first, e.g.:
         porchlight admin seed --customers 1000000 --visits 10000000 --locations 50
 then:
     .venv/bin/python benchmarks/admin_list.py --db sqlite:////tmp/bench.db [--runs 20]
+        [--devices 400000]   # add devices (the seed writes none) for the MAC look-up
+
+`--only lookup` runs just the two queries migration 0005 indexed, straight on
+the engine: the returning-device look-up by MAC (ingest) and the dashboard's
+new-customer count, with their plans (EXPLAIN [QUERY PLAN]).
 
 Requests go through the real app (Flask test client, rendering included, no
 network). Targets: first page of a single filter or sort p95 < 50 ms, three
@@ -22,6 +27,7 @@ from datetime import UTC, datetime, timedelta
 from urllib.parse import quote
 
 import sqlalchemy as sa
+import sync_lookups
 
 from porchlight.admin import schema
 from porchlight.admin.app import create_app
@@ -69,6 +75,7 @@ def main() -> int:
     ap.add_argument("--tenant", default="bench")
     ap.add_argument("--runs", type=int, default=20)
     ap.add_argument("--only", default="", help="run only scenarios whose name contains this")
+    ap.add_argument("--devices", type=int, default=0, help="first add devices up to this many")
     args = ap.parse_args()
     app = create_app({"SECRET_KEY": "benchmark-secret-key-0123456789", "DATABASE_URL": args.db})
     engine = app.extensions["porchlight.engine"]
@@ -77,6 +84,12 @@ def main() -> int:
         tenant_id = conn.execute(
             sa.select(schema.tenants.c.id).where(schema.tenants.c.slug == args.tenant)
         ).scalar_one()
+    if args.devices:
+        sync_lookups.seed_devices(engine, tenant_id, args.devices)
+    if args.only and args.only in "lookup":
+        sync_lookups.run(engine, tenant_id, args.runs * 10)
+        return 0
+    with engine.connect() as conn:
         n_customers = conn.execute(
             sa.select(sa.func.max(c.c.id)).where(c.c.tenant_id == tenant_id)
         ).scalar_one()
@@ -158,6 +171,8 @@ def main() -> int:
     row("dashboard (30 days, all)", "/", 2000)
     row("dashboard (90 days, all)", "/?days=90", 2000)
     row("dashboard (30 days, one location)", f"/?location={l1}", 2000)
+    if not args.only:
+        sync_lookups.run(engine, tenant_id, args.runs * 10)
     print(
         f"worst single p95 {worst['single']:.1f} ms; worst combined p95 {worst['combined']:.1f} ms"
     )

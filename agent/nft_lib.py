@@ -5,10 +5,14 @@ stdin, or `nft [-c] [-j] COMMAND...`), so `Nft` sends it exactly what it sends
 the `nft` binary and gets the same `CommandError` with nft's own error text.
 It saves the ~5 ms fork/exec/parse of one `nft` process per authorize.
 
-One nftables context per process, made on first use in the caller's network
-namespace and kept: libnftables is not thread-safe (nor are its globals), so
-every call holds one process-wide lock. `-c` is the context's dry-run flag and
-`-j` its JSON output flag, set for one call and cleared after.
+One nftables context per library path, made on first use in the process's
+network namespace and kept. libnftables is not thread-safe (six threads on one
+context crash 1.0.6 within a second), so every call runs on one worker thread,
+which is also the lock: callers queue and wait up to their timeout. One thread
+also keeps the listing's large, short-lived allocations (~20 MB for 5,000
+guests) in one malloc arena, handed back with malloc_trim after a big output,
+instead of a copy kept in each caller thread's arena. `-c` is the context's
+dry-run flag and `-j` its JSON output flag, set for one call and cleared after.
 
 Why our own binding: PyPI's `pip-nftables` (one release, 1.0.2.post1) has no
 dry-run call, takes no lock, and installs a stray top-level `__init__.py` into
@@ -18,9 +22,13 @@ site-packages; Debian's `python3-nftables` exists only for the system python.
 from __future__ import annotations
 
 import ctypes
+import ctypes.util
 import logging
 import threading
-from collections.abc import Sequence
+from collections.abc import Callable, Sequence
+from concurrent.futures import ThreadPoolExecutor
+from concurrent.futures import TimeoutError as FutureTimeout
+from typing import TypeVar
 
 from porchlight.agent.runner import CommandError
 
@@ -30,9 +38,32 @@ LIBRARY = "libnftables.so.1"
 NFT_CTX_DEFAULT = 0
 NFT_CTX_OUTPUT_JSON = 1 << 4
 
-_LOCK = threading.Lock()  # one libnftables call at a time in this process
+BIG_OUTPUT = 256 * 1024  # after an output this size, give freed heap back to the system
+
 _MAKE = threading.Lock()  # one context made per library path
+_START = threading.Lock()  # one worker thread started
 _shared: dict[str, LibNft] = {}  # library path -> its one context
+_worker: ThreadPoolExecutor | None = None  # the one thread that calls libnftables
+_T = TypeVar("_T")
+
+
+def _on_worker(func: Callable[[], _T], timeout: float | None = None) -> _T:
+    """Run `func` on the libnftables thread and wait for it (FutureTimeout after `timeout`)."""
+    global _worker
+    with _START:
+        if _worker is None:
+            _worker = ThreadPoolExecutor(max_workers=1, thread_name_prefix="libnftables")
+        worker = _worker
+    return worker.submit(func).result(timeout)
+
+
+def _malloc_trim() -> Callable[[], object]:
+    try:
+        trim = ctypes.CDLL(ctypes.util.find_library("c") or "libc.so.6").malloc_trim
+    except (OSError, AttributeError):  # not glibc
+        return lambda: None
+    trim.argtypes, trim.restype = [ctypes.c_size_t], ctypes.c_int
+    return lambda: trim(0)
 
 
 class LibNftUnavailable(Exception):
@@ -69,32 +100,43 @@ class LibNft:
     def __init__(self, path: str = LIBRARY) -> None:
         self.path = path
         self._lib = _bind(path)
-        ctx = self._lib.nft_ctx_new(NFT_CTX_DEFAULT)
+        self._trim = _malloc_trim()
+        self._ctx: int | None = _on_worker(self._new_context)
+        self._flags = int(_on_worker(lambda: self._lib.nft_ctx_output_get_flags(self._ctx)))
+
+    def _new_context(self) -> int:
+        lib = self._lib
+        ctx = lib.nft_ctx_new(NFT_CTX_DEFAULT)
         if not ctx:
-            raise LibNftUnavailable(f"{path}: nft_ctx_new failed")
-        if self._lib.nft_ctx_buffer_output(ctx) or self._lib.nft_ctx_buffer_error(ctx):
-            self._lib.nft_ctx_free(ctx)
-            raise LibNftUnavailable(f"{path}: cannot buffer output")
-        self._ctx: int | None = ctx
-        self._flags = int(self._lib.nft_ctx_output_get_flags(ctx))
+            raise LibNftUnavailable(f"{self.path}: nft_ctx_new failed")
+        if lib.nft_ctx_buffer_output(ctx) or lib.nft_ctx_buffer_error(ctx):
+            lib.nft_ctx_free(ctx)
+            raise LibNftUnavailable(f"{self.path}: cannot buffer output")
+        return int(ctx)
 
     def close(self) -> None:
-        with _LOCK:
+        def free() -> None:
             if self._ctx is not None:
                 self._lib.nft_ctx_free(self._ctx)
                 self._ctx = None
 
+        _on_worker(free)
+
     def __call__(self, argv: Sequence[str], timeout: float = 10.0, stdin: str | None = None) -> str:
         """Do what `nft` would with `argv` (and `stdin` for `-f -`); return its output."""
         dry_run, as_json, script = _parse(argv, stdin)
-        if not _LOCK.acquire(timeout=timeout):  # the kernel call itself cannot be timed out
-            raise CommandError(argv, f"timed out after {timeout:g}s waiting for libnftables")
-        try:
+
+        def call() -> str:
             if self._ctx is None:
                 raise CommandError(argv, "libnftables context is closed")
             return self._run(argv, script, dry_run=dry_run, as_json=as_json)
-        finally:
-            _LOCK.release()
+
+        try:
+            return _on_worker(call, timeout)
+        except FutureTimeout as exc:  # the call itself goes on; callers after it queue
+            raise CommandError(argv, f"timed out after {timeout:g}s in libnftables") from exc
+        except RuntimeError as exc:  # the worker is gone: the interpreter is shutting down
+            raise CommandError(argv, f"libnftables: {exc}") from exc
 
     def _run(self, argv: Sequence[str], script: str, *, dry_run: bool, as_json: bool) -> str:
         lib, ctx = self._lib, self._ctx
@@ -110,6 +152,8 @@ class LibNft:
             # of this call leaks into the next one's output or error text
             out = (lib.nft_ctx_get_output_buffer(ctx) or b"").decode(errors="replace")
             err = (lib.nft_ctx_get_error_buffer(ctx) or b"").decode(errors="replace")
+        if len(out) > BIG_OUTPUT:  # a listing of thousands of guests: hand the heap back
+            self._trim()
         if rc != 0:
             stderr = err.strip()
             first = stderr.splitlines()[0] if stderr else f"libnftables returned {rc}"

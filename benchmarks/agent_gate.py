@@ -1,15 +1,18 @@
 """Agent gate figures (issue 9), measured in a throwaway network namespace.
 
-    sudo .venv/bin/python benchmarks/agent_gate.py [--quick]
+    sudo .venv/bin/python benchmarks/agent_gate.py [--quick] [--backend lib|cli|both]
 
-Prints:
+For each nftables backend (libnftables in-process, or one `nft` process per call;
+both by default, one after the other in the same namespace), prints:
 1. time to add the 10th vs the 10,000th MAC to the `allowed` set, and the same
    for a rule-per-client chain (what openNDS/nodogsplash do);
 2. portal submit -> MAC in the kernel set (`authorize` over the socket, which
-   answers after the element is in the set): p50/p95;
+   answers after the element is in the set): p50/p95, with 310 and with 5,000 online;
 3. reconcile of 5,000 clients after `nft flush table` and after the set lost its elements;
-4. agent RSS with 10 and with 5,000 clients.
-Only loopback and the benchmark's own namespace are touched.
+4. agent RSS with 10 and with 5,000 clients;
+5. a new client seen after its DHCP request;
+6. (lib) RSS of a process that sends the gate's add+delete scripts 20,000 times;
+then a table of both. Only loopback and the benchmark's own namespace are touched.
 """
 
 from __future__ import annotations
@@ -24,6 +27,9 @@ import sys
 import tempfile
 import time
 from pathlib import Path
+from typing import Any
+
+from porchlight.agent.runner import Runner
 
 ROOT = Path(__file__).resolve().parents[1]
 PORCHLIGHT = str(Path(sys.executable).with_name("porchlight"))
@@ -39,9 +45,9 @@ def nft(script: str) -> None:
     subprocess.run(["nft", "-f", "-"], input=script, text=True, check=True, timeout=120)
 
 
-def timed_nft(argv: list[str]) -> float:
+def timed_nft(runner: Runner, argv: list[str]) -> float:
     start = time.perf_counter()
-    subprocess.run(["nft", *argv], check=True, timeout=60, capture_output=True)
+    runner(["nft", *argv], 60, None)
     return (time.perf_counter() - start) * 1000
 
 
@@ -54,7 +60,7 @@ def bulk_elements(name: str, table: str, macs: list[str], timeout: bool) -> str:
     return "\n".join(lines) + "\n"
 
 
-def add_costs(small: int, big: int, samples: int) -> dict[str, tuple[float, float]]:
+def add_costs(runner: Runner, small: int, big: int, samples: int) -> dict[str, tuple[float, float]]:
     """ms to add one more client with `small` or `big` already there, for a set element and
     for a rule per client: {kind: (median, min)}. Sizes are interleaved so machine load
     hits both alike."""
@@ -81,11 +87,13 @@ def add_costs(small: int, big: int, samples: int) -> dict[str, tuple[float, floa
         for n in (small, big):
             times[f"set{n}"].append(
                 timed_nft(
-                    ["add", "element", "inet", f"set{n}", "allowed", f"{{ {new} timeout 3600s }}"]
+                    runner,
+                    ["add", "element", "inet", f"set{n}", "allowed", f"{{ {new} timeout 3600s }}"],
                 )
             )
             times[f"rule{n}"].append(
                 timed_nft(
+                    runner,
                     [
                         "add",
                         "rule",
@@ -96,7 +104,7 @@ def add_costs(small: int, big: int, samples: int) -> dict[str, tuple[float, floa
                         "saddr",
                         new,
                         "accept",
-                    ]
+                    ],
                 )
             )
     nft(
@@ -136,16 +144,45 @@ def rss_kb(pid: int) -> int:
     return 0
 
 
-def inner(lan: str, quick: bool) -> None:
+def churn_rss(cycles: int) -> tuple[int, int, float]:
+    """RSS (kB) after 1,000 and after `cycles` authorize+deauthorize kernel changes sent
+    in-process, the scripts the gate sends; and the ms per cycle."""
+    from porchlight.agent import nft_ruleset
+    from porchlight.agent.nft import Nft
+    from porchlight.agent.reconcile import Changes
+
+    nft = Nft(backend="lib")
+    spec = nft_ruleset.GateSpec(lan="lo")
+    nft.apply(nft_ruleset.render(nft_ruleset.build(spec)).replace(" porchlight", " plchurn"))
+    warm, start = 0, time.perf_counter()
+    for i in range(cycles):
+        if i == 1_000:
+            warm = rss_kb(os.getpid())
+        key, ip = mac(i, "02:fe"), f"10.60.{(i >> 8) & 255}.{i & 255}"
+        add = Changes(add={"allowed": {key: 3600}, "rx4": {ip: 3600}}).script()
+        nft.apply(add.replace(" porchlight ", " plchurn "), check=False)
+        for name, item in (("allowed", key), ("rx4", ip)):
+            drop = Changes(delete={name: [item]}).script()
+            nft.apply(drop.replace(" porchlight ", " plchurn "), check=False)
+    per_cycle = (time.perf_counter() - start) * 1000 / cycles
+    nft.apply("delete table inet plchurn\n", check=False)
+    return warm, rss_kb(os.getpid()), per_cycle
+
+
+def inner(lan: str, quick: bool, backend: str) -> dict[str, Any]:
     from porchlight.agent import nft_ruleset, sessions
     from porchlight.agent.gate import Gate
+    from porchlight.agent.nft import Nft, real_runner
     from porchlight.agent.store import open_db
     from porchlight.agent_client import AgentClient
 
+    runner, used = real_runner(backend)
+    assert used == backend, f"asked for {backend}, got {used}"
     samples = 10 if quick else 40
     big = 2_000 if quick else 10_000
-    print(f"1. cost to add one more client (median / min of {samples} adds, via the nft CLI)")
-    costs = add_costs(9, big - 1, samples)
+    print(f"== backend {backend} ==")
+    print(f"1. cost to add one more client (median / min of {samples} adds)")
+    costs = add_costs(runner, 9, big - 1, samples)
     for kind, label in (("set", "set element"), ("rule", "rule/client")):
         (m10, n10), (mbig, nbig) = costs[f"{kind}9"], costs[f"{kind}{big - 1}"]
         print(
@@ -174,6 +211,7 @@ def inner(lan: str, quick: bool) -> None:
         ],
         stdout=log,
         stderr=log,
+        env={**os.environ, "PORCHLIGHT_NFT_BACKEND": backend},
     )
     try:
         client = AgentClient(sock, timeout=30)
@@ -249,18 +287,38 @@ def inner(lan: str, quick: bool) -> None:
             time.sleep(2.2)
         rss_big = rss_kb(agent.pid)
         print(
-            f"4. agent RSS: {rss10 / 1024:.1f} MB with 10 clients, {rss_big / 1024:.1f} MB "
-            f"with {total}: growth {(rss_big - rss10) / 1024:.1f} MB"
+            f"4. agent RSS: {rss10 / 1024:.1f} MB with 10 clients, "
+            f"{rss_big / 1024:.1f} MB with {total}: growth {(rss_big - rss10) / 1024:.1f} MB"
+        )
+        # the same submit with everyone online: the 2 s reconcile now lists 5,000 elements
+        loaded = []
+        for i in range(n):
+            start = time.perf_counter()
+            client.call(
+                "authorize", mac=mac(i, "02:ef"), ip=f"10.53.{i >> 8}.{i & 255}", login=login
+            )
+            loaded.append((time.perf_counter() - start) * 1000)
+            time.sleep(0.02)  # spread over a few reconcile periods
+        loaded.sort()
+        print(
+            f"2b. the same with {total} online ({n} calls, 20 ms apart): "
+            f"p50 {loaded[n // 2]:.1f} ms  p95 {loaded[int(n * 0.95)]:.1f} ms  "
+            f"max {loaded[-1]:.1f} ms"
         )
     finally:
         agent.terminate()
         agent.wait(timeout=10)
         log.close()
+    said = (tmp / "agent.log").read_text()
+    assert ("libnftables in-process" if backend == "lib" else "the nft binary") in said
 
     db = open_db(tmp / "state" / "agent.db")
-    gate = Gate(db, nft_ruleset.GateSpec(lan=lan, portal_port=8080))
+    gate = Gate(db, nft_ruleset.GateSpec(lan=lan, portal_port=8080), nft=Nft(backend=backend))
     gate.rebuild(gate.nft.list_table())
     online = len(gate.desired(time.time())["allowed"])
+    start = time.perf_counter()
+    gate.nft.list_table()
+    listed = (time.perf_counter() - start) * 1000
     subprocess.run(["nft", "flush", "table", "inet", "porchlight"], check=True)
     start = time.perf_counter()
     gate.reconcile()
@@ -274,30 +332,75 @@ def inner(lan: str, quick: bool) -> None:
     print(
         f"3. reconcile of {online} clients: after `nft flush table` {flushed:.0f} ms; "
         f"after the set was emptied {emptied:.0f} ms ({changed} elements re-added); "
-        f"{restored} in the set"
+        f"{restored} in the set; one listing of the table {listed:.0f} ms"
     )
     gate.nft.delete_table()
     db.close()
-    print(
-        json.dumps(
-            {
-                "add_ms": costs,
-                "p95_ms": times[int(n * 0.95)],
-                "reconcile_flush_ms": flushed,
-                "reconcile_emptied_ms": emptied,
-                "rss_kb": [rss10, rss_big],
-            }
+    churn: tuple[int, int, float] | None = None
+    if backend == "lib":
+        cycles = 2_000 if quick else 20_000
+        churn = churn_rss(cycles)
+        print(
+            f"6. {cycles} authorize+deauthorize kernel changes in-process: RSS "
+            f"{churn[0] / 1024:.1f} MB after 1,000, {churn[1] / 1024:.1f} MB after {cycles} "
+            f"({churn[2]:.2f} ms per cycle)"
         )
-    )
+    return {
+        "backend": backend,
+        "big": big,
+        "total": online,
+        "add_ratio": costs[f"set{big - 1}"][0] / costs["set9"][0],
+        "rule_ratio": costs[f"rule{big - 1}"][0] / costs["rule9"][0],
+        "add_ms": [costs["set9"][0], costs[f"set{big - 1}"][0]],
+        "p50_ms": times[n // 2],
+        "p95_ms": times[int(n * 0.95)],
+        "loaded_ms": [loaded[n // 2], loaded[int(n * 0.95)]],
+        "reconcile_flush_ms": flushed,
+        "reconcile_emptied_ms": emptied,
+        "list_ms": listed,
+        "rss_kb": [rss10, rss_big],
+        "churn_rss_kb": list(churn[:2]) if churn else None,
+    }
 
 
-def outer(quick: bool) -> int:
+def summary(results: list[dict[str, Any]]) -> None:
+    rows = [
+        ("add Nth vs 10th MAC (ratio)", lambda r: f"{r['add_ratio']:.2f}x"),
+        ("  ms: 10th / Nth", lambda r: f"{r['add_ms'][0]:.2f} / {r['add_ms'][1]:.2f}"),
+        ("rule/client Nth vs 10th", lambda r: f"{r['rule_ratio']:.2f}x"),
+        ("submit -> in set p50 (ms)", lambda r: f"{r['p50_ms']:.1f}"),
+        ("submit -> in set p95 (ms)", lambda r: f"{r['p95_ms']:.1f}"),
+        ("  p50 / p95 with N online", lambda r: "{:.1f} / {:.1f}".format(*r["loaded_ms"])),
+        ("reconcile after flush (ms)", lambda r: f"{r['reconcile_flush_ms']:.0f}"),
+        ("reconcile, set emptied (ms)", lambda r: f"{r['reconcile_emptied_ms']:.0f}"),
+        ("list table (ms)", lambda r: f"{r['list_ms']:.0f}"),
+        ("RSS at 10 clients (MB)", lambda r: f"{r['rss_kb'][0] / 1024:.1f}"),
+        ("RSS growth 10 -> N (MB)", lambda r: f"{(r['rss_kb'][1] - r['rss_kb'][0]) / 1024:.1f}"),
+        (
+            "churn RSS 1k -> 20k (MB)",
+            lambda r: (
+                f"{(r['churn_rss_kb'][1] - r['churn_rss_kb'][0]) / 1024:+.1f}"
+                if r["churn_rss_kb"]
+                else "-"
+            ),
+        ),
+    ]
+    first = results[0]
+    print(f"\nsummary (N = {first['big']} for adds, {first['total']} clients online)")
+    print(f"{'':30}" + "".join(f"{r['backend']:>14}" for r in results))
+    for label, cell in rows:
+        print(f"{label:30}" + "".join(f"{cell(r):>14}" for r in results))
+    print(json.dumps(results))
+
+
+def outer(quick: bool, backends: list[str]) -> int:
     if os.geteuid() != 0:
         print("needs root (network namespaces)", file=sys.stderr)
         return 2
     tag = secrets.token_hex(3)
     ns, lan = f"plb{tag}", f"plb{tag}"
     subprocess.run(["ip", "netns", "add", ns], check=True)
+    results = []
     try:
         peer = f"plp{tag}"
         subprocess.run(
@@ -306,21 +409,36 @@ def outer(quick: bool) -> int:
         for dev in (lan, peer):
             subprocess.run(["ip", "-n", ns, "link", "set", dev, "up"], check=True)
         subprocess.run(["ip", "-n", ns, "addr", "add", "10.50.0.1/16", "dev", lan], check=True)
-        argv = [sys.executable, __file__, "--inner", lan] + (["--quick"] if quick else [])
-        return subprocess.run(["ip", "netns", "exec", ns, *argv], timeout=900).returncode
+        for backend in backends:
+            argv = [sys.executable, __file__, "--inner", lan, "--backend", backend]
+            done = subprocess.run(
+                ["ip", "netns", "exec", ns, *argv, *(["--quick"] if quick else [])],
+                timeout=600,
+                stdout=subprocess.PIPE,
+                text=True,
+            )
+            print(done.stdout, end="")
+            if done.returncode != 0:
+                return done.returncode
+            results.append(json.loads(done.stdout.splitlines()[-1]))
     finally:
         subprocess.run(["ip", "netns", "del", ns], check=False)
+    summary(results)
+    return 0
 
 
 def main() -> int:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--quick", action="store_true", help="smaller counts (CI smoke)")
+    parser.add_argument(
+        "--backend", choices=("lib", "cli", "both"), default="both", help="nftables backend"
+    )
     parser.add_argument("--inner", metavar="LAN", help=argparse.SUPPRESS)
     args = parser.parse_args()
     if args.inner:
-        inner(args.inner, args.quick)
+        print(json.dumps(inner(args.inner, args.quick, args.backend)))
         return 0
-    return outer(args.quick)
+    return outer(args.quick, ["lib", "cli"] if args.backend == "both" else [args.backend])
 
 
 if __name__ == "__main__":

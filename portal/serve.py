@@ -47,7 +47,24 @@ def gunicorn_options(args: argparse.Namespace) -> dict[str, Any]:
         "control_socket_disable": True,
         "user": args.user,
         "group": args.group,
+        **_tls_options(args),
     }
+
+
+def _tls_options(args: argparse.Namespace) -> dict[str, Any]:
+    """gunicorn's certfile/keyfile: both or neither, readable now (not at the first guest)."""
+    certfile, keyfile = getattr(args, "certfile", None), getattr(args, "keyfile", None)
+    if not certfile and not keyfile:
+        return {}
+    if not (certfile and keyfile):
+        raise UsageError("--certfile and --keyfile go together")
+    for flag, path in (("--certfile", certfile), ("--keyfile", keyfile)):
+        try:
+            with open(path, "rb"):
+                pass
+        except OSError as exc:
+            raise UsageError(f"{flag} {path}: {exc.strerror}") from exc
+    return {"certfile": certfile, "keyfile": keyfile}
 
 
 def warm_up(app: Any) -> None:
@@ -146,6 +163,8 @@ def register(sub: argparse._SubParsersAction) -> None:  # type: ignore[type-arg]
     parser.add_argument("--workers", type=int, default=2, help="worker processes (default 2)")
     parser.add_argument("--threads", type=int, default=4, help="threads per worker (default 4)")
     parser.add_argument("--portal-url", help="the portal's own URL (default: the address reached)")
+    parser.add_argument("--certfile", metavar="PEM", help="serve HTTPS with this certificate")
+    parser.add_argument("--keyfile", metavar="PEM", help="the certificate's private key")
     parser.add_argument("--access-log", action="store_true", help="log every request")
     parser.add_argument("--user", help="when started as root: the user the workers run as")
     parser.add_argument("--group", help="when started as root: the workers' group")

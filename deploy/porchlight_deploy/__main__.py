@@ -14,8 +14,11 @@ from collections.abc import Sequence
 from pathlib import Path
 
 from .host import DeployError, Host
-from .install import InstallOptions, run_install
+from .install import read_record, run_install
+from .preflight import InstallOptions
 from .remove import run_uninstall
+from .tls import installed as installed_tls
+from .tls import tls_options
 from .upgrade import run_upgrade
 from .venv import Source
 
@@ -57,6 +60,13 @@ def build_parser() -> argparse.ArgumentParser:
         "--insecure", action="store_true", help="allow enrolling over plain http (lab only)"
     )
     inst.add_argument("--dhcp-range", metavar="FIRST,LAST", help="guest DHCP range")
+    inst.add_argument(
+        "--portal-name",
+        metavar="NAME",
+        help="also serve the portal over HTTPS as NAME:8443 (RFC 8908); with --tls-cert/--tls-key",
+    )
+    inst.add_argument("--tls-cert", type=Path, metavar="FILE", help="PEM certificate for NAME")
+    inst.add_argument("--tls-key", type=Path, metavar="FILE", help="its PEM private key")
     inst.add_argument("--rollback", action="store_true", help="undo an install that did not finish")
     _common(inst)
     _source(inst)
@@ -93,6 +103,9 @@ def install_options(args: argparse.Namespace, host: Host) -> InstallOptions:
         admin_url = ask(admin_url, "Admin URL (e.g. https://admin.example.com)", "--admin-url")
         code = ask(code, "Enrollment code", "--code (or --no-enroll)")
     source = Source(wheel=args.wheel, wheelhouse=args.wheelhouse)
+    tls = tls_options(args.portal_name, args.tls_cert, args.tls_key)
+    if tls is None:  # a re-run without the flags keeps the HTTPS portal an earlier run set up
+        tls = installed_tls(host, read_record(host).get("portal_name"))
     return InstallOptions(
         lan=lan,
         admin_url=admin_url,
@@ -102,6 +115,7 @@ def install_options(args: argparse.Namespace, host: Host) -> InstallOptions:
         wan=args.wan,
         insecure=args.insecure,
         min_free_mb=args.min_free_mb,
+        tls=tls,
     )
 
 

@@ -10,7 +10,8 @@ import urllib.request
 from dataclasses import dataclass, field
 
 from . import forwarding
-from .host import AGENT_STATE, ETC, OPT, ROUTER_UNITS, UNIT_DIR, Host, last_line
+from .host import AGENT_STATE, ETC, OPT, ROUTER_UNITS, TLS_UNIT, UNIT_DIR, Host, last_line
+from .tls import installed_expiry
 from .venv import current, installed_version
 
 GREEN, RED, YELLOW, RESET = "\033[32m", "\033[31m", "\033[33m", "\033[0m"
@@ -119,6 +120,12 @@ def router_checklist(host: Host, portal_url: str | None, packages: str) -> Check
         if token.is_file()
         else "not yet: run install-router with --admin-url and --code",
     )
+    if host.path(f"{UNIT_DIR}/{TLS_UNIT}").exists():
+        ok, detail = installed_expiry(host)
+        check.add(ok, "HTTPS portal certificate", detail)
+        if host.systemd_running:
+            state = host.systemctl("is-active", TLS_UNIT, check=False).stdout.strip()
+            check.add(state == "active", TLS_UNIT, state)
     ok, detail = forwarding.checklist_line(host)
     check.add(ok, "IPv4 forwarding", detail)
     return check

@@ -36,6 +36,7 @@ ROUTER_UNITS = (
     "porchlight-dnsmasq-reload.path",
 )
 HELPER_UNITS = ("porchlight-dnsmasq-reload.service",)
+TLS_UNIT = "porchlight-portal-tls.service"  # only with install-router --portal-name
 ADMIN_UNITS = ("porchlight-admin.service", "porchlight-admin-worker.service")
 
 
@@ -118,6 +119,10 @@ class Host:
             if len(parts) >= 3:
                 out[parts[0]] = parts
         return out
+
+    def group_id(self, name: str) -> int | None:
+        entry = self._entries("group").get(name)
+        return int(entry[2]) if entry and entry[2].isdigit() else None
 
     def has_user(self, name: str) -> bool:
         return name in self._entries("passwd")

@@ -15,35 +15,28 @@ import secrets
 import shutil
 import sys
 import time
-import urllib.error
-import urllib.parse
-import urllib.request
-from dataclasses import dataclass, field
 from datetime import UTC, datetime
 from typing import Any
 
 from . import forwarding
 from .checklist import agent_status, router_checklist
-from .distro import SUPPORTED_TEXT, check_python, detect
 from .host import (
     AGENT_STATE,
-    DISK_FULL_HINT,
     ETC,
     HELPER_UNITS,
     OPT,
     PORTAL_USER,
     RECORD,
-    ROUTER_UNITS,
     STATE,
     UNIT_DIR,
     DeployError,
     Host,
     disk_full,
     failure_text,
-    free_mb,
     last_line,
 )
 from .journal import Journal, write_atomic
+from .preflight import InstallOptions, enrolled, preflight
 from .router_config import (
     PORTAL_PORT,
     WALLED_GARDEN_DIR,
@@ -51,10 +44,9 @@ from .router_config import (
     agent_env,
     dnsmasq_conf,
     env_value,
-    inspect_lan,
-    inspect_link,
     portal_env,
 )
+from .tls import install_certificate
 from .venv import SOURCE_TREE, Source, build_venv, current, installed_version, new_venv_name
 
 log = logging.getLogger(__name__)
@@ -69,66 +61,6 @@ PACKAGES = (
     "python3-venv",
     "netbase",  # /etc/protocols: nft resolves protocol names in the agent's ruleset
 )
-
-
-@dataclass
-class InstallOptions:
-    lan: str
-    admin_url: str | None
-    code: str | None
-    source: Source
-    dhcp_range: str | None = None
-    wan: str | None = None
-    insecure: bool = False
-    min_free_mb: int = 300
-    units: tuple[str, ...] = ROUTER_UNITS
-    notes: list[str] = field(default_factory=list)
-
-
-def preflight(host: Host, opts: InstallOptions) -> Lan:
-    """Everything that can be checked without changing anything."""
-    distro = detect(host)
-    if distro.warning:
-        log.warning("%s: going on (supported: %s)", distro.warning, SUPPORTED_TEXT)
-    check_python(distro, (sys.version_info.major, sys.version_info.minor))
-    opts.source.check()
-    lan = inspect_lan(host, opts.lan, opts.dhcp_range)
-    if opts.wan is not None:
-        if opts.wan == opts.lan:
-            raise DeployError("--wan and --lan must be different interfaces")
-        inspect_link(host, opts.wan)
-    free = free_mb(host.path(OPT))
-    if current(host) is None and free < opts.min_free_mb:
-        raise DeployError(
-            f"only {free} MB free for {OPT}; the install needs {opts.min_free_mb} MB",
-            hint=DISK_FULL_HINT,
-        )
-    if opts.code and not enrolled(host):
-        if not opts.admin_url:
-            raise DeployError("--admin-url is needed to enroll with --code")
-        check_admin_reachable(opts.admin_url)
-    return lan
-
-
-def check_admin_reachable(url: str, timeout: float = 10) -> None:
-    parts = urllib.parse.urlsplit(url)
-    if parts.scheme not in ("http", "https") or not parts.netloc:
-        raise DeployError(f"'{url}' is not an http(s) URL of the admin")
-    try:
-        with urllib.request.urlopen(url, timeout=timeout):  # noqa: S310 (scheme checked)
-            pass
-    except urllib.error.HTTPError:
-        return  # it answered
-    except (urllib.error.URLError, OSError) as exc:
-        reason = getattr(exc, "reason", exc)
-        raise DeployError(
-            f"cannot reach the admin at {url}: {reason}",
-            hint="no network? check the WAN cable, DNS and the URL; nothing was changed",
-        ) from exc
-
-
-def enrolled(host: Host) -> bool:
-    return host.path(f"{AGENT_STATE}/device-token").is_file()
 
 
 def read_record(host: Host) -> dict[str, Any]:
@@ -163,9 +95,13 @@ def apply(host: Host, journal: Journal, opts: InstallOptions, lan: Lan) -> str:
         journal.record("user", name=PORTAL_USER)
         host.add_system_user(PORTAL_USER)
     before = len(journal.changes)
+    name = opts.tls.name if opts.tls else None
     journal.write(f"{ETC}/agent.env", agent_env(lan, wan=opts.wan).encode())
-    journal.write(f"{ETC}/portal.env", portal_env(lan, portal_secret(host)).encode(), 0o600)
-    journal.write(f"{ETC}/dnsmasq.conf", dnsmasq_conf(lan).encode())
+    portal = portal_env(lan, portal_secret(host), tls_name=name)
+    journal.write(f"{ETC}/portal.env", portal.encode(), 0o600)
+    journal.write(f"{ETC}/dnsmasq.conf", dnsmasq_conf(lan, tls_name=name).encode())
+    if opts.tls is not None:
+        install_certificate(journal, opts.tls)
     if host.systemd_running and not journal.dry_run:
         host.run(["dnsmasq", "--test", f"--conf-file={ETC}/dnsmasq.conf"], timeout=30)
     for unit in (*opts.units, *HELPER_UNITS):
@@ -182,6 +118,8 @@ def apply(host: Host, journal: Journal, opts: InstallOptions, lan: Lan) -> str:
         enroll(host, journal, opts)
     if not journal.dry_run:
         write_record(host, lan=lan.iface, admin_url=opts.admin_url, version=opts.source.version)
+        if name:
+            write_record(host, portal_name=name)
     return packages
 
 

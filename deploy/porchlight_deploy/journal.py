@@ -22,15 +22,17 @@ from .host import JOURNAL, DeployError, Host, remove_path
 log = logging.getLogger(__name__)
 
 
-def write_atomic(path: Path, data: bytes, mode: int = 0o644) -> None:
-    """Write `data` to `path` through a temporary file and a rename."""
+def write_atomic(path: Path, data: bytes, mode: int = 0o644, gid: int | None = None) -> None:
+    """Write `data` to `path` through a temporary file and a rename (group `gid` if given)."""
     tmp = path.with_name(f".{path.name}.tmp")
     try:
-        fd = os.open(tmp, os.O_WRONLY | os.O_CREAT | os.O_TRUNC, mode)
+        fd = os.open(tmp, os.O_WRONLY | os.O_CREAT | os.O_TRUNC, mode & 0o600)
         with os.fdopen(fd, "wb") as handle:
             handle.write(data)
             handle.flush()
             os.fsync(handle.fileno())
+        if gid is not None:
+            os.chown(tmp, -1, gid)
         os.chmod(tmp, mode)
         os.replace(tmp, path)
     except OSError as exc:
@@ -102,15 +104,25 @@ class Journal:
             os.chmod(path, mode)
             self.flush()
 
-    def write(self, target: str, data: bytes, mode: int = 0o644) -> None:
+    def write(self, target: str, data: bytes, mode: int = 0o644, group: str | None = None) -> None:
         path = self.host.path(target)
         old = path.read_bytes() if path.is_file() else None
+        gid = self.host.group_id(group) if group else None
         if old == data and (path.stat().st_mode & 0o7777) == mode:
-            return
+            if gid is None or path.stat().st_gid == gid:
+                return
         if self.note(f"{'update' if old is not None else 'write'} {target}"):
             saved = base64.b64encode(old).decode() if old is not None else None
-            self.record("file", path=str(path), old=saved, mode=mode)
-            write_atomic(path, data, mode)
+            stat = path.stat() if old is not None else None
+            self.record(
+                "file",
+                path=str(path),
+                old=saved,
+                mode=mode,
+                old_mode=stat.st_mode & 0o7777 if stat else None,
+                gid=stat.st_gid if stat else None,
+            )
+            write_atomic(path, data, mode, gid)
 
     def symlink(self, target: str, points_to: str) -> None:
         path = self.host.path(target)
@@ -159,7 +171,8 @@ class Journal:
             if rec["old"] is None:
                 path.unlink(missing_ok=True)
             elif not path.is_file() or path.read_bytes() != base64.b64decode(rec["old"]):
-                write_atomic(path, base64.b64decode(rec["old"]), rec["mode"])
+                mode = rec.get("old_mode") or rec["mode"]
+                write_atomic(path, base64.b64decode(rec["old"]), mode, rec.get("gid"))
         elif kind == "symlink":
             path.unlink(missing_ok=True)
             if rec["old"] is not None:

@@ -22,6 +22,7 @@ from .host import (
     PORTAL_USER,
     ROUTER_UNITS,
     STATE,
+    TLS_UNIT,
     UNIT_DIR,
     DeployError,
     Host,
@@ -32,7 +33,7 @@ from .journal import Journal
 
 log = logging.getLogger(__name__)
 
-ALL_UNITS = (*ROUTER_UNITS, *HELPER_UNITS, *ADMIN_UNITS)
+ALL_UNITS = (*ROUTER_UNITS, TLS_UNIT, *HELPER_UNITS, *ADMIN_UNITS)
 
 
 def plan_removal(host: Host, keep_data: bool, keep_packages: bool) -> list[tuple[str, str, object]]:

@@ -8,6 +8,9 @@ import re
 from dataclasses import dataclass
 
 from .host import AGENT_STATE, STATE, DeployError, Host
+from .tls import TLS_PORT
+from .tls import captive_api_url as tls_api_url
+from .tls import portal_url as tls_portal_url
 
 IFACE = re.compile(r"^[A-Za-z0-9_.@-]{1,15}$")
 PORTAL_PORT = 8080
@@ -106,8 +109,10 @@ def agent_env(lan: Lan, port: int = PORTAL_PORT, wan: str | None = None) -> str:
     )
 
 
-def portal_env(lan: Lan, secret: str, port: int = PORTAL_PORT, workers: int = 2) -> str:
-    return (
+def portal_env(
+    lan: Lan, secret: str, port: int = PORTAL_PORT, workers: int = 2, tls_name: str | None = None
+) -> str:
+    text = (
         "# Porchlight portal (porchlight-portal.service). Written by deploy/install-router.\n"
         "# The portal listens on the LAN address only, never on the WAN side.\n"
         f"PORCHLIGHT_PORTAL_BIND={lan.ip}:{port}\n"
@@ -115,6 +120,14 @@ def portal_env(lan: Lan, secret: str, port: int = PORTAL_PORT, workers: int = 2)
         "# signs the portal's CSRF tokens; kept across re-runs and upgrades\n"
         f"PORCHLIGHT_PORTAL_SECRET_KEY={secret}\n"
     )
+    if tls_name:
+        text += (
+            "# HTTPS (porchlight-portal-tls.service, certificate in /etc/porchlight/tls):\n"
+            "# the RFC 8908 captive-portal API and the login page under the portal's name\n"
+            f"PORCHLIGHT_PORTAL_TLS_BIND={lan.ip}:{TLS_PORT}\n"
+            f"PORCHLIGHT_PORTAL_TLS_URL={tls_portal_url(tls_name)}\n"
+        )
+    return text
 
 
 def env_value(text: str, key: str) -> str | None:
@@ -126,9 +139,14 @@ def env_value(text: str, key: str) -> str | None:
     return None
 
 
-def dnsmasq_conf(lan: Lan, port: int = PORTAL_PORT) -> str:
-    """DHCP and DNS for guests on the LAN only; upstream DNS from /etc/resolv.conf."""
+def dnsmasq_conf(lan: Lan, port: int = PORTAL_PORT, tls_name: str | None = None) -> str:
+    """DHCP and DNS for guests on the LAN only; upstream DNS from /etc/resolv.conf.
+
+    With `tls_name` dnsmasq answers that name with the LAN address and option
+    114 is the portal's HTTPS API under that name (RFC 8908 wants TLS)."""
     mask = lan.address.network.netmask
+    api = tls_api_url(tls_name) if tls_name else captive_api_url(lan, port)
+    names = [f"host-record={tls_name},{lan.ip}"] if tls_name else []
     return "\n".join(
         [
             "# Porchlight's dnsmasq (porchlight-dnsmasq.service). Written by",
@@ -139,11 +157,12 @@ def dnsmasq_conf(lan: Lan, port: int = PORTAL_PORT) -> str:
             "domain-needed",
             "bogus-priv",
             "log-facility=-",
+            *names,
             f"dhcp-range={lan.iface},{lan.dhcp_first},{lan.dhcp_last},{mask},1h",
             f"dhcp-option={lan.iface},option:router,{lan.ip}",
             f"dhcp-option={lan.iface},option:dns-server,{lan.ip}",
             "# RFC 8910: the captive-portal API (RFC 8908) of the portal",
-            f'dhcp-option={lan.iface},114,"{captive_api_url(lan, port)}"',
+            f'dhcp-option={lan.iface},114,"{api}"',
             "dhcp-authoritative",
             f"dhcp-leasefile={LEASE_FILE}",
             "# the agent's walled-garden nftset= lines",

@@ -21,6 +21,7 @@ from .host import (
     HELPER_UNITS,
     OPT,
     ROUTER_UNITS,
+    TLS_UNIT,
     UNIT_DIR,
     DeployError,
     Host,
@@ -61,7 +62,8 @@ def restart_units(host: Host) -> None:
     if host.systemd_running:
         host.systemctl("daemon-reload")
         units = [*ROUTER_UNITS[:3]]
-        units += [u for u in ADMIN_UNITS if host.path(f"{UNIT_DIR}/{u}").exists()]
+        optional = (TLS_UNIT, *ADMIN_UNITS)
+        units += [u for u in optional if host.path(f"{UNIT_DIR}/{u}").exists()]
         host.systemctl("restart", *units)
         wait_for_agent(host)
 
@@ -93,8 +95,9 @@ def run_upgrade(host: Host, source: Source, dry_run: bool, min_free_mb: int = 30
         if journal.tree(f"{OPT}/{name}", f"create venv {OPT}/{name} with porchlight {new_version}"):
             build_venv(host, host.path(f"{OPT}/{name}"), source)
             check_new_venv(host, name)
-        admin_units = [u for u in ADMIN_UNITS if host.path(f"{UNIT_DIR}/{u}").exists()]
-        for unit in (*ROUTER_UNITS, *HELPER_UNITS, *admin_units):
+        optional = (TLS_UNIT, *ADMIN_UNITS)
+        present = [u for u in optional if host.path(f"{UNIT_DIR}/{u}").exists()]
+        for unit in (*ROUTER_UNITS, *HELPER_UNITS, *present):
             journal.write(f"{UNIT_DIR}/{unit}", (SOURCE_TREE / "systemd" / unit).read_bytes())
         journal.symlink(f"{OPT}/previous", old_name)
         journal.symlink(f"{OPT}/current", name)

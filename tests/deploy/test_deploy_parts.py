@@ -19,6 +19,7 @@ from porchlight_deploy.router_config import (
     env_value,
     portal_env,
 )
+from porchlight_deploy.tls import tls_options
 
 
 def lan(cidr="10.0.0.1/24") -> Lan:
@@ -58,6 +59,36 @@ def test_dnsmasq_accepts_the_config(tmp_path):
         ["dnsmasq", "--test", f"--conf-file={conf}"], capture_output=True, text=True, timeout=30
     )
     assert bad.returncode != 0
+
+
+def test_tls_name_changes_option_114_and_adds_a_host_record_only_when_given():
+    plain = dnsmasq_conf(lan())
+    assert "host-record" not in plain and '114,"http://10.0.0.1:8080/api/captive"' in plain
+    tls = dnsmasq_conf(lan(), tls_name="portal.cafe.example")
+    assert "host-record=portal.cafe.example,10.0.0.1\n" in tls
+    assert 'dhcp-option=br-lan,114,"https://portal.cafe.example:8443/api/captive"' in tls
+    assert (
+        tls.replace("host-record=portal.cafe.example,10.0.0.1\n", "").replace(
+            "https://portal.cafe.example:8443", "http://10.0.0.1:8080"
+        )
+        == plain
+    )
+    env = portal_env(lan(), "k" * 20, tls_name="portal.cafe.example")
+    assert env_value(env, "PORCHLIGHT_PORTAL_TLS_BIND") == "10.0.0.1:8443"
+    assert env_value(env, "PORCHLIGHT_PORTAL_TLS_URL") == "https://portal.cafe.example:8443"
+    assert "TLS" not in portal_env(lan(), "k" * 20)
+
+
+def test_tls_flags_go_together_and_the_name_is_checked(tmp_path):
+    assert tls_options(None, None, None) is None
+    with pytest.raises(DeployError, match="go together"):
+        tls_options("portal.cafe.example", tmp_path / "c", None)
+    for bad in ("portal", "-x.example", "a b.example", "10.0.0.1"):
+        with pytest.raises(DeployError, match="not a DNS name"):
+            tls_options(bad, tmp_path / "c", tmp_path / "k")
+    assert tls_options("Portal.Cafe.Example.", tmp_path / "c", tmp_path / "k").name == (
+        "portal.cafe.example"
+    )
 
 
 def test_env_files_carry_what_the_units_expand():

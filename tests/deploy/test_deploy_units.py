@@ -21,6 +21,7 @@ MAIN = {
     # unit -> highest acceptable `systemd-analyze security` exposure
     "porchlight-agent.service": 3.0,
     "porchlight-portal.service": 2.0,
+    "porchlight-portal-tls.service": 2.0,
     "porchlight-admin.service": 2.0,
     "porchlight-admin-worker.service": 2.0,
     "porchlight-dnsmasq.service": 3.5,
@@ -32,6 +33,8 @@ ENV = {
     "PORCHLIGHT_AGENT_EXTRA": "--wan eth0",
     "PORCHLIGHT_PORTAL_BIND": "10.0.0.1:8080",
     "PORCHLIGHT_PORTAL_WORKERS": "2",
+    "PORCHLIGHT_PORTAL_TLS_BIND": "10.0.0.1:8443",
+    "PORCHLIGHT_PORTAL_TLS_URL": "https://portal.venue.example:8443",
     "PORCHLIGHT_ADMIN_BIND": "127.0.0.1:8000",
     "PORCHLIGHT_ADMIN_WORKERS": "3",
 }
@@ -150,6 +153,7 @@ def test_agent_has_only_net_admin_and_net_raw():
     "unit, user",
     [
         ("porchlight-portal.service", "porchlight"),
+        ("porchlight-portal-tls.service", "porchlight"),
         ("porchlight-admin.service", "porchlight-admin"),
         ("porchlight-admin-worker.service", "porchlight-admin"),
     ],
@@ -173,6 +177,14 @@ def test_web_units_are_unprivileged(unit, user):
             "porchlight-portal.service",
             ["portal", "serve", "--bind", "10.0.0.1:8080"]
             + ["--agent-socket", "/run/porchlight/agent.sock", "--workers", "2"],
+        ),
+        (
+            "porchlight-portal-tls.service",
+            ["portal", "serve", "--bind", "10.0.0.1:8443"]
+            + ["--agent-socket", "/run/porchlight/agent.sock", "--workers", "2"]
+            + ["--portal-url", "https://portal.venue.example:8443"]
+            + ["--certfile", "/etc/porchlight/tls/portal.crt"]
+            + ["--keyfile", "/etc/porchlight/tls/portal.key"],
         ),
         (
             "porchlight-admin.service",

@@ -19,12 +19,12 @@ UNITS = REPO / "systemd"
 SERVICES = sorted(p.name for p in UNITS.glob("*.service"))
 MAIN = {
     # unit -> highest acceptable `systemd-analyze security` exposure
-    "porchlight-agent.service": 3.0,
+    "porchlight-agent.service": 2.5,
     "porchlight-portal.service": 2.0,
     "porchlight-portal-tls.service": 2.0,
     "porchlight-admin.service": 2.0,
     "porchlight-admin-worker.service": 2.0,
-    "porchlight-dnsmasq.service": 3.5,
+    "porchlight-dnsmasq.service": 3.0,
     "porchlight-dnsmasq-reload.service": 3.5,
 }
 ENV = {

@@ -73,7 +73,9 @@ class KernelSync:
 
     def reconcile(self) -> int:
         """Bring the kernel to the store; return the number of element changes (-1: rebuilt)."""
-        table = self._list()  # outside the lock: authorize never waits for a big listing
+        # outside the lock: an authorize waits for no store work here, only (with libnftables,
+        # one call at a time) for the listing itself, ~0.1 s at 5,000 guests, once a period
+        table = self._list()
         with self.lock:
             self.expire()
             if table is None or table.rule_counts != self.ruleset.rule_counts():

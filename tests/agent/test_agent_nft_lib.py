@@ -100,6 +100,18 @@ def test_a_library_that_does_not_load_is_reported_and_injected_runners_are_kept(
     assert (Nft(fake).runner, Nft(fake).backend) == (fake, "runner")
 
 
+def test_an_error_from_the_runner_is_an_nft_error_named_once():
+    def refuses(argv, timeout, stdin=None):
+        from porchlight.agent.runner import CommandError
+
+        raise CommandError(argv, "Error: syntax error", returncode=1, stderr="Error: syntax error")
+
+    with pytest.raises(NftError) as err:
+        Nft(refuses).apply("garbage\n")
+    assert str(err.value) == "nft: Error: syntax error"  # not "nft: nft: ..."
+    assert (err.value.returncode, err.value.stderr) == (1, "Error: syntax error")
+
+
 # ---- root: real nftables in a namespace ---------------------------------------------------
 @pytest.mark.root
 def test_bad_scripts_raise_nfts_own_message_on_both_backends(netns):

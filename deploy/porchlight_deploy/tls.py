@@ -21,7 +21,7 @@ from datetime import UTC, datetime
 from pathlib import Path
 from typing import TYPE_CHECKING
 
-from .host import ETC, PORTAL_USER, TLS_UNIT, DeployError, Host, last_line
+from .host import ETC, PORTAL_USER, TLS_UNIT, UNIT_DIR, DeployError, Host, last_line
 
 if TYPE_CHECKING:
     from .journal import Journal
@@ -127,12 +127,7 @@ def install_certificate(journal: Journal, tls: Tls) -> None:
 def installed(host: Host, name: str | None) -> Tls | None:
     """The TLS setup an earlier run installed (kept by a re-run without the flags)."""
     cert, key = host.path(CERT), host.path(KEY)
-    if (
-        name
-        and cert.is_file()
-        and key.is_file()
-        and host.path(f"/etc/systemd/system/{TLS_UNIT}").exists()
-    ):
+    if name and cert.is_file() and key.is_file() and host.path(f"{UNIT_DIR}/{TLS_UNIT}").exists():
         return Tls(name, cert, key)
     return None
 
@@ -149,7 +144,9 @@ def installed_expiry(host: Host) -> tuple[bool | None, str]:
     """A check-list line for the installed certificate, if any."""
     cert = host.path(CERT)
     if not cert.is_file():
-        return None, "not installed"
+        return False, f"{CERT} missing"
+    if shutil.which("openssl") is None:
+        return None, "not checked: openssl is not installed"
     proc = host.run(["openssl", "x509", "-in", str(cert), "-noout", "-enddate"], check=False)
     if proc.returncode != 0:
         return False, f"{CERT}: {last_line(proc)}"

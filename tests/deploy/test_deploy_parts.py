@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import ipaddress
 import json
+import os
 import shutil
 import subprocess
 
@@ -125,6 +126,33 @@ def test_journal_undoes_files_dirs_and_links_in_reverse(tmp_path):
     assert not (root / "etc/new.conf").exists()
     assert not (root / "opt").exists() and not (root / "var/lib/porchlight").exists()
     assert (root / "var/lib").is_dir()
+
+
+@pytest.mark.skipif(os.geteuid() != 0, reason="chown needs root")
+def test_journal_gives_a_key_its_group_and_undo_restores_the_old_mode_and_group(tmp_path):
+    (tmp_path / "etc").mkdir()
+    (tmp_path / "etc/group").write_text("root:x:0:\nporchlight:x:987:\n")
+    key = tmp_path / "etc/portal.key"
+    key.write_bytes(b"old key\n")
+    os.chmod(key, 0o600)
+    host = Host(tmp_path)
+    journal = Journal(host)
+    journal.write("/etc/portal.key", b"new key\n", 0o640, group="porchlight")
+    assert (key.read_bytes(), key.stat().st_mode & 0o777, key.stat().st_gid) == (
+        b"new key\n",
+        0o640,
+        987,
+    )
+    again = Journal(host)
+    again.write("/etc/portal.key", b"new key\n", 0o640, group="porchlight")
+    assert again.changes == []  # same content, mode and group: untouched
+    assert journal.rollback() == []
+    assert (key.read_bytes(), key.stat().st_mode & 0o777, key.stat().st_gid) == (
+        b"old key\n",
+        0o600,
+        0,
+    )
+    assert [p.name for p in (tmp_path / "etc").iterdir() if p.name.startswith(".")] == []
 
 
 def test_journal_dry_run_changes_nothing(tmp_path):

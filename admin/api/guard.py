@@ -1,10 +1,12 @@
 """What every sync API request passes first: token, rate limits, body limits.
 
 Errors are JSON ``{"error": CODE, "message": TEXT}`` raised as `ApiError` and
-turned into a response by the blueprint. Rate limits are per app (worker process)
-and per key (router id, or client address for enrollment) in fixed one-minute
-windows; a refused request gets ``429`` with ``Retry-After`` = seconds to the
-next window, and the agent backs off with jitter on top of it.
+turned into a response by the blueprint. Rate limits are per key (router id,
+or client address for enrollment) in fixed one-minute windows kept in the
+admin database's `rate_limits` table (keys ``api:<setting>:<key>``), so all
+gunicorn workers share them; a refused request gets ``429`` with
+``Retry-After`` = seconds to the next window, and the agent backs off with
+jitter on top of it. The ingest concurrency bound stays per worker.
 """
 
 from __future__ import annotations
@@ -13,13 +15,18 @@ import json
 import math
 import random
 import threading
-import time
+from datetime import timedelta
 from typing import Any
 
+import sqlalchemy as sa
 from flask import current_app, request
-from sqlalchemy.engine import Engine
+from sqlalchemy.engine import Connection, Engine
+from sqlalchemy.exc import OperationalError
 
+from porchlight.admin.db import utcnow
 from porchlight.admin.enrollment import RouterIdentity, authenticate
+from porchlight.admin.ingest_rows import dialect_insert
+from porchlight.admin.schema import rate_limits
 
 MAX_BODY = 1024 * 1024  # docs/protocols.md section 2
 DEFAULT_LIMITS = {
@@ -57,28 +64,41 @@ def engine() -> Engine:
     return result
 
 
-class WindowLimiter:
-    """Fixed-window counters in memory (one per worker process)."""
+API_KEY_PREFIX = "api:"
+PURGE_EVERY = 1000  # about one request in this many purges old API windows
 
-    def __init__(self, window: float = 60.0) -> None:
-        self.window = window
-        self._lock = threading.Lock()
-        self._counts: dict[str, tuple[float, int]] = {}
 
-    def hit(self, key: str, limit: int) -> int | None:
-        """Count one request; None when allowed, else seconds to wait."""
-        now = time.monotonic()
-        with self._lock:
-            start, count = self._counts.get(key, (now, 0))
-            if now - start >= self.window:
-                start, count = now, 0
-            if count >= limit:
-                return max(1, math.ceil(self.window - (now - start)))
-            self._counts[key] = (start, count + 1)
-            if len(self._counts) > 100_000:  # forget idle keys
-                cutoff = now - self.window
-                self._counts = {k: v for k, v in self._counts.items() if v[0] >= cutoff}
-            return None
+def shared_hit(conn: Connection, key: str, limit: int, window: int = 60) -> int | None:
+    """Count one request on `key` in the `rate_limits` table; None if allowed, else seconds.
+
+    One INSERT .. ON CONFLICT DO UPDATE .. RETURNING: atomic on PostgreSQL
+    (row lock) and SQLite (the write lock is taken by the statement itself,
+    so the busy timeout applies), so every gunicorn worker — and every admin
+    host on one PostgreSQL — counts in the same fixed window.
+    """
+    rl = rate_limits
+    now = utcnow()
+    over = rl.c.window_start <= now - timedelta(seconds=window)
+    ins = dialect_insert(conn, rl).values(key=key[:200], window_start=now, count=1)
+    row = conn.execute(
+        ins.on_conflict_do_update(
+            index_elements=["key"],
+            set_={
+                "count": sa.case((over, 1), else_=rl.c.count + 1),
+                "window_start": sa.case((over, ins.excluded.window_start), else_=rl.c.window_start),
+            },
+        ).returning(rl.c.count, rl.c.window_start)
+    ).one()
+    if random.randrange(PURGE_EVERY) == 0:
+        conn.execute(
+            rl.delete().where(
+                rl.c.key.startswith(API_KEY_PREFIX), rl.c.window_start < now - timedelta(days=1)
+            )
+        )
+    count, window_start = row
+    if int(count) <= limit:
+        return None
+    return max(1, math.ceil(window - (now - window_start).total_seconds()))
 
 
 _INIT_LOCK = threading.Lock()
@@ -93,8 +113,12 @@ def _per_app(name: str, factory: Any) -> Any:
 
 
 def rate_limit(key: str, setting_name: str) -> None:
-    limiter: WindowLimiter = _per_app("porchlight.api_limiter", WindowLimiter)
-    wait = limiter.hit(f"{setting_name}:{key}", setting(setting_name))
+    """Refuse with 429 past the setting's requests per minute (shared by all workers)."""
+    try:
+        with engine().begin() as conn:
+            wait = shared_hit(conn, f"{API_KEY_PREFIX}{setting_name}:{key}", setting(setting_name))
+    except OperationalError as exc:  # database locked / unreachable: come back later
+        raise busy("the database is busy; retry later") from exc
     if wait is not None:
         raise ApiError(429, "rate_limited", "too many requests", retry_after=wait)
 

@@ -160,11 +160,22 @@ def fill_outbox(db: Any, events: list[dict[str, Any]]) -> None:
 class Gunicorn:
     """The real admin under gunicorn in its own process group (so kill -9 takes it all)."""
 
-    def __init__(self, db_url: str, port: int, log_path: Any, workers: int = 2) -> None:
+    def __init__(
+        self,
+        db_url: str,
+        port: int,
+        log_path: Any,
+        workers: int = 2,
+        *,
+        app: str = "porchlight.admin.app:create_app()",
+        extra_args: tuple[str, ...] = (),
+    ) -> None:
         self.db_url = db_url
         self.port = port
         self.log_path = log_path
         self.workers = workers
+        self.app = app
+        self.extra_args = extra_args
         self.proc: Any = None
 
     @property
@@ -185,8 +196,8 @@ class Gunicorn:
             "PORCHLIGHT_ADMIN_DATABASE_URL": self.db_url,
         }
         argv = [sys.executable, "-m", "gunicorn", "--workers", str(self.workers)]
-        argv += ["--bind", f"127.0.0.1:{self.port}", "--timeout", "60"]
-        argv += ["porchlight.admin.app:create_app()"]
+        argv += ["--bind", f"127.0.0.1:{self.port}", "--timeout", "60", *self.extra_args]
+        argv += [self.app]
         with open(self.log_path, "ab") as log:
             self.proc = subprocess.Popen(
                 argv, env=env, stdout=log, stderr=subprocess.STDOUT, start_new_session=True

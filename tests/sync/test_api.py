@@ -231,3 +231,48 @@ def test_postgres_admin_takes_a_batch_over_http(pg_url: str, pg_engine: Engine) 
         count(pg_engine, "customers", "tenant_id = :t AND name = 'Nulname'", t=venue.tenant_id) == 1
     )
     app.extensions["porchlight.engine"].dispose()
+
+
+@pytest.mark.slow
+def test_rate_limits_are_shared_by_gunicorn_workers(db_url: str, venue: Venue, tmp_path) -> None:
+    """2 workers, 5 polls a minute: 5 answered in all, not 5 per worker.
+
+    A half-sent request keeps one sync worker reading while the other answers
+    eight polls; the held worker then answers the ninth, so both have counted.
+    """
+    import socket
+    import time
+
+    from synckit import Gunicorn, free_port
+
+    access = tmp_path / "access.log"
+    admin = Gunicorn(
+        db_url,
+        free_port(),
+        tmp_path / "gunicorn.log",
+        workers=2,
+        app="porchlight.admin.app:create_app({'API_POLLS_PER_MINUTE': 5})",
+        extra_args=("--access-logfile", str(access), "--access-logformat", "%(p)s %(s)s %(U)s"),
+    )
+    admin.start()
+    try:
+        deadline = time.monotonic() + 20
+        while (tmp_path / "gunicorn.log").read_text().count("Booting worker") < 2:
+            assert time.monotonic() < deadline, "the second worker did not boot"
+            time.sleep(0.05)
+        url = f"{admin.url}/api/v1/config"
+        with socket.create_connection(("127.0.0.1", admin.port), timeout=10) as held:
+            held.sendall(b"GET /api/v1/config HTTP/1.1\r\nHost: 127.0.0.1\r\n")
+            time.sleep(0.5)  # one worker accepts it and waits for the rest
+            codes = [
+                requests.get(url, headers=_auth(venue.token), timeout=10).status_code
+                for _ in range(8)
+            ]
+            held.sendall(f"Authorization: Bearer {venue.token}\r\n\r\n".encode())
+            last = held.recv(64).split(b" ")[1]
+    finally:
+        admin.stop()
+    pids = {line.split()[0] for line in access.read_text().splitlines()}
+    assert len(pids) == 2, "both workers must have answered for this test to mean anything"
+    assert codes == [200] * 5 + [429] * 3
+    assert last == b"429"  # the other worker's first poll: the shared window is full

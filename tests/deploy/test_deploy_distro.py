@@ -4,7 +4,9 @@ releases ship (copied from the releases), and the Python it needs."""
 from __future__ import annotations
 
 import os
+import shutil
 import subprocess
+import sys
 from pathlib import Path
 
 import pytest
@@ -226,3 +228,43 @@ def test_installer_refuses_fedora_before_any_change(tmp_path):
     assert "install-router: this installer supports Debian-family systems" in proc.stderr
     assert "nothing was changed" in proc.stderr
     assert sorted(str(p) for p in root.rglob("*")) == before
+
+
+def _path_with(tmp_path: Path, python3_version: str, newer: str | None) -> str:
+    """A PATH whose python3 is a stand-in of `python3_version` (too old), plus,
+    if `newer`, the real Python as python3.X (e.g. from the deadsnakes PPA)."""
+    bin_dir = tmp_path / "bin"
+    bin_dir.mkdir()
+    for tool in ("bash", "dirname"):
+        (bin_dir / tool).symlink_to(shutil.which(tool))
+    old = bin_dir / "python3"
+    old.write_text(f'#!/bin/sh\n[ "$1" = --version ] && echo "Python {python3_version}"\nexit 1\n')
+    old.chmod(0o755)
+    if newer:
+        (bin_dir / newer).symlink_to(sys.executable)
+    return str(bin_dir)
+
+
+def test_wrapper_names_the_python_problem_on_ubuntu_22_04(tmp_path):
+    proc = subprocess.run(
+        [str(DEPLOY / "install-router"), "--help"],
+        capture_output=True,
+        text=True,
+        timeout=60,
+        env={"PATH": _path_with(tmp_path, "3.10.12", None)},
+    )
+    assert proc.returncode == 1
+    assert "needs Python 3.11 or newer; this system has Python 3.10.12" in proc.stderr
+    assert "Ubuntu 22.04 ships Python 3.10" in proc.stderr and "deadsnakes" in proc.stderr
+
+
+def test_wrapper_uses_a_newer_python3_x_when_python3_is_too_old(tmp_path):
+    proc = subprocess.run(
+        [str(DEPLOY / "install-router"), "--help"],
+        capture_output=True,
+        text=True,
+        timeout=60,
+        env={"PATH": _path_with(tmp_path, "3.10.12", "python3.11")},
+    )
+    assert proc.returncode == 0, proc.stderr
+    assert "usage: install-router" in proc.stdout

@@ -33,7 +33,7 @@ from porchlight.agent.enroll import register as enroll_register
 from porchlight.agent.store import db_path, open_db
 from porchlight.agent.sync_config import RetryLater, check_answer, heartbeat, pull_config
 from porchlight.agent.sync_http import AdminClient, AdminUnreachable
-from porchlight.agent.sync_parked import park
+from porchlight.agent.sync_parked import park, unpark
 from porchlight.errors import PorchlightError
 
 log = logging.getLogger(__name__)
@@ -246,6 +246,9 @@ def _cmd_sync(args: argparse.Namespace) -> int:
         batch_events=args.batch,
         events_only=True,
     )
+    if args.retry_parked:
+        moved = unpark(worker.db)
+        sys.stdout.write(f"{moved} parked events put back in the outbox\n")
     if not args.loop:
         try:
             sent = worker.push_events()
@@ -267,5 +270,10 @@ def register(sub: Any) -> None:
     p.add_argument("--state-dir", default="/var/lib/porchlight/agent", help="agent state directory")
     p.add_argument("--loop", action="store_true", help="keep running (events only)")
     p.add_argument("--interval", type=float, default=2.0, help="seconds between rounds")
+    p.add_argument(
+        "--retry-parked",
+        action="store_true",
+        help="first put the events the admin refused back in the outbox (after fixing the admin)",
+    )
     p.add_argument("--batch", type=int, default=BATCH_EVENTS, help=argparse.SUPPRESS)
     p.set_defaults(func=_cmd_sync)

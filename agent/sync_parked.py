@@ -42,6 +42,19 @@ def park(db: Database, event_id: str, status: int, error: str, message: str) -> 
         db.execute("DELETE FROM outbox WHERE event_id = ?", [event_id])
 
 
+def unpark(db: Database) -> int:
+    """Put every parked event back at the end of the outbox (after the admin was fixed)."""
+    with db.atomic():
+        moved = db.execute(
+            "INSERT INTO outbox (event_id, body, created_at) "
+            "SELECT event_id, body, parked_at FROM parked_events WHERE body != '' "
+            "ON CONFLICT (event_id) DO NOTHING"
+        ).rowcount
+        db.execute("DELETE FROM parked_events WHERE body != ''")
+    log.info("%d parked events put back in the outbox", moved)
+    return int(moved)
+
+
 def summary(conn: sqlite3.Connection | Database) -> dict[str, Any]:
     """``{"outbox_depth", "rejected_events", "newest_rejected"}`` from an open store."""
     count = conn.execute("SELECT count(*) FROM parked_events").fetchone()[0]

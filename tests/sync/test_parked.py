@@ -40,15 +40,15 @@ def _raw_outbox(db_file: Path, events: list[dict]) -> None:
     conn.close()
 
 
-def _owner_page(live_admin, engine: Engine, venue: Venue) -> str:
+def _owner_page(live_admin, engine: Engine, venue: Venue, locale: str = "en") -> str:
     with engine.begin() as conn:
         uid = conn.execute(
             users.insert().values(
                 tenant_id=venue.tenant_id,
-                email=f"owner@{venue.slug}.test",
+                email=f"owner-{locale}@{venue.slug}.test",
                 password_hash="!",
                 role="owner",
-                locale="en",
+                locale=locale,
                 created_at=utcnow(),
             )
         ).inserted_primary_key[0]
@@ -112,6 +112,17 @@ def test_refused_events_show_in_agent_status_heartbeat_and_routers_page(
     page = _owner_page(live_admin, engine, venue)
     assert 'data-rejected="2"' in page and "data-rejected-warning" in page
     assert "2 refused" in page and "409 foreign_event" in page
+    assert "2 bị từ chối" in _owner_page(live_admin, engine, venue, "vi")
+    # After a fix on the admin an operator re-sends them; here they are refused again.
+    out = io.StringIO()
+    with contextlib.redirect_stdout(out):
+        assert main(["agent", "sync", "--state-dir", str(state), "--retry-parked"]) == 0
+    assert out.getvalue().splitlines() == [
+        "2 parked events put back in the outbox",
+        "sent 0 events; 0 left in the outbox",
+    ]
+    parked = worker.db.execute("SELECT event_id FROM parked_events ORDER BY event_id").fetchall()
+    assert sorted(r[0] for r in parked) == sorted([bad["id"], shared["id"]])
 
 
 def test_routers_page_has_no_warning_without_refused_events(

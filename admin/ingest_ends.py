@@ -1,10 +1,11 @@
 """`session_end` events of the sync ingest, whatever order they arrive in.
 
 A session's visit is made by its `login`; its `session_end` completes it
-(ended_at, dwell, bytes). The agent sends its outbox in order, but a batch
-can still reach the admin before an earlier one (a retry after a lost answer
-racing the next round, a parked-then-resent batch, two sync processes after
-an outage), so an end may come first. Such an end is kept in
+(ended_at, dwell, bytes). The agent sends its outbox in order, but an end
+can still come first: a login the admin refused is parked and re-sent later
+(`porchlight agent sync --retry-parked`), two processes send one outbox (the
+daemon and `porchlight agent sync`), a router's store is restored from a
+backup. Such an end is kept in
 `pending_session_ends` and applied by `apply_pending_ends` as soon as the
 login's visit is written — in the same transaction as that visit, so either
 both are stored or neither.
@@ -34,7 +35,7 @@ from porchlight.events import parse_time
 
 log = logging.getLogger(__name__)
 
-PENDING_END_DAYS = 30
+PENDING_END_DAYS = 14  # parked logins are on the Routers page: re-sent within days
 
 
 def _complete_visits(conn: Connection, rows: list[dict[str, Any]]) -> None:
@@ -99,8 +100,8 @@ def apply_ends(
                 for row in early
             ],
         )
-        log.info(
-            "router %s: %d session_end events before their login; kept until it arrives",
+        log.debug(
+            "router %s: %d session_end events without a visit yet; kept for their login",
             router.router_id,
             len(early),
         )

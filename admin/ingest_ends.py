@@ -4,8 +4,8 @@ A session's visit is made by its `login`; its `session_end` completes it
 (ended_at, dwell, bytes). The agent sends its outbox in order, but an end
 can still come first: the admin refuses a batch because of its login, the
 agent parks the login and sends the rest — the end among it — and the login
-comes back later (`porchlight agent sync --retry-parked`, or an older agent
-build without the fixed event order). Such an end is kept in
+comes back later (`porchlight agent sync --retry-parked` after the admin is
+fixed). Such an end is kept in
 `pending_session_ends` and applied by `apply_pending_ends` as soon as the
 login's visit is written — in the same transaction as that visit, so either
 both are stored or neither.

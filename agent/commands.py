@@ -7,6 +7,7 @@ import json
 import socket
 import sqlite3
 import sys
+from pathlib import Path
 from typing import Any
 
 from porchlight.agent_client import AgentClient, AgentError
@@ -35,8 +36,8 @@ def register(sub: Any) -> None:
     status.add_argument("--json", action="store_true", help="print JSON")
     status.add_argument(
         "--state-dir",
-        default=DEFAULT_STATE_DIR,
-        help="the agent's state directory (for the sync figures)",
+        help="the agent's state directory, for the sync figures (default: the socket's "
+        f"directory if it holds agent.db, else {DEFAULT_STATE_DIR})",
     )
     _socket(status)
     status.set_defaults(func=cmd_status)
@@ -149,7 +150,10 @@ def cmd_status(args: argparse.Namespace) -> int:
     from porchlight.agent.sync_parked import read_summary
 
     clients = _call(args, "status")["clients"]
-    sync = read_summary(db_path(args.state_dir))
+    store = db_path(args.state_dir or DEFAULT_STATE_DIR)
+    if not args.state_dir and db_path(Path(args.socket).parent).exists():
+        store = db_path(Path(args.socket).parent)  # the lab: <state>/agent.sock
+    sync = read_summary(store)
     if args.json:
         json.dump({"clients": clients, "sync": sync}, sys.stdout, ensure_ascii=False, indent=2)
         sys.stdout.write("\n")

@@ -146,3 +146,17 @@ def test_store_migration_moves_parked_kv_rows(tmp_path: Path) -> None:
     assert rows == [("abc", '{"id": "abc"}')]
     keys = [r[0] for r in db.execute("SELECT key FROM kv").fetchall()]
     assert keys == ["sync.config_etag"]
+
+
+def test_status_finds_the_store_beside_the_socket(tmp_path: Path) -> None:
+    sock = tmp_path / "agent.sock"
+    with started_agent(tmp_path, state_dir=tmp_path, socket_path=sock, dnsmasq_conf=None):
+        _raw_outbox(db_path(tmp_path), [login_event("0933333333")])
+        out = io.StringIO()
+        with contextlib.redirect_stdout(out):
+            assert main(["agent", "status", "--json", "--socket", str(sock)]) == 0
+    assert json.loads(out.getvalue())["sync"] == {
+        "outbox_depth": 1,
+        "rejected_events": 0,
+        "newest_rejected": None,
+    }

@@ -12,6 +12,7 @@ namespace).
 from __future__ import annotations
 
 import logging
+import os
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
@@ -89,6 +90,11 @@ def checklist_line(host: Host) -> tuple[bool | None, str]:
         return None, detail
     if live_value() == "1":
         return True, "on" + ("" if conf else f" (but {SYSCTL_FILE} is missing: off after a reboot)")
+    if not os.access(PROC_IP_FORWARD, os.W_OK):
+        return False, (
+            "off: guests cannot reach the internet, and /proc/sys is read-only here "
+            "(a container?): turn it on where the network namespace is made"
+        )
     return False, (
         "off: guests cannot reach the internet "
         f"(net.ipv4.ip_forward=1 in {SYSCTL_FILE} applies at the next boot; "

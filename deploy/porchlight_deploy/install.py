@@ -1,8 +1,8 @@
 """deploy/install-router: plan from what is there, apply with a journal, undo on failure.
 
-Order: read-only checks first (interface, Python, disk, admin reachable), then
-packages, directories, venv, user, config, units, start, health check, and
-enrollment last — the commit point: until the admin has handed out a device
+Order: the read-only checks of preflight.py first (system, Python, interface,
+disk, certificate, admin reachable), then packages, directories, venv, user,
+config, units, start, health check, IPv4 forwarding, and enrollment last — the commit point: until the admin has handed out a device
 token everything is undone on failure; after it the install stands and a
 failing component is a red line in the check-list.
 """

@@ -136,7 +136,8 @@ def admin(netns, tmp_path):
     )
     exe = str(REPO / ".venv/bin/porchlight")
     for argv in ([exe, "admin", "migrate"], [exe, "admin", "demo", "--json"]):
-        subprocess.run(argv, env=env, capture_output=True, check=True, timeout=120)
+        done = subprocess.run(argv, env=env, capture_output=True, check=True, timeout=120)
+    (tmp_path / "admin-demo.json").write_bytes(done.stdout)  # the demo owner's login
     proc = subprocess.Popen(
         ["ip", "netns", "exec", netns.name, exe, "admin", "serve"]
         + ["--bind", f"127.0.0.1:{ADMIN_PORT}", "--workers", "1"],
@@ -169,3 +170,36 @@ def admin(netns, tmp_path):
     finally:
         proc.terminate()
         proc.wait(timeout=20)
+
+
+@pytest.fixture
+def admin_login(admin, tmp_path) -> dict[str, str]:
+    """The demo owner's email and password on the `admin` fixture's admin."""
+    return json.loads((tmp_path / "admin-demo.json").read_text())
+
+
+NSPAWN_ROOT_HINT = (
+    "set PORCHLIGHT_NSPAWN_ROOT to a Debian root built by scripts/nspawn-root "
+    "(scripts/setup --tests builds one; scripts/test sets the variable)"
+)
+
+
+@pytest.fixture(scope="session")
+def nspawn_root() -> Path:
+    """The debootstrap root the systemd tests boot. Opt-in by hand (skips without
+    it); under PORCHLIGHT_REQUIRE_ALL=1 (scripts/test, CI) a missing one fails."""
+    base = os.environ.get("PORCHLIGHT_NSPAWN_ROOT")
+    reason = None
+    if shutil.which("systemd-nspawn") is None:
+        reason = "needs systemd-nspawn (apt-get install systemd-container)"
+    elif not base:
+        reason = NSPAWN_ROOT_HINT
+    elif not (Path(base) / "usr/lib/systemd/systemd").exists():
+        reason = f"PORCHLIGHT_NSPAWN_ROOT={base} is not a Debian root with systemd; " + (
+            NSPAWN_ROOT_HINT
+        )
+    if reason is None and base:
+        return Path(base)
+    if os.environ.get("PORCHLIGHT_REQUIRE_ALL") == "1":
+        pytest.fail(f"prerequisite missing: {reason}", pytrace=False)
+    pytest.skip(reason)

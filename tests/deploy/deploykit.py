@@ -11,8 +11,12 @@ from __future__ import annotations
 import hashlib
 import json
 import os
+import signal
 import subprocess
 import sys
+import time
+from collections.abc import Callable, Iterator
+from contextlib import contextmanager
 from pathlib import Path
 
 REPO = Path(__file__).resolve().parents[2]
@@ -77,3 +81,84 @@ def tree(root: Path) -> dict[str, str]:
             digest = hashlib.sha256(path.read_bytes()).hexdigest()[:16]
             out[rel] = f"file {oct(path.stat().st_mode & 0o7777)} {digest}"
     return out
+
+
+def _children(pid: int) -> list[int]:
+    out = []
+    for stat in Path("/proc").glob("[0-9]*/stat"):
+        try:
+            fields = stat.read_text().rsplit(")", 1)[1].split()
+        except OSError:
+            continue
+        if int(fields[1]) == pid:
+            out.append(int(stat.parent.name))
+    return out
+
+
+Inside = Callable[..., subprocess.CompletedProcess]
+
+
+@contextmanager
+def boot(root: Path, netns: Netns, binds: dict[str, Path], log_path: Path) -> Iterator[Inside]:
+    """Boot `root` with systemd-nspawn (`--volatile=overlay`: the root stays
+    pristine) inside `netns`, the source tree at /root/porchlight and `binds`
+    (container path -> host path) read-only; yield `inside(command)`, which runs
+    a bash command in the booted container. Powered off afterwards."""
+    argv = [
+        "systemd-nspawn",
+        "-D",
+        str(root),
+        "--volatile=overlay",
+        "--boot",
+        "--keep-unit",
+        "--register=no",
+        "--capability=CAP_NET_ADMIN",
+        # with the path below: that namespace, and /proc/sys/net writable as on a
+        # real router (the installer turns IPv4 forwarding on there)
+        "--private-network",
+        f"--network-namespace-path=/run/netns/{netns.name}",
+        f"--bind-ro={REPO}:/root/porchlight",
+    ]
+    argv += [f"--bind-ro={host}:{path}" for path, host in binds.items()]
+    with log_path.open("w") as log:
+        proc = subprocess.Popen(
+            argv, stdin=subprocess.DEVNULL, stdout=log, stderr=log, start_new_session=True
+        )
+        leader = None
+        try:
+            for _ in range(300):
+                kids = _children(proc.pid)
+                if kids:
+                    leader = kids[0]
+                    state = run(
+                        ["nsenter", "-t", str(leader), "-a", "--"]
+                        + ["systemctl", "is-system-running"],
+                        check=False,
+                    )
+                    if state.stdout.strip() in ("running", "degraded"):
+                        break
+                if proc.poll() is not None:
+                    break
+                time.sleep(0.2)
+            else:
+                raise AssertionError("the container did not boot: " + log_path.read_text())
+            if proc.poll() is not None:
+                raise AssertionError("systemd-nspawn exited: " + log_path.read_text())
+
+            def inside(command: str, timeout: float = 900) -> subprocess.CompletedProcess:
+                return run(
+                    ["nsenter", "-t", str(leader), "-a", "--", "/bin/bash", "-c", command],
+                    timeout=timeout,
+                    check=False,
+                )
+
+            yield inside
+        finally:
+            if leader is not None:
+                poweroff = ["nsenter", "-t", str(leader), "-a", "--", "systemctl", "poweroff"]
+                run(poweroff, check=False)
+            try:
+                proc.wait(timeout=60)
+            except subprocess.TimeoutExpired:
+                os.killpg(proc.pid, signal.SIGKILL)
+                proc.wait(timeout=10)

@@ -6,38 +6,23 @@ real admin, run again, upgrade, a broken upgrade rolled back by the live
 `porchlight agent status --json` check, uninstall, and the namespace's `ip`
 and `nft list ruleset` state diffed; and single-box mode as README.md gives it
 (admin and worker units on SQLite, enrollment over loopback, upgrade, uninstall).
-Opt-in because it is slow (about three minutes: venvs built under a booted
-systemd): set PORCHLIGHT_NSPAWN_ROOT to a root made once with
+A guest driven through the installed units: test_deploy_guest_under_systemd.py.
 
-    debootstrap --variant=minbase --include=systemd,systemd-sysv,dbus,python3,\
-python3-venv,nftables,dnsmasq-base,iproute2,conntrack,passwd,netbase,procps \
-bookworm DIR http://deb.debian.org/debian
-
-(and apt-get install systemd-container debootstrap on this machine).
+The root comes from PORCHLIGHT_NSPAWN_ROOT: `scripts/nspawn-root` builds it
+once (debootstrap bookworm, about a minute) into /var/cache/porchlight; CI gets
+it from `scripts/setup --tests` and `scripts/test`. By hand without it these
+tests skip; under PORCHLIGHT_REQUIRE_ALL=1 they fail (the `nspawn_root` fixture).
 """
 
 from __future__ import annotations
 
-import os
 import shutil
-import signal
-import subprocess
-import time
 import zipfile
-from pathlib import Path
 
 import pytest
-from deploykit import REPO, run
+from deploykit import REPO, boot, run
 
-BASE = os.environ.get("PORCHLIGHT_NSPAWN_ROOT")
-pytestmark = [
-    pytest.mark.root,
-    pytest.mark.slow,
-    pytest.mark.skipif(
-        not BASE or shutil.which("systemd-nspawn") is None,
-        reason="opt-in: set PORCHLIGHT_NSPAWN_ROOT to a debootstrap root (see the docstring)",
-    ),
-]
+pytestmark = [pytest.mark.root, pytest.mark.slow]
 
 
 @pytest.fixture
@@ -62,18 +47,6 @@ def agent_broken_wheelhouse(tmp_path, wheelhouse):
     return dest
 
 
-def _children(pid: int) -> list[int]:
-    out = []
-    for stat in Path("/proc").glob("[0-9]*/stat"):
-        try:
-            fields = stat.read_text().rsplit(")", 1)[1].split()
-        except OSError:
-            continue
-        if int(fields[1]) == pid:
-            out.append(int(stat.parent.name))
-    return out
-
-
 @pytest.fixture(scope="session")
 def all_wheelhouse(tmp_path_factory):
     """porchlight[all] (router and admin) as wheels, for single-box mode."""
@@ -89,63 +62,16 @@ def all_wheelhouse(tmp_path_factory):
 
 
 @pytest.fixture
-def booted(netns, wheelhouse, agent_broken_wheelhouse, all_wheelhouse, tmp_path):
-    netns.exec(["sysctl", "-qw", "net.ipv4.ip_forward=1"], check=True)
-    log = (tmp_path / "nspawn.log").open("w")
-    proc = subprocess.Popen(
-        [
-            "systemd-nspawn",
-            "-D",
-            str(BASE),
-            "--volatile=overlay",
-            "--boot",
-            "--keep-unit",
-            "--register=no",
-            "--capability=CAP_NET_ADMIN",
-            f"--network-namespace-path=/run/netns/{netns.name}",
-            f"--bind-ro={REPO}:/root/porchlight",
-            f"--bind-ro={wheelhouse}:/root/wheels",
-            f"--bind-ro={agent_broken_wheelhouse}:/root/broken",
-            f"--bind-ro={all_wheelhouse}:/root/wheels-all",
-        ],
-        stdin=subprocess.DEVNULL,
-        stdout=log,
-        stderr=log,
-        start_new_session=True,
-    )
-    leader = None
-    try:
-        for _ in range(300):
-            kids = _children(proc.pid)
-            if kids:
-                leader = kids[0]
-                state = run(
-                    ["nsenter", "-t", str(leader), "-a", "--", "systemctl", "is-system-running"],
-                    check=False,
-                )
-                if state.stdout.strip() in ("running", "degraded"):
-                    break
-            time.sleep(0.2)
-        else:
-            pytest.fail("the container did not boot: " + (tmp_path / "nspawn.log").read_text())
-
-        def inside(command: str, timeout: float = 900):
-            return run(
-                ["nsenter", "-t", str(leader), "-a", "--", "/bin/bash", "-c", command],
-                timeout=timeout,
-                check=False,
-            )
-
+def booted(nspawn_root, netns, wheelhouse, agent_broken_wheelhouse, all_wheelhouse, tmp_path):
+    # off: the installer turns it on, uninstall must put it back (the state diff)
+    netns.exec(["sysctl", "-qw", "net.ipv4.ip_forward=0"], check=True)
+    binds = {
+        "/root/wheels": wheelhouse,
+        "/root/broken": agent_broken_wheelhouse,
+        "/root/wheels-all": all_wheelhouse,
+    }
+    with boot(nspawn_root, netns, binds, tmp_path / "nspawn.log") as inside:
         yield inside
-    finally:
-        if leader is not None:
-            run(["nsenter", "-t", str(leader), "-a", "--", "systemctl", "poweroff"], check=False)
-        try:
-            proc.wait(timeout=60)
-        except subprocess.TimeoutExpired:
-            os.killpg(proc.pid, signal.SIGKILL)
-            proc.wait(timeout=10)
-        log.close()
 
 
 def test_install_upgrade_uninstall_under_systemd(netns, booted, admin):

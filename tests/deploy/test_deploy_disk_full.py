@@ -78,6 +78,24 @@ def test_disk_full_while_building_the_venv(netns, target_root, tmp_path, standin
         )
         assert (root / "etc/sysctl.d/60-porchlight.conf").is_file()
         assert forwarding(netns) == "0"
+
+        # an upgrade on a disk with only a little room left: named, rolled back
+        installed = snapshot(netns, root)
+        resize(disk, f"{used_kb(disk) + 1024}k")
+        proc = netns.deploy(
+            "upgrade-router",
+            "--root",
+            str(root),
+            "--wheelhouse",
+            str(standin_wheelhouse),
+            "--min-free-mb",
+            "1",
+        )
+        assert proc.returncode == 1, proc.stdout + proc.stderr
+        assert "upgrade-router: the disk is full" in proc.stderr, proc.stderr
+        assert "rolled back to porchlight 0.1.0" in proc.stderr
+        assert snapshot(netns, root) == installed
+        resize(disk, "256m")
         proc = netns.deploy("uninstall-router", "--root", str(root))
         assert proc.returncode == 0, proc.stdout + proc.stderr
         assert snapshot(netns, root) == before

@@ -203,3 +203,40 @@ def test_command_lines_follow_the_protocol_and_parse(unit, expected):
         assert getattr(args, "func", None) is not None, argv
     main = expand(d["ExecStart"][0])[1:]
     assert main[: len(expected)] == expected
+
+
+def _shell_line(unit: str, key: str, marker: str, tmp_path: Path) -> list[str]:
+    """The /bin/sh -c command of `key` in `unit` containing `marker`, as systemd
+    would run it ($$ is a literal $), with its paths moved under tmp_path."""
+    line = next(v for v in directives(unit)[key] if marker in v)
+    line = line.replace("$$", "$")
+    for path in ("/var/lib/porchlight", "/run/porchlight-dnsmasq"):
+        line = line.replace(path, str(tmp_path) + path)
+    return shlex.split(line)
+
+
+def test_dnsmasq_restarts_only_when_the_walled_garden_snippets_change(tmp_path):
+    """The agent rewrites its snippet on every start and config pull, mostly with
+    the same lines; a restart costs the guests DHCP and DNS for a moment."""
+    record = _shell_line("porchlight-dnsmasq.service", "ExecStartPre", "sha256sum", tmp_path)
+    condition = _shell_line("porchlight-dnsmasq-reload.service", "ExecCondition", "", tmp_path)
+    snippets = tmp_path / "var/lib/porchlight/agent/dnsmasq.d"
+    snippets.mkdir(parents=True)
+    (tmp_path / "run/porchlight-dnsmasq").mkdir(parents=True)
+
+    def restart_wanted() -> bool:
+        code = subprocess.run(condition, timeout=30).returncode
+        assert code in (0, 1)  # ExecCondition: 0 goes on, 1 skips (never a failure)
+        return code == 0
+
+    assert restart_wanted()  # dnsmasq never started: no record, let try-restart decide
+    subprocess.run(record, check=True, timeout=30)  # dnsmasq starts with no snippet
+    assert not restart_wanted()
+    snippet = snippets / "walled-garden.conf"
+    snippet.write_text("nftset=/zalo.me/4#inet#porchlight#walled4\n")
+    assert restart_wanted()
+    subprocess.run(record, check=True, timeout=30)  # restarted: reads the new lines
+    snippet.write_text("nftset=/zalo.me/4#inet#porchlight#walled4\n")  # same bytes again
+    assert not restart_wanted()
+    (snippets / "other.conf").write_text("nftset=/example.com/4#inet#porchlight#walled4\n")
+    assert restart_wanted()

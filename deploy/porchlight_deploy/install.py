@@ -2,9 +2,10 @@
 
 Order: the read-only checks of preflight.py first (system, Python, interface,
 disk, certificate, admin reachable), then packages, directories, venv, user,
-config, units, start, health check, IPv4 forwarding, and enrollment last — the commit point: until the admin has handed out a device
-token everything is undone on failure; after it the install stands and a
-failing component is a red line in the check-list.
+config, units, start, health check, IPv4 forwarding, and enrollment last —
+the commit point: until the admin has handed out a device token everything
+is undone on failure; after it the install stands and a failing component is
+a red line in the check-list.
 """
 
 from __future__ import annotations

@@ -37,13 +37,14 @@ import pytest
 from deploykit import REPO, Netns, boot, run
 
 from porchlight.lab import guest_dhcp
-from porchlight.lab.internet_host import HOME_MARKER
+from porchlight.lab.internet_host import APPLE_SUCCESS, HOME_MARKER
 
 pytestmark = [pytest.mark.root, pytest.mark.slow]
 
 INTERNET_IP = "198.51.100.10"  # TEST-NET-2, as in porchlight/lab/topology.py
 ROUTER_WAN_IP = "198.51.100.1"
 INTERNET_URL = f"http://{INTERNET_IP}/"
+APPLE_PROBE = f"http://{INTERNET_IP}/hotspot-detect.html"
 PORTAL = "http://10.77.0.1:8080/"
 CAPTIVE_API = "http://10.77.0.1:8080/api/captive"
 UNITS = ("porchlight-agent", "porchlight-portal", "porchlight-dnsmasq")
@@ -267,6 +268,10 @@ def test_guest_through_installed_units(
     token = CSRF.search(page)
     action = re.search(r'<form[^>]*action="([^"]*login[^"]*)"', page)
     assert token and action, "no login form with a CSRF token on the portal page"
+    assert phone.http(APPLE_PROBE)[2] != APPLE_SUCCESS  # the phone opens its login sheet
+    # HTTPS is refused at once (TCP reset), not dropped: phones fall back fast
+    https = guest_ns.exec(["curl", "-sS", "-m", "8", "-o", "/dev/null", f"https://{INTERNET_IP}/"])
+    assert https.returncode == 7, https.stderr  # 7: could not connect; 28 would be a timeout
 
     # 3. The login form, as a phone submits it.
     name = f"Deploy Guest {uuid.uuid4().hex[:6]}"
@@ -287,6 +292,7 @@ def test_guest_through_installed_units(
     assert mac in _allowed_macs(netns)
     status, _, body = phone.http(INTERNET_URL)
     assert status == 200 and HOME_MARKER in body, (status, body[:300])
+    assert phone.http(APPLE_PROBE)[2] == APPLE_SUCCESS  # the login sheet closes
     assert captive_becomes(False)
 
     # 6. The agent's sync brings the visit to the admin's customer list.

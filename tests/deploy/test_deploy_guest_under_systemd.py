@@ -15,7 +15,8 @@ guest's HTTP request to the internet host lands on the installed portal; the
 guest posts the login form; its MAC is in `inet porchlight allowed`; the
 internet host answers; the admin's customer list shows the visit at Lab Café
 once the agent has synced; `porchlight agent deauth MAC` inside the container
-sends the guest back to the portal. Forwarding is off before the install (the
+sends the guest back to the portal. The session outlives `systemctl restart
+porchlight-agent` on the way. Forwarding is off before the install (the
 installer turns it on); the internet namespace routes the guest LAN back via
 the router, so no NAT (and no `--wan`) is needed.
 """
@@ -294,6 +295,12 @@ def test_guest_through_installed_units(
     assert status == 200 and HOME_MARKER in body, (status, body[:300])
     assert phone.http(APPLE_PROBE)[2] == APPLE_SUCCESS  # the login sheet closes
     assert captive_becomes(False)
+    # the session outlives an agent restart (the store is the truth, the table stays)
+    restart = inside("systemctl restart porchlight-agent")
+    assert restart.returncode == 0, restart.stderr
+    _wait_active(inside)
+    assert mac in _allowed_macs(netns)
+    assert HOME_MARKER in phone.http(INTERNET_URL)[2]
 
     # 6. The agent's sync brings the visit to the admin's customer list.
     manager = Browser(netns.name, tmp_path / "admin-cookies.txt")

@@ -1,4 +1,5 @@
-"""Helpers for the deploy tests: the namespace wrapper, tree snapshots, paths.
+"""Helpers for the deploy tests: the namespace wrapper, tree snapshots, paths,
+booting a Debian root under systemd-nspawn, curl with a cookie jar in a namespace.
 
 The installer never runs against this machine: it gets `--root DIR` (a small
 Debian-like tree) and runs inside a throwaway network namespace (`pl` + 6 hex)
@@ -18,6 +19,7 @@ import time
 from collections.abc import Callable, Iterator
 from contextlib import contextmanager
 from pathlib import Path
+from urllib.parse import urljoin
 
 REPO = Path(__file__).resolve().parents[2]
 DEPLOY = REPO / "deploy"
@@ -162,3 +164,40 @@ def boot(root: Path, netns: Netns, binds: dict[str, Path], log_path: Path) -> It
             except subprocess.TimeoutExpired:
                 os.killpg(proc.pid, signal.SIGKILL)
                 proc.wait(timeout=10)
+
+
+class Browser:
+    """curl in a namespace with a cookie jar: a phone, or a manager's browser."""
+
+    def __init__(self, netns: str, jar: Path) -> None:
+        self.netns, self.jar = netns, jar
+
+    def http(self, url: str, form: dict[str, str] | None = None) -> tuple[int, str, str]:
+        """(status, Location header, body), redirects not followed."""
+        argv = ["ip", "netns", "exec", self.netns, "curl", "-sS", "-m", "10", "-i",
+                "-b", str(self.jar), "-c", str(self.jar), "-H", "Accept-Language: en",
+                "-H", "User-Agent: Mozilla/5.0 (Linux; Android 14) deploy-test"]  # fmt: skip
+        for key, value in (form or {}).items():
+            argv += ["--data-urlencode", f"{key}={value}"]
+        done = run([*argv, url], timeout=30, check=False)
+        assert done.returncode == 0, f"curl {url}: {done.stderr}"
+        head, _, body = done.stdout.replace("\r\n", "\n").partition("\n\n")
+        while head.startswith("HTTP/1.1 100"):
+            head, _, body = body.partition("\n\n")
+        location = ""
+        for line in head.splitlines()[1:]:
+            name, _, value = line.partition(":")
+            if name.strip().lower() == "location":
+                location = value.strip()
+        return int(head.split()[1]), location, body
+
+    def follow(self, url: str) -> tuple[str, str]:
+        """GET `url` following redirects: (final URL, body)."""
+        for _ in range(5):
+            status, location, body = self.http(url)
+            if status in (301, 302, 303, 307, 308) and location:
+                url = urljoin(url, location)
+                continue
+            assert status == 200, f"{url} answered {status}"
+            return url, body
+        raise AssertionError(f"too many redirects from {url}")

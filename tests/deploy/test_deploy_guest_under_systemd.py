@@ -31,11 +31,10 @@ import subprocess
 import time
 import uuid
 from collections.abc import Iterator
-from pathlib import Path
 from urllib.parse import urljoin
 
 import pytest
-from deploykit import REPO, Netns, boot, run
+from deploykit import REPO, Browser, Netns, boot, run
 
 from porchlight.lab import guest_dhcp
 from porchlight.lab.internet_host import APPLE_SUCCESS, HOME_MARKER
@@ -64,43 +63,6 @@ case "$1" in
 esac
 exit 0
 """
-
-
-class Browser:
-    """curl in a namespace with a cookie jar: a phone, or a manager's browser."""
-
-    def __init__(self, netns: str, jar: Path) -> None:
-        self.netns, self.jar = netns, jar
-
-    def http(self, url: str, form: dict[str, str] | None = None) -> tuple[int, str, str]:
-        """(status, Location header, body), redirects not followed."""
-        argv = ["ip", "netns", "exec", self.netns, "curl", "-sS", "-m", "10", "-i",
-                "-b", str(self.jar), "-c", str(self.jar), "-H", "Accept-Language: en",
-                "-H", "User-Agent: Mozilla/5.0 (Linux; Android 14) deploy-test"]  # fmt: skip
-        for key, value in (form or {}).items():
-            argv += ["--data-urlencode", f"{key}={value}"]
-        done = run([*argv, url], timeout=30, check=False)
-        assert done.returncode == 0, f"curl {url}: {done.stderr}"
-        head, _, body = done.stdout.replace("\r\n", "\n").partition("\n\n")
-        while head.startswith("HTTP/1.1 100"):
-            head, _, body = body.partition("\n\n")
-        location = ""
-        for line in head.splitlines()[1:]:
-            name, _, value = line.partition(":")
-            if name.strip().lower() == "location":
-                location = value.strip()
-        return int(head.split()[1]), location, body
-
-    def follow(self, url: str) -> tuple[str, str]:
-        """GET `url` following redirects: (final URL, body)."""
-        for _ in range(5):
-            status, location, body = self.http(url)
-            if status in (301, 302, 303, 307, 308) and location:
-                url = urljoin(url, location)
-                continue
-            assert status == 200, f"{url} answered {status}"
-            return url, body
-        raise AssertionError(f"too many redirects from {url}")
 
 
 def _new_netns() -> Netns:

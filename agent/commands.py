@@ -24,6 +24,12 @@ def register(sub: Any) -> None:
     run.add_argument("--state-dir", required=True, help="directory for the store and tokens")
     run.add_argument("--socket", default=DEFAULT_SOCKET, help="local API socket path")
     run.add_argument("--portal-port", type=int, default=8080, help="port the portal listens on")
+    run.add_argument(
+        "--portal-tls-port",
+        type=int,
+        default=None,
+        help="the portal's HTTPS port (RFC 8908 API), also open to guests before login",
+    )
     run.add_argument("--socket-group", help="group allowed to use the socket (the portal's)")
     run.add_argument("--dnsmasq-conf", help="file to write walled-garden nftset= lines to")
     run.add_argument("--wan", help="masquerade LAN traffic leaving this interface")
@@ -84,8 +90,10 @@ def cmd_run(args: argparse.Namespace) -> int:
     from porchlight.agent.daemon import Agent, install_signal_handlers, limit_malloc_arenas
     from porchlight.agent.runner import CommandError
 
-    if not 1 <= args.portal_port <= 65535:
-        raise UsageError("--portal-port must be 1-65535")
+    ports = {"--portal-port": args.portal_port, "--portal-tls-port": args.portal_tls_port}
+    for flag, port in ports.items():
+        if port is not None and not 1 <= port <= 65535:
+            raise UsageError(f"{flag} must be 1-65535")
     if args.reconcile_seconds <= 0:
         raise UsageError("--reconcile-seconds must be positive")
     try:
@@ -99,6 +107,7 @@ def cmd_run(args: argparse.Namespace) -> int:
             state_dir=args.state_dir,
             socket_path=args.socket,
             portal_port=args.portal_port,
+            portal_tls_port=args.portal_tls_port,
             socket_group=args.socket_group,
             dnsmasq_conf=args.dnsmasq_conf,
             wan=args.wan,

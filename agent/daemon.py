@@ -14,6 +14,7 @@ that loop turns and its watcher threads live (see sd_notify.py).
 
 from __future__ import annotations
 
+import dataclasses
 import json
 import logging
 import os
@@ -46,6 +47,7 @@ class Agent:
         state_dir: str | Path,
         socket_path: str | Path,
         portal_port: int = 8080,
+        portal_tls_port: int | None = None,
         socket_group: str | None = None,
         dnsmasq_conf: str | Path | None = None,
         wan: str | None = None,
@@ -71,6 +73,7 @@ class Agent:
         spec = nft_ruleset.GateSpec(
             lan=lan,
             portal_port=portal_port,
+            portal_tls_port=portal_tls_port,
             wan=wan,
             bandwidth_kbps=config["session"]["bandwidth_kbps"],
         )
@@ -105,12 +108,7 @@ class Agent:
     def _activate(self, clean: dict[str, Any], *, persist: bool) -> None:
         gate = self.gate
         old = (gate.config, gate.spec, gate.ruleset)
-        spec = nft_ruleset.GateSpec(
-            lan=gate.spec.lan,
-            portal_port=gate.spec.portal_port,
-            wan=gate.spec.wan,
-            bandwidth_kbps=clean["session"]["bandwidth_kbps"],
-        )
+        spec = dataclasses.replace(gate.spec, bandwidth_kbps=clean["session"]["bandwidth_kbps"])
         snippet_tmp = None
         with gate.lock:
             try:

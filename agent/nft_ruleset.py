@@ -51,13 +51,16 @@ class GateSpec:
     portal_port: int = 8080
     wan: str | None = None
     bandwidth_kbps: int | None = None
+    # the portal's HTTPS port (RFC 8908 API under the venue's name), reachable before login
+    portal_tls_port: int | None = None
 
     def __post_init__(self) -> None:
         for name in (self.lan, self.wan):
             if name is not None and not _IFACE.match(name):
                 raise ValueError(f"interface name {name!r} is not valid")
-        if not 1 <= self.portal_port <= 65535:
-            raise ValueError("portal port must be 1-65535")
+        for port in (self.portal_port, self.portal_tls_port):
+            if port is not None and not 1 <= port <= 65535:
+                raise ValueError("portal port must be 1-65535")
         if self.bandwidth_kbps is not None and self.bandwidth_kbps <= 0:
             raise ValueError("bandwidth_kbps must be positive")
 
@@ -74,6 +77,7 @@ class Ruleset:
 def build(spec: GateSpec) -> Ruleset:
     lan = f'"{spec.lan}"'
     port = spec.portal_port
+    open_ports = ", ".join(str(p) for p in sorted({53, port, spec.portal_tls_port or port}))
     sets = dict(SETS)
     up_limit: list[str] = []
     down_limit: list[str] = []
@@ -117,7 +121,7 @@ def build(spec: GateSpec) -> Ruleset:
                 "ct state established,related accept",
                 "meta l4proto { icmp, ipv6-icmp } accept",
                 "udp dport { 53, 67, 547 } accept",
-                f"tcp dport {{ 53, {port} }} accept",
+                f"tcp dport {{ {open_ports} }} accept",
                 "ether saddr @trusted accept",
                 "ether saddr @allowed accept",
                 "drop",

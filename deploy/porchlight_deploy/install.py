@@ -47,7 +47,7 @@ from .router_config import (
     env_value,
     portal_env,
 )
-from .tls import install_certificate
+from .tls import TLS_PORT, install_certificate
 from .venv import SOURCE_TREE, Source, build_venv, current, installed_version, new_venv_name
 
 log = logging.getLogger(__name__)
@@ -97,7 +97,8 @@ def apply(host: Host, journal: Journal, opts: InstallOptions, lan: Lan) -> str:
         host.add_system_user(PORTAL_USER)
     before = len(journal.changes)
     name = opts.tls.name if opts.tls else None
-    journal.write(f"{ETC}/agent.env", agent_env(lan, wan=opts.wan).encode())
+    tls_port = TLS_PORT if opts.tls else None
+    journal.write(f"{ETC}/agent.env", agent_env(lan, wan=opts.wan, tls_port=tls_port).encode())
     portal = portal_env(lan, portal_secret(host), tls_name=name)
     journal.write(f"{ETC}/portal.env", portal.encode(), 0o600)
     journal.write(f"{ETC}/dnsmasq.conf", dnsmasq_conf(lan, tls_name=name).encode())

@@ -97,14 +97,22 @@ def captive_api_url(lan: Lan, port: int = PORTAL_PORT) -> str:
     return f"http://{lan.ip}:{port}{CAPTIVE_API_PATH}"
 
 
-def agent_env(lan: Lan, port: int = PORTAL_PORT, wan: str | None = None) -> str:
-    extra = f"--wan {wan}" if wan else ""
+def agent_env(
+    lan: Lan, port: int = PORTAL_PORT, wan: str | None = None, tls_port: int | None = None
+) -> str:
+    flags = []
+    if wan:
+        flags.append(f"--wan {wan}")
+    if tls_port:  # the HTTPS portal must be reachable before login, like the plain one
+        flags.append(f"--portal-tls-port {tls_port}")
+    extra = " ".join(flags)
     return (
         "# Porchlight agent (porchlight-agent.service). Written by deploy/install-router;\n"
         "# re-run the installer to change it.\n"
         f"PORCHLIGHT_LAN={lan.iface}\n"
         f"PORCHLIGHT_PORTAL_PORT={port}\n"
-        "# --wan IFACE: the agent masquerades guest traffic leaving IFACE\n"
+        "# --wan IFACE: the agent masquerades guest traffic leaving IFACE;\n"
+        "# --portal-tls-port N: guests reach the HTTPS portal before login\n"
         f"PORCHLIGHT_AGENT_EXTRA={extra}\n"
     )
 

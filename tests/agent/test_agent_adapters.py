@@ -119,6 +119,17 @@ def test_ruleset_is_one_rule_per_purpose_not_per_client():
     assert big.startswith("table inet porchlight {}\ndelete table inet porchlight\n")
 
 
+def test_https_portal_port_is_open_to_guests_before_login_only_when_set():
+    plain = nft_ruleset.render(nft_ruleset.build(nft_ruleset.GateSpec(lan="br-lan")))
+    tls = nft_ruleset.render(
+        nft_ruleset.build(nft_ruleset.GateSpec(lan="br-lan", portal_tls_port=8443))
+    )
+    assert "tcp dport { 53, 8080 } accept" in plain and "8443" not in plain
+    assert "tcp dport { 53, 8080, 8443 } accept" in tls
+    with pytest.raises(ValueError):
+        nft_ruleset.GateSpec(lan="br-lan", portal_tls_port=70000)
+
+
 @pytest.mark.parametrize("lan", ["", "br lan", 'x";drop', "a" * 16])
 def test_gate_spec_refuses_bad_interface_names(lan):
     with pytest.raises(ValueError):

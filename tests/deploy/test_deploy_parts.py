@@ -174,3 +174,14 @@ def test_unchanged_file_is_not_rewritten(tmp_path):
     journal = Journal(host)
     journal.write("/etc/a.conf", b"same\n")
     assert journal.changes == []
+
+
+def test_agent_extra_flags_reach_the_agents_parser():
+    """What agent.env puts in $PORCHLIGHT_AGENT_EXTRA is what `agent run` understands."""
+    from porchlight.cli import build_parser
+
+    extra = env_value(agent_env(lan(), wan="eth0", tls_port=8443), "PORCHLIGHT_AGENT_EXTRA")
+    assert extra == "--wan eth0 --portal-tls-port 8443"
+    argv = ["agent", "run", "--lan", "br-lan", "--state-dir", "/tmp/x", *extra.split()]
+    args = build_parser().parse_args(argv)
+    assert (args.wan, args.portal_tls_port, args.portal_port) == ("eth0", 8443, 8080)

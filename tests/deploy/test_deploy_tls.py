@@ -119,6 +119,8 @@ def test_https_portal_answers_rfc_8908_under_the_venue_name(
     assert f"host-record={NAME},{LAN_IP}\n" in conf
     assert f'dhcp-option=lan0,114,"https://{NAME}:8443/api/captive"' in conf
     assert "http://" not in conf
+    agent = (etc / "agent.env").read_text()  # guests reach 8443 before login
+    assert "PORCHLIGHT_AGENT_EXTRA=--portal-tls-port 8443\n" in agent
     key = etc / "tls/portal.key"
     assert key.read_bytes() == (pki / "good.key").read_bytes()
     group = next(

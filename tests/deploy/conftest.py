@@ -13,12 +13,13 @@ import os
 import secrets
 import shutil
 import subprocess
+import sys
 import time
 import zipfile
 from pathlib import Path
 
 import pytest
-from deploykit import LAN_IP, REPO, Netns, run
+from deploykit import LAN_IP, REPO, Netns, root_python_version, run, target_wheelhouse
 
 
 @pytest.fixture
@@ -78,7 +79,7 @@ def target_root(tmp_path):
     return root
 
 
-def _pip_wheel(dest: Path, source: Path) -> None:
+def _pip_wheel(dest: Path, source: Path, extra: str = "router") -> None:
     proc = run(
         [
             str(REPO / ".venv/bin/pip"),
@@ -87,9 +88,9 @@ def _pip_wheel(dest: Path, source: Path) -> None:
             "--disable-pip-version-check",
             "--wheel-dir",
             str(dest),
-            f"{source}[router]",
+            f"{source}[{extra}]",
         ],
-        timeout=600,
+        timeout=900,
         check=False,
     )
     if proc.returncode != 0:
@@ -203,3 +204,12 @@ def nspawn_root() -> Path:
     if os.environ.get("PORCHLIGHT_REQUIRE_ALL") == "1":
         pytest.fail(f"prerequisite missing: {reason}", pytrace=False)
     pytest.skip(reason)
+
+
+@pytest.fixture(scope="session")
+def root_wheelhouse(nspawn_root, wheelhouse, tmp_path_factory):
+    """porchlight[router] as wheels the nspawn root's Python can install."""
+    python = root_python_version(nspawn_root)
+    if python == "{}.{}".format(*sys.version_info[:2]):
+        return wheelhouse
+    return target_wheelhouse(tmp_path_factory.mktemp("wheelhouse-root"), "router", python)

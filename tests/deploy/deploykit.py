@@ -201,3 +201,43 @@ class Browser:
             assert status == 200, f"{url} answered {status}"
             return url, body
         raise AssertionError(f"too many redirects from {url}")
+
+
+def root_python_version(root: Path) -> str:
+    """The target root's python3 version, "3.11" for Debian 12, "3.13" for Debian 13."""
+    target = os.readlink(root / "usr/bin/python3")
+    return target.removeprefix("python")
+
+
+def target_wheelhouse(dest: Path, extra: str, python: str) -> Path:
+    """porchlight[extra] as wheels for a target whose Python is `python`: built here
+    when it is this interpreter's version, else our pure wheel plus binary wheels
+    of every dependency for that version (so a Debian 13 root gets cp313 wheels)."""
+    pip = [str(REPO / ".venv/bin/pip")]
+    if python == "{}.{}".format(*sys.version_info[:2]):
+        proc = run(
+            [*pip, "wheel", "-q", "--disable-pip-version-check", "--wheel-dir", str(dest)]
+            + [f"{REPO}[{extra}]"],
+            timeout=900,
+            check=False,
+        )
+        assert proc.returncode == 0, proc.stderr[-500:]
+        return dest
+    proc = run(
+        [*pip, "wheel", "-q", "--no-deps", "--wheel-dir", str(dest), str(REPO)],
+        timeout=300,
+        check=False,
+    )
+    assert proc.returncode == 0, proc.stderr[-500:]
+    wheel = next(dest.glob("porchlight-*.whl"))
+    proc = run(
+        [*pip, "download", "-q", "--disable-pip-version-check", "--dest", str(dest)]
+        + ["--only-binary=:all:", "--implementation", "cp", "--python-version", python]
+        + [f"--platform=manylinux_2_{n}_x86_64" for n in (17, 28, 34)]
+        + ["--platform=manylinux2014_x86_64", f"{wheel}[{extra}]"],
+        timeout=900,
+        check=False,
+    )
+    if proc.returncode != 0:
+        raise AssertionError(f"no wheels for Python {python} (PyPI?): {proc.stderr[-500:]}")
+    return dest

@@ -20,17 +20,17 @@ import shutil
 import zipfile
 
 import pytest
-from deploykit import REPO, boot, run
+from deploykit import boot, root_python_version, target_wheelhouse
 
 pytestmark = [pytest.mark.root, pytest.mark.slow]
 
 
 @pytest.fixture
-def agent_broken_wheelhouse(tmp_path, wheelhouse):
+def agent_broken_wheelhouse(tmp_path, root_wheelhouse):
     """A release that installs and prints its version, but whose agent exits at start."""
     dest = tmp_path / "agent-broken"
     dest.mkdir()
-    for wheel in wheelhouse.glob("*.whl"):
+    for wheel in root_wheelhouse.glob("*.whl"):
         if not wheel.name.startswith("porchlight-"):
             shutil.copy(wheel, dest)
             continue
@@ -48,25 +48,18 @@ def agent_broken_wheelhouse(tmp_path, wheelhouse):
 
 
 @pytest.fixture(scope="session")
-def all_wheelhouse(tmp_path_factory):
+def all_wheelhouse(nspawn_root, tmp_path_factory):
     """porchlight[all] (router and admin) as wheels, for single-box mode."""
     dest = tmp_path_factory.mktemp("wheelhouse-all")
-    proc = run(
-        [str(REPO / ".venv/bin/pip"), "wheel", "-q", "--disable-pip-version-check"]
-        + ["--wheel-dir", str(dest), f"{REPO}[all]"],
-        timeout=900,
-        check=False,
-    )
-    assert proc.returncode == 0, proc.stderr[-500:]
-    return dest
+    return target_wheelhouse(dest, "all", root_python_version(nspawn_root))
 
 
 @pytest.fixture
-def booted(nspawn_root, netns, wheelhouse, agent_broken_wheelhouse, all_wheelhouse, tmp_path):
+def booted(nspawn_root, netns, root_wheelhouse, agent_broken_wheelhouse, all_wheelhouse, tmp_path):
     # off: the installer turns it on, uninstall must put it back (the state diff)
     netns.exec(["sysctl", "-qw", "net.ipv4.ip_forward=0"], check=True)
     binds = {
-        "/root/wheels": wheelhouse,
+        "/root/wheels": root_wheelhouse,
         "/root/broken": agent_broken_wheelhouse,
         "/root/wheels-all": all_wheelhouse,
     }

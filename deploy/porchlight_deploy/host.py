@@ -227,7 +227,7 @@ def disk_full(exc: BaseException, host: Host | None = None) -> bool:
         return True
     if NO_SPACE in str(exc) or "[Errno 28]" in str(exc):
         return True
-    return host is not None and free_mb(host.path("/opt/porchlight/venvs")) < 2
+    return host is not None and free_mb(host.path(f"{OPT}/venvs")) < 2
 
 
 def failure_text(exc: BaseException, full: bool) -> str:

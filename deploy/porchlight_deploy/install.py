@@ -119,9 +119,10 @@ def apply(host: Host, journal: Journal, opts: InstallOptions, lan: Lan) -> str:
     if opts.code and not enrolled(host):
         enroll(host, journal, opts)
     if not journal.dry_run:
-        write_record(host, lan=lan.iface, admin_url=opts.admin_url, version=opts.source.version)
-        if name:
-            write_record(host, portal_name=name)
+        names = {"portal_name": name} if name else {}
+        write_record(
+            host, lan=lan.iface, admin_url=opts.admin_url, version=opts.source.version, **names
+        )
     return packages
 
 

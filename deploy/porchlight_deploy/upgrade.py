@@ -58,13 +58,15 @@ def has_admin(venv: Path) -> bool:
     return proc.returncode == 0
 
 
+def optional_units(host: Host) -> list[str]:
+    """The units installed only in some setups (HTTPS portal, single-box admin) that are here."""
+    return [u for u in (TLS_UNIT, *ADMIN_UNITS) if host.path(f"{UNIT_DIR}/{u}").exists()]
+
+
 def restart_units(host: Host) -> None:
     if host.systemd_running:
         host.systemctl("daemon-reload")
-        units = [*ROUTER_UNITS[:3]]
-        optional = (TLS_UNIT, *ADMIN_UNITS)
-        units += [u for u in optional if host.path(f"{UNIT_DIR}/{u}").exists()]
-        host.systemctl("restart", *units)
+        host.systemctl("restart", *ROUTER_UNITS[:3], *optional_units(host))
         wait_for_agent(host)
 
 
@@ -95,9 +97,7 @@ def run_upgrade(host: Host, source: Source, dry_run: bool, min_free_mb: int = 30
         if journal.tree(f"{OPT}/{name}", f"create venv {OPT}/{name} with porchlight {new_version}"):
             build_venv(host, host.path(f"{OPT}/{name}"), source)
             check_new_venv(host, name)
-        optional = (TLS_UNIT, *ADMIN_UNITS)
-        present = [u for u in optional if host.path(f"{UNIT_DIR}/{u}").exists()]
-        for unit in (*ROUTER_UNITS, *HELPER_UNITS, *present):
+        for unit in (*ROUTER_UNITS, *HELPER_UNITS, *optional_units(host)):
             journal.write(f"{UNIT_DIR}/{unit}", (SOURCE_TREE / "systemd" / unit).read_bytes())
         journal.symlink(f"{OPT}/previous", old_name)
         journal.symlink(f"{OPT}/current", name)

@@ -159,9 +159,13 @@ def cmd_status(args: argparse.Namespace) -> int:
     from porchlight.agent.sync_parked import read_summary
 
     clients = _call(args, "status")["clients"]
-    store = db_path(args.state_dir or DEFAULT_STATE_DIR)
-    if not args.state_dir and db_path(Path(args.socket).parent).exists():
-        store = db_path(Path(args.socket).parent)  # the lab: <state>/agent.sock
+    beside_socket = db_path(Path(args.socket).parent)  # the lab: <state>/agent.sock
+    if args.state_dir:
+        store = db_path(args.state_dir)
+    elif beside_socket.exists():
+        store = beside_socket
+    else:
+        store = db_path(DEFAULT_STATE_DIR)
     sync = read_summary(store)
     if args.json:
         json.dump({"clients": clients, "sync": sync}, sys.stdout, ensure_ascii=False, indent=2)

@@ -18,7 +18,6 @@ from typing import Any
 
 from sqlite_utils import Database
 
-from porchlight.agent.store import outbox_depth
 from porchlight.events import utc_now_iso
 
 log = logging.getLogger(__name__)
@@ -76,7 +75,7 @@ def heartbeat_fields(db: Database) -> dict[str, Any]:
     info = summary(db)
     newest = info["newest_rejected"]
     return {
-        "outbox_depth": outbox_depth(db),
+        "outbox_depth": info["outbox_depth"],
         "rejected_events": info["rejected_events"],
         "rejected_reason": newest["reason"][:MAX_REASON] if newest else None,
     }

@@ -161,12 +161,7 @@ def admin(netns, tmp_path):
         return json.loads(out.stdout)["code"]
 
     try:
-        for _ in range(100):
-            if netns.exec(["curl", "-s", "-o", "/dev/null", url], timeout=10).returncode == 0:
-                break
-            time.sleep(0.2)
-        else:
-            pytest.fail("the admin did not start")
+        netns.wait_for_http(url, "the admin")
         yield url, new_code
     finally:
         proc.terminate()

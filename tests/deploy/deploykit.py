@@ -66,6 +66,14 @@ class Netns:
             out[key] = text
         return out
 
+    def wait_for_http(self, url: str, what: str, tries: int = 100, pause: float = 0.2) -> None:
+        """Until something answers `url` inside the namespace; AssertionError naming `what`."""
+        for _ in range(tries):
+            if self.exec(["curl", "-s", "-o", "/dev/null", url], timeout=10).returncode == 0:
+                return
+            time.sleep(pause)
+        raise AssertionError(f"{what} did not start: nothing answers {url}")
+
 
 def tree(root: Path) -> dict[str, str]:
     """Every path under root with its type, mode and content hash. The shadow

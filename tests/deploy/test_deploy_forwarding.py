@@ -12,7 +12,6 @@ from __future__ import annotations
 import base64
 import hashlib
 import subprocess
-import time
 import zipfile
 from pathlib import Path
 
@@ -80,12 +79,7 @@ def answering_admin(netns, tmp_path):
     )
     url = f"http://127.0.0.1:{port}"
     try:
-        for _ in range(100):
-            if netns.exec(["curl", "-s", "-o", "/dev/null", url], timeout=10).returncode == 0:
-                break
-            time.sleep(0.1)
-        else:
-            pytest.fail("the stand-in admin did not start")
+        netns.wait_for_http(url, "the stand-in admin", pause=0.1)
         yield url
     finally:
         proc.terminate()

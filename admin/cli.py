@@ -20,10 +20,10 @@ from porchlight.errors import UsageError
 COMMAND_MODULES: list[str] = [
     "porchlight.admin.users",
     "porchlight.admin.seed",
-    "porchlight.admin.router_cli",
+    "porchlight.admin.locations.router_cli",
     "porchlight.admin.backup",
-    "porchlight.admin.io_cli",
-    "porchlight.admin.worker",
+    "porchlight.admin.io.cli",
+    "porchlight.admin.io.worker",
 ]
 
 

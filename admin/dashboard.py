@@ -17,15 +17,15 @@ from flask.typing import ResponseReturnValue
 from sqlalchemy.engine import Connection
 
 from porchlight.admin import schema
-from porchlight.admin.customer_query import tenant_zone
-from porchlight.admin.customers import (
+from porchlight.admin.customers.list_page import (
     channel_labels,
     location_scope,
     tenant_locations,
     tenant_region,
 )
+from porchlight.admin.customers.query import tenant_zone
+from porchlight.admin.customers.visit_rollup import epoch_hour
 from porchlight.admin.db import utcnow
-from porchlight.admin.visit_rollup import epoch_hour
 from porchlight.admin.web import current_tenant_id, get_engine, require_role
 
 bp = Blueprint("dashboard", __name__)

@@ -262,7 +262,7 @@ visits = sa.Table(
 )
 
 # Visits per location per UTC hour ("hours since 1970"): the dashboard's
-# visits per day and busiest hours (admin/visit_rollup.py keeps it).
+# visits per day and busiest hours (admin/customers/visit_rollup.py keeps it).
 visit_hours = sa.Table(
     "visit_hours",
     metadata,
@@ -319,7 +319,7 @@ sync_events = sa.Table(
 
 # A session_end that reached the admin before the login that opens its visit
 # (an earlier batch, a reordered retry): kept here and applied, in the same
-# transaction, when the visit arrives (admin/ingest_ends.py, migration 0005).
+# transaction, when the visit arrives (admin/sync/ingest_ends.py, migration 0005).
 # Rows for sessions that never get a visit (anonymous click-through) are
 # pruned after PENDING_END_DAYS.
 pending_session_ends = sa.Table(

@@ -19,7 +19,8 @@ from typing import Any
 import sqlalchemy as sa
 from sqlalchemy.engine import Connection, Engine
 
-from porchlight.admin import schema, visit_rollup
+from porchlight.admin import schema
+from porchlight.admin.customers import visit_rollup
 from porchlight.admin.db import utcnow
 from porchlight.errors import UsageError
 
@@ -79,7 +80,7 @@ class Writer:
 
 
 def _tenant(conn: Connection, slug: str, locations: int) -> tuple[int, list[int]]:
-    from porchlight.admin.groups import ensure_default_groups
+    from porchlight.admin.customers.groups import ensure_default_groups
     from porchlight.admin.users import create_location, create_tenant
 
     t = schema.tenants

@@ -21,8 +21,8 @@ from sqlalchemy.engine import Connection
 from werkzeug.security import generate_password_hash
 
 from porchlight.admin import schema
+from porchlight.admin.customers.groups import ensure_default_groups
 from porchlight.admin.db import utcnow
-from porchlight.admin.groups import ensure_default_groups
 from porchlight.admin.i18n import LOCALES
 from porchlight.admin.web import inserted_id
 from porchlight.errors import PorchlightError, UsageError

@@ -74,7 +74,7 @@ def seed(rows: int) -> Path:
 
 def case(rows: int, fmt: str) -> None:
     from porchlight.admin.db import make_engine
-    from porchlight.admin.exports.job import export_customers
+    from porchlight.admin.io.exports.job import export_customers
 
     engine = make_engine(f"sqlite:///{seed(rows)}")
     started, cpu = time.perf_counter(), time.process_time()

@@ -53,7 +53,7 @@ def make_file(rows: int) -> Path:
 
 
 def case(mode: str, rows: int) -> None:
-    from porchlight.admin.imports.job import import_file
+    from porchlight.admin.io.imports.job import import_file
 
     db = WORK / "import.db"
     engine = fresh_db(db) if mode == "dry_run" else fresh_db(db)

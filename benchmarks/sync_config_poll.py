@@ -23,14 +23,14 @@ from pathlib import Path
 
 import requests
 
-sys.path.insert(0, str(Path(__file__).resolve().parent.parent / "tests" / "sync"))
+sys.path.insert(0, str(Path(__file__).resolve().parent.parent / "tests" / "admin" / "sync"))
 
 from synckit import Gunicorn, free_port, make_venue  # noqa: E402
 
 from porchlight.admin import migrate  # noqa: E402
 from porchlight.admin.db import make_engine, utcnow  # noqa: E402
-from porchlight.admin.enrollment import create_router, enroll  # noqa: E402
 from porchlight.admin.schema import locations  # noqa: E402
+from porchlight.admin.sync.enrollment import create_router, enroll  # noqa: E402
 
 TICKS = os.sysconf("SC_CLK_TCK")
 

@@ -18,7 +18,7 @@ from pathlib import Path
 
 import sqlalchemy as sa
 
-sys.path.insert(0, str(Path(__file__).resolve().parent.parent / "tests" / "sync"))
+sys.path.insert(0, str(Path(__file__).resolve().parent.parent / "tests" / "admin" / "sync"))
 
 from synckit import (  # noqa: E402
     Gunicorn,

@@ -20,14 +20,14 @@ from pathlib import Path
 
 import sqlalchemy as sa
 
-sys.path.insert(0, str(Path(__file__).resolve().parent.parent / "tests" / "sync"))
+sys.path.insert(0, str(Path(__file__).resolve().parent.parent / "tests" / "admin" / "sync"))
 
 from synckit import guest_events, make_venue  # noqa: E402
 
 from porchlight.admin import migrate  # noqa: E402
 from porchlight.admin.db import make_engine  # noqa: E402
-from porchlight.admin.enrollment import RouterIdentity  # noqa: E402
-from porchlight.admin.ingest import ingest_batch, write_transaction  # noqa: E402
+from porchlight.admin.sync.enrollment import RouterIdentity  # noqa: E402
+from porchlight.admin.sync.ingest import ingest_batch, write_transaction  # noqa: E402
 from porchlight.events import validate_event  # noqa: E402
 
 

@@ -26,7 +26,7 @@ from sqlalchemy.engine import Engine
 
 from porchlight.admin import schema
 from porchlight.admin.db import make_engine
-from porchlight.admin.ingest_customers import CustomerResolver
+from porchlight.admin.sync.ingest_customers import CustomerResolver
 
 
 def _mac(i: int) -> str:

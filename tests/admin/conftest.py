@@ -31,10 +31,11 @@ import pytest
 import sqlalchemy as sa
 from werkzeug.security import generate_password_hash
 
-from porchlight.admin import schema, visit_rollup
+from porchlight.admin import schema
 from porchlight.admin.app import create_app
+from porchlight.admin.customers import visit_rollup
+from porchlight.admin.customers.groups import ensure_default_groups, recompute_groups
 from porchlight.admin.db import make_engine
-from porchlight.admin.groups import ensure_default_groups, recompute_groups
 from porchlight.admin.migrate import upgrade
 
 SECRET = "test-secret-key-0123456789abcdef"

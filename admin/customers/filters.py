@@ -1,0 +1,202 @@
+"""Customer list filters: URL arguments -> `CustomerFilters`, and the page cursor.
+
+`parse_filters(args)` never raises: a value that makes no sense is dropped
+and a notice (in the user's language) says so. The SQL for the filters is
+`porchlight.admin.customers.query.build_customer_query`.
+"""
+
+from __future__ import annotations
+
+import base64
+import json
+import re
+from collections.abc import Mapping
+from dataclasses import asdict, dataclass, field, replace
+from datetime import date, datetime
+from decimal import Decimal
+from typing import Any
+from urllib.parse import urlencode
+
+from flask_babel import gettext as _
+
+from porchlight.events import CHANNELS
+
+SORTS = ("last_visit", "visits", "spend", "spend_desc", "name")
+DEFAULT_SORT = "last_visit"
+MAX_TAGS = 10
+MAX_TEXT = 100
+MAX_VISITS = 10_000_000
+
+
+@dataclass(frozen=True)
+class CustomerFilters:
+    location: int | None = None
+    channel: str | None = None
+    tags: tuple[str, ...] = ()
+    tag_mode: str = "any"  # any | all
+    province: str | None = None
+    postal: str | None = None
+    updated_from: date | None = None
+    updated_to: date | None = None
+    visits_min: int | None = None
+    visits_max: int | None = None
+    group: int | str | None = None  # a group id, or "none"
+    q: str | None = None
+    sort: str = DEFAULT_SORT
+    after: str | None = field(default=None, compare=False)  # keyset cursor
+
+    def is_filtered(self) -> bool:
+        empty = CustomerFilters(sort=self.sort)
+        return replace(self, after=None) != empty
+
+    def to_args(self, **changes: Any) -> dict[str, Any]:
+        """URL arguments for these filters (empty ones left out)."""
+        data = asdict(replace(self, **changes))
+        out: dict[str, Any] = {}
+        for key, value in data.items():
+            if value in (None, "", ()) or (key == "tag_mode" and value == "any"):
+                continue
+            if key == "sort" and value == DEFAULT_SORT:
+                continue
+            if key == "tags":
+                out["tag"] = list(value)
+            elif isinstance(value, date):
+                out[key] = value.isoformat()
+            else:
+                out[key] = value
+        return out
+
+    def query_string(self, **changes: Any) -> str:
+        return urlencode(self.to_args(**changes), doseq=True)
+
+
+def _int(raw: str, low: int, high: int) -> int | None:
+    raw = raw.strip()
+    if not re.fullmatch(r"\d{1,12}", raw):
+        return None
+    value = int(raw)
+    return value if low <= value <= high else None
+
+
+def _date(raw: str) -> date | None:
+    try:
+        return date.fromisoformat(raw.strip()[:10])
+    except ValueError:
+        return None
+
+
+def parse_filters(args: Mapping[str, Any]) -> tuple[CustomerFilters, list[str]]:
+    """Filters from URL arguments (a Werkzeug MultiDict or a plain dict).
+
+    Nonsense values are ignored, each with a notice for the user.
+    """
+    notices: list[str] = []
+
+    def get(name: str) -> str:
+        value = args.get(name)
+        return "" if value is None else str(value)[: MAX_TEXT * 2].strip()
+
+    def getlist(name: str) -> list[str]:
+        if hasattr(args, "getlist"):
+            return [str(v)[:MAX_TEXT].strip() for v in args.getlist(name)]
+        value = args.get(name)
+        if value is None:
+            return []
+        return [str(v)[:MAX_TEXT].strip() for v in (value if isinstance(value, list) else [value])]
+
+    values: dict[str, Any] = {}
+    if raw := get("location"):
+        values["location"] = _int(raw, 1, 2**31)
+        if values["location"] is None:
+            notices.append(_("Ignored the location filter: “%(v)s” is not a location.", v=raw))
+    if raw := get("channel"):
+        if raw in CHANNELS:
+            values["channel"] = raw
+        else:
+            notices.append(_("Ignored the login channel filter: “%(v)s” is unknown.", v=raw))
+    tags = [t for t in dict.fromkeys(getlist("tag")) if t]
+    if len(tags) > MAX_TAGS:
+        notices.append(_("Only the first %(n)s tags are used.", n=MAX_TAGS))
+    values["tags"] = tuple(t[:50] for t in tags[:MAX_TAGS])
+    if raw := get("tag_mode"):
+        if raw in ("any", "all"):
+            values["tag_mode"] = raw
+        else:
+            notices.append(_("Ignored the tag match “%(v)s”; showing any of the tags.", v=raw))
+    if raw := get("province"):
+        values["province"] = raw[:MAX_TEXT]
+    if raw := get("postal"):
+        if re.fullmatch(r"[0-9A-Za-z \-]{1,20}", raw):
+            values["postal"] = raw
+        else:
+            notices.append(_("Ignored the postal code “%(v)s”.", v=raw[:20]))
+    for key in ("updated_from", "updated_to"):
+        if raw := get(key):
+            values[key] = _date(raw)
+            if values[key] is None:
+                notices.append(_("Ignored the date “%(v)s”: write it like 2026-11-25.", v=raw[:20]))
+    if values.get("updated_from") and values.get("updated_to"):
+        if values["updated_from"] > values["updated_to"]:
+            values["updated_from"], values["updated_to"] = (
+                values["updated_to"],
+                values["updated_from"],
+            )
+            notices.append(_("The dates were the wrong way round; they were swapped."))
+    for key in ("visits_min", "visits_max"):
+        if raw := get(key):
+            values[key] = _int(raw, 0, MAX_VISITS)
+            if values[key] is None:
+                notices.append(_("Ignored the visit count “%(v)s”: not a number.", v=raw[:20]))
+    lo, hi = values.get("visits_min"), values.get("visits_max")
+    if lo is not None and hi is not None and lo > hi:
+        values["visits_min"], values["visits_max"] = hi, lo
+        notices.append(_("The visit counts were the wrong way round; they were swapped."))
+    if raw := get("group"):
+        if raw == "none":
+            values["group"] = "none"
+        elif (group := _int(raw, 1, 2**31)) is not None:
+            values["group"] = group
+        else:
+            notices.append(_("Ignored the group filter: “%(v)s” is not a group.", v=raw[:20]))
+    if raw := get("q"):
+        values["q"] = raw[:MAX_TEXT]
+    if raw := get("sort"):
+        if raw in SORTS:
+            values["sort"] = raw
+        else:
+            notices.append(_("Unknown sort “%(v)s”; sorted by last visit.", v=raw[:20]))
+    if raw := get("after"):
+        if decode_cursor(raw) is not None:
+            values["after"] = raw
+        else:
+            notices.append(_("The page link was damaged; showing the first page."))
+    return CustomerFilters(**values), notices
+
+
+# --- cursors -----------------------------------------------------------------
+
+
+def encode_cursor(phase: int, value: Any, customer_id: int) -> str:
+    if isinstance(value, datetime):
+        value = ["dt", value.isoformat()]
+    elif isinstance(value, Decimal):
+        value = ["dec", str(value)]
+    raw = json.dumps([phase, value, customer_id], separators=(",", ":"), ensure_ascii=False)
+    return base64.urlsafe_b64encode(raw.encode()).decode().rstrip("=")
+
+
+def decode_cursor(text: str) -> tuple[int, Any, int] | None:
+    try:
+        raw = base64.urlsafe_b64decode(text + "=" * (-len(text) % 4))
+        phase, value, customer_id = json.loads(raw)
+        if isinstance(value, list) and len(value) == 2 and value[0] == "dt":
+            value = datetime.fromisoformat(value[1])
+        elif isinstance(value, list) and len(value) == 2 and value[0] == "dec":
+            value = Decimal(value[1])
+        if phase not in (1, 2) or not isinstance(customer_id, int):
+            return None
+        if value is not None and not isinstance(value, int | float | str | datetime | Decimal):
+            return None
+        return phase, value, customer_id
+    except (ValueError, TypeError):
+        return None

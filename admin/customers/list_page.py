@@ -1,0 +1,319 @@
+"""The customer list (blueprint ``customers``): filters, sorts, pages, selection.
+
+Filters live in the URL (`customer_filters.parse_filters`); one page is one
+keyset query plus one query for the page's details. Ticked rows are kept in
+`customer_selections` so a selection survives paging, for the export form
+(which posts to the exports area's ``/exports``).
+"""
+
+from __future__ import annotations
+
+import logging
+from dataclasses import replace
+from typing import Any
+
+import sqlalchemy as sa
+from flask import Blueprint, current_app, jsonify, redirect, render_template, request, url_for
+from flask.typing import ResponseReturnValue
+from flask_babel import gettext as _
+from flask_babel import ngettext
+from flask_login import current_user
+from sqlalchemy.engine import Connection
+
+from porchlight.admin import schema
+from porchlight.admin.customers.filters import (
+    CustomerFilters,
+    decode_cursor,
+    encode_cursor,
+    parse_filters,
+)
+from porchlight.admin.customers.groups import tenant_groups
+from porchlight.admin.customers.query import (
+    build_customer_query,
+    count_query,
+    second_phase,
+    sort_plan,
+)
+from porchlight.admin.i18n import fmt_number
+from porchlight.admin.web import (
+    current_tenant_id,
+    get_engine,
+    require_role,
+    safe_next,
+    visible_location_ids,
+)
+from porchlight.events import CHANNELS
+from porchlight.phones import display_phone
+
+log = logging.getLogger(__name__)
+
+bp = Blueprint("customers", __name__)
+MAX_SELECTED = 20_000
+
+
+def channel_labels() -> dict[str, str]:
+    return {
+        "form": _("Form"),
+        "click": _("Click-through"),
+        "voucher": _("Voucher"),
+        "returning": _("Returning device"),
+        "zalo": "Zalo",
+        "facebook": "Facebook",
+        "google": "Google",
+        "import": _("Import"),
+    }
+
+
+def location_scope(conn: Connection) -> list[int] | None:
+    """None for users who see the whole tenant, else the manager's locations."""
+    if current_user.role == "manager":
+        return visible_location_ids(current_user, conn)
+    return None
+
+
+def tenant_locations(conn: Connection, tenant_id: int, scope: list[int] | None) -> list[Any]:
+    loc = schema.locations
+    query = sa.select(loc).where(loc.c.tenant_id == tenant_id).order_by(loc.c.name)
+    if scope is not None:
+        query = query.where(loc.c.id.in_(scope))
+    return list(conn.execute(query))
+
+
+def tenant_region(conn: Connection, tenant_id: int) -> str:
+    t = schema.tenants
+    return str(conn.execute(sa.select(t.c.country).where(t.c.id == tenant_id)).scalar() or "VN")
+
+
+def _page_ids(
+    conn: Connection, filters: CustomerFilters, tenant_id: int, scope: list[int] | None, region: str
+) -> tuple[list[int], str | None]:
+    """One page of ids in list order and the cursor of the next page."""
+    size = int(current_app.config["PAGE_SIZE"])
+    query = build_customer_query(
+        filters,
+        tenant_id,
+        scope,
+        region=region,
+        limit=size + 1,
+        walk_sort_index=True,
+        dialect=conn.dialect.name,
+    )
+    decoded = decode_cursor(filters.after) if filters.after else None
+    phase = decoded[0] if decoded else 1
+    rows = [(r.id, r.sort_key, phase) for r in conn.execute(query)]
+    location_mode = filters.location is not None or (scope is not None and len(scope) == 1)
+    plan = sort_plan(filters.sort, location_mode)
+    if plan.nullable and phase == 1 and len(rows) <= size:
+        # The visited customers ran out: go on with those who never visited.
+        unordered = build_customer_query(
+            filters, tenant_id, scope, region=region, ordered=False, dialect=conn.dialect.name
+        )
+        extra = second_phase(unordered, plan, size + 1 - len(rows))
+        rows += [(r.id, None, 2) for r in conn.execute(extra)]
+    more = len(rows) > size
+    rows = rows[:size]
+    next_cursor = None
+    if more and rows:
+        last_id, last_key, phase = rows[-1]
+        next_cursor = encode_cursor(phase, last_key, last_id)
+    return [r[0] for r in rows], next_cursor
+
+
+def page_details(
+    conn: Connection,
+    ids: list[int],
+    location: int | None,
+    scope: list[int] | None,
+) -> list[dict[str, Any]]:
+    """Rows for the table, in `ids` order; visit numbers per location when scoped."""
+    if not ids:
+        return []
+    c, ct, t, cl = schema.customers, schema.customer_tags, schema.tags, schema.customer_locations
+    rows = {r.id: dict(r._mapping) for r in conn.execute(sa.select(c).where(c.c.id.in_(ids)))}
+    tags: dict[int, list[str]] = {}
+    for r in conn.execute(
+        sa.select(ct.c.customer_id, t.c.name)
+        .join(t, t.c.id == ct.c.tag_id)
+        .where(ct.c.customer_id.in_(ids))
+        .order_by(t.c.name)
+    ):
+        tags.setdefault(r.customer_id, []).append(r.name)
+    local: dict[int, tuple[int, Any, int | None]] = {}
+    places = [location] if location is not None else scope
+    if places is not None:
+        query = (
+            sa.select(
+                cl.c.customer_id,
+                sa.func.sum(cl.c.visit_count).label("visits"),
+                sa.func.max(cl.c.last_visit_at).label("last"),
+                sa.func.min(cl.c.location_id).label("loc"),
+            )
+            .where(cl.c.customer_id.in_(ids), cl.c.location_id.in_(places))
+            .group_by(cl.c.customer_id)
+        )
+        for agg in conn.execute(query):
+            local[agg.customer_id] = (int(agg.visits or 0), agg.last, agg.loc)
+    out = []
+    for cid in ids:
+        row = rows.get(cid)
+        if row is None:
+            continue
+        row["tags"] = tags.get(cid, [])
+        row["phone_display"] = list_phone(row["phone"]) if row["phone"] else ""
+        if places is not None:
+            visits, last, _loc = local.get(cid, (0, None, None))
+            row["visit_count"], row["last_visit_at"] = visits, last
+            if location is not None:
+                row["last_location_id"] = location
+        out.append(row)
+    return out
+
+
+def list_phone(e164: str) -> str:
+    """`display_phone`, with a fast path for Vietnamese mobiles (0912 345 678)."""
+    if len(e164) == 12 and e164.startswith("+84") and e164[3] in "35789":
+        national = "0" + e164[3:]
+        return f"{national[:4]} {national[4:7]} {national[7:]}"
+    return display_phone(e164)
+
+
+def selected_ids(conn: Connection) -> list[int]:
+    s = schema.customer_selections
+    return list(
+        conn.execute(
+            sa.select(s.c.customer_id)
+            .where(s.c.user_id == current_user.id)
+            .order_by(s.c.customer_id)
+            .limit(MAX_SELECTED)
+        ).scalars()
+    )
+
+
+@bp.route("/customers")
+@require_role()
+def index() -> ResponseReturnValue:
+    tenant_id = current_tenant_id()
+    filters, notices = parse_filters(request.args)
+    with get_engine().connect() as conn:
+        scope = location_scope(conn)
+        locations = tenant_locations(conn, tenant_id, scope)
+        known = {loc.id for loc in locations}
+        if filters.location is not None and filters.location not in known:
+            log.warning(
+                "user %s asked for location %s outside their scope",
+                current_user.id,
+                filters.location,
+            )
+            notices.append(_("You have no location with that number; showing all of yours."))
+            filters = replace(filters, location=None, after=None)
+        region = tenant_region(conn, tenant_id)
+        ids, next_cursor = _page_ids(conn, filters, tenant_id, scope, region)
+        rows = page_details(conn, ids, filters.location, scope)
+        groups = tenant_groups(conn, tenant_id)
+        t = schema.tags
+        tags = list(
+            conn.execute(
+                sa.select(t.c.name).where(t.c.tenant_id == tenant_id).order_by(t.c.name).limit(500)
+            ).scalars()
+        )
+        selection = selected_ids(conn)
+    loc_by_id = {loc.id: loc for loc in locations}
+    return render_template(
+        "customers.html",
+        filters=filters,
+        notices=notices,
+        rows=rows,
+        next_cursor=next_cursor,
+        locations=locations,
+        loc_by_id=loc_by_id,
+        groups=groups,
+        group_by_id={g.id: g for g in groups},
+        tags=tags,
+        channels=CHANNELS,
+        channel_labels=channel_labels(),
+        selection=selection,
+        selected_set=set(selection),
+        provinces=sorted({loc.province for loc in locations if loc.province}),
+        list_url=request.full_path.rstrip("?"),
+    )
+
+
+def count_texts(
+    filters: CustomerFilters, everyone: int, matching: int, narrowed: bool, place: str | None
+) -> dict[str, Any]:
+    if place:
+        total = _("%(n)s customers at %(place)s", n=fmt_number(everyone), place=place)
+    elif current_user.role == "manager":
+        total = _("%(n)s customers at your locations", n=fmt_number(everyone))
+    else:
+        total = _("%(n)s customers across all locations", n=fmt_number(everyone))
+    match = _("%(n)s match the filters", n=fmt_number(matching)) if narrowed else ""
+    return {"everyone": everyone, "matching": matching, "total_text": total, "match_text": match}
+
+
+@bp.route("/customers/count")
+@require_role()
+def count() -> ResponseReturnValue:
+    """The totals for a list URL (fetched after the page: counting can take longer)."""
+    tenant_id = current_tenant_id()
+    filters, _notices = parse_filters(request.args)
+    with get_engine().connect() as conn:
+        scope = location_scope(conn)
+        locations = {loc.id: loc for loc in tenant_locations(conn, tenant_id, scope)}
+        if filters.location is not None and filters.location not in locations:
+            filters = replace(filters, location=None)
+        region = tenant_region(conn, tenant_id)
+        unordered = build_customer_query(
+            filters, tenant_id, scope, region=region, ordered=False, dialect=conn.dialect.name
+        )
+        matching = conn.execute(count_query(unordered)).scalar_one()
+        base = CustomerFilters(location=filters.location)
+        narrowed = filters.to_args(sort=base.sort, after=None) != base.to_args()
+        everyone = matching
+        if narrowed:
+            whole = build_customer_query(
+                base, tenant_id, scope, region=region, ordered=False, dialect=conn.dialect.name
+            )
+            everyone = conn.execute(count_query(whole)).scalar_one()
+    place = locations[filters.location].name if filters.location is not None else None
+    texts = count_texts(filters, everyone, matching, narrowed, place)
+    if request.accept_mimetypes.best == "application/json":
+        return jsonify(texts)
+    return render_template("customer_count.html", texts=texts, filters=filters)
+
+
+@bp.route("/customers/selection", methods=["POST"])
+@require_role()
+def selection() -> ResponseReturnValue:
+    """Tick/untick the rows of one page, or clear everything."""
+    tenant_id = current_tenant_id()
+    s, c = schema.customer_selections, schema.customers
+    page_ids = [int(v) for v in request.form.getlist("page_id") if v.isdigit()][:500]
+    picked = {int(v) for v in request.form.getlist("pick") if v.isdigit()} & set(page_ids)
+    with get_engine().begin() as conn:
+        if request.form.get("op") == "clear":
+            conn.execute(s.delete().where(s.c.user_id == current_user.id))
+        elif page_ids:
+            scope = location_scope(conn)
+            allowed_query = sa.select(c.c.id).where(c.c.id.in_(picked), c.c.tenant_id == tenant_id)
+            if scope is not None:
+                cl = schema.customer_locations
+                allowed_query = allowed_query.where(
+                    sa.exists().where(cl.c.customer_id == c.c.id, cl.c.location_id.in_(scope))
+                )
+            allowed = set(conn.execute(allowed_query).scalars()) if picked else set()
+            conn.execute(
+                s.delete().where(s.c.user_id == current_user.id, s.c.customer_id.in_(page_ids))
+            )
+            if allowed:
+                conn.execute(
+                    s.insert(), [{"user_id": current_user.id, "customer_id": i} for i in allowed]
+                )
+        ids = selected_ids(conn)
+    if request.accept_mimetypes.best == "application/json":
+        return jsonify(
+            count=len(ids),
+            count_text=ngettext("%(num)s selected", "%(num)s selected", len(ids)),
+            ids=",".join(map(str, ids)),
+        )
+    return redirect(safe_next(request.form.get("next"), url_for("customers.index")))

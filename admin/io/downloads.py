@@ -1,0 +1,206 @@
+"""Exports and the Downloads page (blueprint ``exports``).
+
+- ``POST /exports`` (``exports.create``): from the customer list, fields
+  ``scope`` (selected | filtered | all), ``ids`` (comma-separated),
+  ``filters`` (the list's query string), ``format`` (xlsx | csv). Queues an
+  export job with the requester's location scope fixed at that moment.
+- ``GET /downloads``: the requester's exports (owners: everyone's) with time,
+  status, rows, progress and expiry, and their recent imports.
+- ``GET /downloads/<id>``: the file, while it has not expired.
+- Every page gets `ready_exports()` for the "your export is ready" notice.
+"""
+
+from __future__ import annotations
+
+import logging
+from pathlib import Path
+from typing import Any
+
+import sqlalchemy as sa
+from flask import Blueprint, abort, flash, redirect, render_template, request, send_file, url_for
+from flask.typing import ResponseReturnValue
+from flask_babel import get_locale
+from flask_login import current_user
+
+from porchlight.admin import schema
+from porchlight.admin.customers.filters import parse_filters
+from porchlight.admin.db import utcnow
+from porchlight.admin.io import jobs
+from porchlight.admin.io.exports.rows import SCOPES
+from porchlight.admin.io.exports.writers import FORMATS
+from porchlight.admin.io.imports.texts import page_text
+from porchlight.admin.web import (
+    audit,
+    current_tenant_id,
+    get_engine,
+    require_role,
+    visible_location_ids,
+)
+
+log = logging.getLogger(__name__)
+
+bp = Blueprint("exports", __name__)
+
+MAX_IDS = 20_000
+LIST_LIMIT = 50
+EXPORT_ROLES = ("owner", "manager", "viewer")  # each exports what the list shows them
+
+
+def _lang() -> str:
+    return str(get_locale() or "vi")
+
+
+def _ids(raw: str) -> list[int]:
+    out: list[int] = []
+    for part in raw.split(","):
+        part = part.strip()
+        if part.isdigit() and len(part) < 12:
+            out.append(int(part))
+        if len(out) >= MAX_IDS:
+            break
+    return sorted(set(out))
+
+
+@bp.route("/exports", methods=["POST"])
+@require_role(*EXPORT_ROLES)
+def create() -> ResponseReturnValue:
+    tenant_id = current_tenant_id()
+    scope = request.form.get("scope", "")
+    fmt = request.form.get("format", "xlsx")
+    if scope not in SCOPES or fmt not in FORMATS:
+        flash(page_text("bad_export", _lang()), "error")
+        return redirect(url_for("customers.index"))
+    ids = _ids(request.form.get("ids", "")) if scope == "selected" else []
+    if scope == "selected" and not ids:
+        flash(page_text("nothing_selected", _lang()), "error")
+        return redirect(url_for("customers.index"))
+    filters_qs = ""
+    if scope == "filtered":
+        from urllib.parse import parse_qs
+
+        raw = request.form.get("filters", "")[:4000]
+        parsed = {k: v if len(v) > 1 else v[0] for k, v in parse_qs(raw).items()}
+        filters, _notices = parse_filters(parsed)
+        filters_qs = filters.query_string(after=None)
+    with get_engine().begin() as conn:
+        location_scope = (
+            visible_location_ids(current_user, conn) if current_user.role == "manager" else None
+        )
+        params = {
+            "scope": scope,
+            "format": fmt,
+            "filters": filters_qs,
+            "ids": ids,
+            "location_scope": location_scope,
+            "lang": _lang(),
+        }
+        job_id = jobs.enqueue(
+            conn,
+            tenant_id=tenant_id,
+            kind="export",
+            params=params,
+            created_by=int(current_user.id),
+        )
+        audit(
+            conn,
+            "customers.export_request",
+            "job",
+            job_id,
+            {"scope": scope, "format": fmt, "filters": filters_qs, "selected": len(ids)},
+        )
+    flash(page_text("export_queued", _lang()), "success")
+    return redirect(url_for("exports.index"))
+
+
+def _jobs_query(tenant_id: int, kind: str) -> sa.Select[Any]:
+    j = schema.jobs.c
+    query = (
+        sa.select(schema.jobs)
+        .where(j.tenant_id == tenant_id, j.kind == kind)
+        .order_by(j.created_at.desc(), j.id.desc())
+        .limit(LIST_LIMIT)
+    )
+    if current_user.role != "owner":
+        query = query.where(j.created_by == current_user.id)
+    return query
+
+
+@bp.route("/downloads")
+@require_role()
+def index() -> ResponseReturnValue:
+    tenant_id = current_tenant_id()
+    j = schema.jobs.c
+    with get_engine().begin() as conn:
+        exports = conn.execute(_jobs_query(tenant_id, "export")).all()
+        imports = conn.execute(_jobs_query(tenant_id, "import")).all()
+        conn.execute(
+            schema.jobs.update()
+            .where(
+                j.tenant_id == tenant_id,
+                j.created_by == current_user.id,
+                j.kind == "export",
+                j.status == "done",
+                j.seen_at.is_(None),
+            )
+            .values(seen_at=utcnow())
+        )
+    running = any(row.status in ("queued", "running") for row in (*exports, *imports))
+    return render_template(
+        "exports/downloads.html",
+        exports=exports,
+        imports=imports,
+        refresh=running,
+        now=utcnow(),
+    )
+
+
+@bp.route("/downloads/<int:job_id>")
+@require_role()
+def download(job_id: int) -> ResponseReturnValue:
+    tenant_id = current_tenant_id()
+    j = schema.jobs.c
+    with get_engine().begin() as conn:
+        job = conn.execute(
+            sa.select(schema.jobs).where(
+                j.id == job_id, j.tenant_id == tenant_id, j.kind == "export"
+            )
+        ).first()
+        if job is None or (current_user.role != "owner" and job.created_by != current_user.id):
+            abort(404)
+        if job.status != "done" or not job.file_path or not Path(job.file_path).is_file():
+            abort(410)
+        if job.expires_at is not None and job.expires_at < utcnow():
+            abort(410)
+        conn.execute(schema.jobs.update().where(j.id == job_id).values(seen_at=utcnow()))
+        audit(conn, "customers.export_download", "job", job_id, {"rows": job.progress})
+    name = (job.result or {}).get("file_name") or Path(job.file_path).name
+    return send_file(job.file_path, as_attachment=True, download_name=name, max_age=0)
+
+
+def ready_exports() -> list[Any]:
+    """The signed-in user's finished exports they have not seen yet (for the notice)."""
+    if not getattr(current_user, "is_authenticated", False):
+        return []
+    if request.endpoint == "exports.index":
+        return []
+    j = schema.jobs.c
+    with get_engine().connect() as conn:
+        return list(
+            conn.execute(
+                sa.select(j.id, j.progress)
+                .where(
+                    j.tenant_id == current_user.tenant_id,
+                    j.created_by == current_user.id,
+                    j.kind == "export",
+                    j.status == "done",
+                    j.seen_at.is_(None),
+                )
+                .order_by(j.id.desc())
+                .limit(3)
+            )
+        )
+
+
+@bp.app_context_processor
+def _notice() -> dict[str, Any]:
+    return {"ready_exports": ready_exports}

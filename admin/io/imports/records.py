@@ -1,0 +1,266 @@
+"""One spreadsheet row to one customer record, or to one row error.
+
+Phones go through `porchlight.phones` (lost leading zero, 01xx, +84, spaces
+and dots). Dates: real date cells, Excel serial numbers, dd/MM/yyyy
+(KiotViet), yyyy-MM-dd, dd-MM-yyyy and dd.MM.yyyy; Thai Buddhist years are
+turned into Gregorian ones. Amounts: 1.250.000 / 1,250,000 / 1250000đ.
+"""
+
+from __future__ import annotations
+
+import re
+import unicodedata
+from dataclasses import dataclass
+from datetime import date, datetime, timedelta
+from decimal import Decimal, InvalidOperation
+
+from porchlight.admin.io.imports.layouts import Layout
+from porchlight.phones import PhoneError, normalize_phone
+
+# Longest text kept per field; longer cells are row errors, never truncated silently.
+MAX_LENGTH = {
+    "name": 200,
+    "email": 254,
+    "external_code": 100,
+    "address": 400,
+    "ward": 100,
+    "area": 100,
+    "province": 100,
+    "postal_code": 20,
+    "notes": 5000,
+    "tags": 1000,
+    "groups": 1000,
+    "gender": 20,
+    "phone": 40,
+    "birthday": 40,
+    "spend_total": 40,
+}
+MAX_TAG = 50
+MAX_GROUP = 100
+EXCEL_EPOCH = date(1899, 12, 30)
+_EMAIL = re.compile(r"^[^@\s]+@[^@\s]+\.[^@\s]+$")
+_CONTROL = re.compile(r"[\x00-\x08\x0b\x0c\x0e-\x1f\x7f]")
+_DATE_DMY = re.compile(r"^(\d{1,2})[/.\-](\d{1,2})[/.\-](\d{2}|\d{4})$")
+_DATE_YMD = re.compile(r"^(\d{4})[/.\-](\d{1,2})[/.\-](\d{1,2})$")
+_GENDERS = {
+    "nam": "male",
+    "male": "male",
+    "m": "male",
+    "ชาย": "male",
+    "nu": "female",
+    "nữ": "female",
+    "female": "female",
+    "f": "female",
+    "หญิง": "female",
+    "khac": "other",
+    "khác": "other",
+    "other": "other",
+    "อื่นๆ": "other",
+}
+
+
+@dataclass(slots=True)
+class Record:
+    row: int
+    name: str
+    phone: str | None
+    email: str | None
+    external_code: str | None
+    address: str | None
+    province: str | None
+    postal_code: str | None
+    birthday: date | None
+    gender: str | None
+    notes: str | None
+    spend_total: Decimal | None
+    tags: tuple[str, ...]
+    groups: tuple[str, ...]
+
+
+@dataclass(slots=True)
+class RowError:
+    row: int
+    code: str  # a key of texts.TEXTS
+    field: str | None = None
+    value: str = ""
+    other: int | None = None  # the earlier row of a duplicate
+
+    def as_dict(self) -> dict[str, object]:
+        return {
+            "row": self.row,
+            "code": self.code,
+            "field": self.field,
+            "value": self.value,
+            "other": self.other,
+        }
+
+
+class _Bad(Exception):
+    def __init__(self, code: str, field: str, value: object) -> None:
+        self.code, self.field, self.value = code, field, value
+
+
+def clean_text(value: object) -> str:
+    """A cell as tidy NFC text: None -> '', 12.0 -> '12', controls dropped."""
+    if value is None:
+        return ""
+    if type(value) is str:
+        text = value.strip()
+        if text.isascii() and text.isprintable():
+            return text
+        return _CONTROL.sub("", unicodedata.normalize("NFC", text)).strip()
+    if isinstance(value, float) and value.is_integer():
+        value = int(value)
+    if isinstance(value, datetime | date):
+        return value.isoformat()
+    text = unicodedata.normalize("NFC", str(value))
+    return _CONTROL.sub("", text).strip()
+
+
+def _unwrap_excel_text(text: str) -> str:
+    """`="0912345678"` (the CSV trick for keeping a leading zero) -> 0912345678."""
+    if text.startswith('="') and text.endswith('"'):
+        return text[2:-1]
+    return text
+
+
+def parse_date(value: object) -> date | None:
+    if value is None or value == "":
+        return None
+    if isinstance(value, datetime):
+        return value.date()
+    if isinstance(value, date):
+        return value
+    if isinstance(value, int | float) and not isinstance(value, bool):
+        if 1 <= value < 80000:
+            return EXCEL_EPOCH + timedelta(days=int(value))
+        raise ValueError(value)
+    text = clean_text(value).split(" ")[0].split("T")[0]
+    match = _DATE_YMD.match(text)
+    if match:
+        year, month, day = (int(g) for g in match.groups())
+    else:
+        match = _DATE_DMY.match(text)
+        if not match:
+            raise ValueError(text)
+        day, month, year = (int(g) for g in match.groups())
+        if year < 100:
+            year += 1900 if year > (date.today().year % 100) else 2000
+    if year > 2400:  # Thai Buddhist era
+        year -= 543
+    return date(year, month, day)
+
+
+def parse_amount(value: object) -> Decimal | None:
+    if value is None or value == "":
+        return None
+    if isinstance(value, bool):
+        raise ValueError(value)
+    if isinstance(value, int | float):
+        amount = Decimal(str(value))
+    else:
+        text = re.sub(r"[^\d.,\-]", "", clean_text(value))
+        if not text:
+            raise ValueError(value)
+        if "." in text and "," in text:
+            decimal_sep = "." if text.rfind(".") > text.rfind(",") else ","
+            thousands = "," if decimal_sep == "." else "."
+            text = text.replace(thousands, "").replace(decimal_sep, ".")
+        elif text.count(".") > 1 or re.fullmatch(r"-?\d{1,3}(\.\d{3})+", text):
+            text = text.replace(".", "")
+        elif text.count(",") > 1 or re.fullmatch(r"-?\d{1,3}(,\d{3})+", text):
+            text = text.replace(",", "")
+        else:
+            text = text.replace(",", ".")
+        try:
+            amount = Decimal(text)
+        except InvalidOperation as exc:
+            raise ValueError(value) from exc
+    if amount < 0 or amount >= Decimal("1e14") or not amount.is_finite():
+        raise ValueError(value)
+    return amount.quantize(Decimal("0.01"))
+
+
+def _split(text: str, separators: str, limit: int) -> tuple[str, ...]:
+    parts = re.split(f"[{re.escape(separators)}]", text)
+    seen: dict[str, None] = {}
+    for part in parts:
+        part = part.strip()[:limit]
+        if part:
+            seen.setdefault(part, None)
+    return tuple(seen)
+
+
+def to_record(
+    row: int, cells: list[object], layout: Layout, region: str
+) -> Record | RowError | None:
+    """The row as a `Record`, a `RowError`, or None for an empty row."""
+    raw: dict[str, object] = {}
+    for index, field in layout.columns.items():
+        if index < len(cells):
+            raw[field] = cells[index]
+    if all(v is None or (isinstance(v, str) and not v.strip()) for v in raw.values()):
+        return None
+    try:
+        return _build(row, raw, region)
+    except _Bad as bad:
+        shown = clean_text(bad.value)
+        return RowError(row, bad.code, bad.field, shown[:60] + ("…" if len(shown) > 60 else ""))
+
+
+def _text(raw: dict[str, object], field: str) -> str:
+    text = clean_text(raw.get(field))
+    if len(text) > MAX_LENGTH[field]:
+        raise _Bad("too_long", field, text)
+    return text
+
+
+def _build(row: int, raw: dict[str, object], region: str) -> Record:
+    texts = {field: _text(raw, field) for field in raw if field not in ("birthday", "spend_total")}
+    phone = None
+    phone_text = _unwrap_excel_text(texts.get("phone", ""))
+    if phone_text:
+        cell = raw.get("phone")
+        try:
+            phone = normalize_phone(cell if isinstance(cell, int | float) else phone_text, region)
+        except PhoneError as exc:
+            raise _Bad("phone_invalid", "phone", phone_text) from exc
+    email = texts.get("email", "").lower() or None
+    if email and not _EMAIL.match(email):
+        raise _Bad("email_invalid", "email", email)
+    if phone is None and email is None:
+        raise _Bad("no_contact", "phone", "")
+    try:
+        birthday = parse_date(raw.get("birthday"))
+    except (ValueError, OverflowError) as exc:
+        raise _Bad("date_invalid", "birthday", raw.get("birthday")) from exc
+    if isinstance(raw.get("birthday"), str) and len(str(raw["birthday"])) > MAX_LENGTH["birthday"]:
+        raise _Bad("too_long", "birthday", raw["birthday"])
+    try:
+        spend = parse_amount(raw.get("spend_total"))
+    except (ValueError, ArithmeticError) as exc:
+        raise _Bad("number_invalid", "spend_total", raw.get("spend_total")) from exc
+    address_parts = [texts.get("address", ""), texts.get("ward", "")]
+    province = texts.get("province", "")
+    area = texts.get("area", "")
+    if area:  # KiotViet: "Hồ Chí Minh - Quận 1"
+        head, _, tail = area.partition(" - ")
+        province = province or head.strip()
+        address_parts.append(tail.strip())
+    gender_key = texts.get("gender", "").casefold()
+    return Record(
+        row=row,
+        name=_unwrap_excel_text(texts.get("name", "")),
+        phone=phone,
+        email=email,
+        external_code=_unwrap_excel_text(texts.get("external_code", "")) or None,
+        address=", ".join(p for p in address_parts if p)[:500] or None,
+        province=province or None,
+        postal_code=_unwrap_excel_text(texts.get("postal_code", "")) or None,
+        birthday=birthday,
+        gender=_GENDERS.get(gender_key, "other" if gender_key else None),
+        notes=texts.get("notes") or None,
+        spend_total=spend,
+        tags=_split(texts.get("tags", ""), ",;|", MAX_TAG),
+        groups=_split(texts.get("groups", ""), "|", MAX_GROUP),
+    )

@@ -1,0 +1,271 @@
+"""Apply a batch of router events to the admin store, exactly once.
+
+`ingest_batch` runs inside one write transaction (`write_transaction`): the
+event ids go into the `sync_events` ledger with INSERT .. ON CONFLICT DO
+NOTHING RETURNING, and only the ids that ledger insert returned are applied.
+Ids seen before from the same router (a replay, a retry after a lost ack, a
+concurrent duplicate) are acked but change nothing; an id the ledger holds for
+another router rejects the whole batch (`ForeignEventError`). On SQLite the
+transaction is BEGIN IMMEDIATE (writers queue on the file lock); on
+PostgreSQL a per-tenant advisory lock serializes ingest for one tenant, so two
+routers of a chain cannot both create the same new customer.
+
+Login events find the customer by tenant + normalized phone, then e-mail, then
+social id — never by MAC; a `returning` login without any of these (the agent
+vouched for the device) is credited to the customer last seen on that device.
+Each applied login adds a visit (started_at = router's occurred_at,
+received_at = admin's clock), bumps the counters on `customers` and
+`customer_locations` (and the customer's threshold group), and records
+channel, tags, device and consents.
+`session_end` completes the visit of that router's session, in whichever
+order the two arrive (admin/sync/ingest_ends.py keeps an early end until its
+visit is written).
+"""
+
+from __future__ import annotations
+
+import logging
+from collections.abc import Iterator
+from contextlib import contextmanager
+from dataclasses import dataclass, field
+from datetime import datetime
+from typing import Any
+
+import sqlalchemy as sa
+from sqlalchemy.engine import Connection, Engine
+
+from porchlight.admin.customers import visit_rollup
+from porchlight.admin.customers.groups import recompute_groups
+from porchlight.admin.db import utcnow
+from porchlight.admin.schema import (
+    consents,
+    customer_channels,
+    locations,
+    sync_events,
+    visits,
+)
+from porchlight.admin.sync.enrollment import RouterIdentity
+from porchlight.admin.sync.ingest_customers import CustomerResolver
+from porchlight.admin.sync.ingest_ends import apply_ends, apply_pending_ends
+from porchlight.admin.sync.ingest_rows import (
+    add_tags,
+    bump_counters,
+    dialect_insert,
+    upsert_devices,
+)
+from porchlight.events import parse_time
+
+log = logging.getLogger(__name__)
+
+ADVISORY_NAMESPACE = 0x504C  # "PL": first key of pg_advisory_xact_lock(int, int)
+
+
+@dataclass
+class IngestResult:
+    acked: list[str]
+    duplicates: int
+    applied: int = 0
+    visits: int = 0
+    pending_ends: int = 0  # session_end events kept until their login arrives
+    late_ends: int = 0  # kept session_end events applied by this batch's logins
+    new_customers: int = 0
+    customer_ids: set[int] = field(default_factory=set)
+
+
+@contextmanager
+def write_transaction(engine: Engine, tenant_id: int) -> Iterator[Connection]:
+    """One write transaction, serialized per tenant (SQLite: the whole file)."""
+    with engine.connect() as conn:
+        if conn.dialect.name == "sqlite":
+            conn.exec_driver_sql("BEGIN IMMEDIATE")
+        else:
+            conn.execute(
+                sa.text("SELECT pg_advisory_xact_lock(:ns, :tenant)"),
+                {"ns": ADVISORY_NAMESPACE, "tenant": tenant_id},
+            )
+        try:
+            yield conn
+        except BaseException:
+            conn.rollback()
+            raise
+        conn.commit()
+
+
+def _record_ledger(
+    conn: Connection, router: RouterIdentity, events: list[dict[str, Any]], now: datetime
+) -> set[str]:
+    rows = [
+        {
+            "id": e["id"],
+            "router_id": router.router_id,
+            "type": e["type"],
+            "occurred_at": parse_time(e["occurred_at"]),
+            "received_at": now,
+        }
+        for e in events
+    ]
+    stmt = (
+        dialect_insert(conn, sync_events)
+        .on_conflict_do_nothing(index_elements=["id"])
+        .returning(sync_events.c.id)
+    )
+    # executemany + RETURNING: one cached statement, sent as multi-row INSERTs.
+    return {str(x) for x in conn.execute(stmt, rows).scalars()}
+
+
+class ForeignEventError(Exception):
+    """An event id the ledger holds for another router: a forged or cross-router replay."""
+
+    def __init__(self, event_id: str, index: int) -> None:
+        super().__init__(f"event {event_id} was sent by another router")
+        self.event_id = event_id
+        self.index = index
+
+
+def _refuse_foreign(
+    conn: Connection, router: RouterIdentity, seen: list[str], order: list[str]
+) -> None:
+    """Raise (rolling the batch back) if a seen id belongs to another router."""
+    if not seen:
+        return
+    foreign = (
+        conn.execute(
+            sa.select(sync_events.c.id).where(
+                sync_events.c.id.in_(seen),
+                sa.or_(
+                    sync_events.c.router_id.is_(None), sync_events.c.router_id != router.router_id
+                ),
+            )
+        )
+        .scalars()
+        .first()
+    )
+    if foreign is not None:
+        raise ForeignEventError(str(foreign), order.index(str(foreign)))
+
+
+def ingest_batch(
+    conn: Connection,
+    router: RouterIdentity,
+    events: list[dict[str, Any]],
+    *,
+    now: datetime | None = None,
+) -> IngestResult:
+    """Apply validated (`validate_event`-cleaned) events; return what to ack."""
+    now = now or utcnow()
+    unique: dict[str, dict[str, Any]] = {}
+    for event in events:
+        unique.setdefault(event["id"], event)
+    acked = list(unique)
+    if not unique:
+        return IngestResult(acked=[], duplicates=len(events))
+    fresh_ids = _record_ledger(conn, router, list(unique.values()), now)
+    _refuse_foreign(conn, router, [i for i in unique if i not in fresh_ids], acked)
+    fresh = [e for e in unique.values() if e["id"] in fresh_ids]
+    result = IngestResult(acked=acked, duplicates=len(events) - len(fresh), applied=len(fresh))
+    logins = [e for e in fresh if e["type"] == "login"]
+    ends = [e for e in fresh if e["type"] == "session_end"]
+    if logins:
+        _apply_logins(conn, router, logins, now, result)
+    if ends:
+        result.pending_ends = apply_ends(conn, router, ends, now)
+    return result
+
+
+def _apply_logins(
+    conn: Connection,
+    router: RouterIdentity,
+    logins: list[dict[str, Any]],
+    now: datetime,
+    result: IngestResult,
+) -> None:
+    region = conn.execute(
+        sa.select(locations.c.country).where(locations.c.id == router.location_id)
+    ).scalar()
+    resolver = CustomerResolver(conn, router.tenant_id, str(region or "VN"), now)
+    resolver.preload(logins)
+    visit_rows: list[dict[str, Any]] = []
+    per_customer: dict[int, dict[str, Any]] = {}
+    channel_rows: set[tuple[int, str]] = set()
+    tag_pairs: set[tuple[int, str]] = set()
+    device_rows: dict[tuple[int, str], dict[str, Any]] = {}
+    consent_rows: list[dict[str, Any]] = []
+    resolved = [(event, resolver.resolve(event)) for event in logins]
+    resolver.flush()
+    for event, row in resolved:
+        data = event["data"]
+        started = parse_time(event["occurred_at"])
+        if row is None:
+            log.info("login %s carries no phone, e-mail or social id: no customer", event["id"])
+            continue
+        customer_id = int(row["id"])
+        result.customer_ids.add(customer_id)
+        visit_rows.append(
+            {
+                "tenant_id": router.tenant_id,
+                "customer_id": customer_id,
+                "location_id": router.location_id,
+                "router_id": router.router_id,
+                "session_id": data["session_id"],
+                "mac": event["mac"],
+                "channel": data["channel"],
+                "started_at": started,
+                "received_at": now,
+            }
+        )
+        agg = per_customer.setdefault(
+            customer_id, {"n": 0, "first": started, "last": started, "channel": data["channel"]}
+        )
+        agg["n"] += 1
+        agg["first"] = min(agg["first"], started)
+        if started >= agg["last"]:
+            agg["last"], agg["channel"] = started, data["channel"]
+        channel_rows.add((customer_id, data["channel"]))
+        tag_pairs.update((customer_id, tag) for tag in data["tags"])
+        device = data["device"]
+        key = (customer_id, event["mac"])
+        previous = device_rows.get(key)
+        if previous is None or previous["last_seen_at"] <= started:
+            device_rows[key] = {
+                "tenant_id": router.tenant_id,
+                "customer_id": customer_id,
+                "mac": event["mac"],
+                "hostname": device["hostname"],
+                "vendor_class": device["vendor_class"],
+                "randomized": bool(device["randomized"]),
+                "first_seen_at": previous["first_seen_at"] if previous else started,
+                "last_seen_at": started,
+            }
+        for consent in data["consents"]:
+            consent_rows.append(
+                {
+                    "tenant_id": router.tenant_id,
+                    "customer_id": customer_id,
+                    "purpose": consent["purpose"],
+                    "granted": consent["granted"],
+                    "text_version": consent["text_version"],
+                    "location_id": router.location_id,
+                    "mac": event["mac"],
+                    "given_at": started,
+                    "received_at": now,
+                }
+            )
+    result.new_customers = resolver.created
+    if not visit_rows:
+        return
+    conn.execute(visits.insert(), visit_rows)
+    visit_rollup.add(conn, visit_rows)  # the dashboard's visits per hour, same transaction
+    result.visits = len(visit_rows)
+    result.late_ends = apply_pending_ends(conn, router, {r["session_id"] for r in visit_rows})
+    bump_counters(conn, router, per_customer, now)
+    recompute_groups(conn, router.tenant_id, sorted(per_customer))
+    ins = dialect_insert(conn, customer_channels)
+    conn.execute(
+        ins.on_conflict_do_nothing(),
+        [{"customer_id": c, "channel": ch} for c, ch in sorted(channel_rows)],
+    )
+    if tag_pairs:
+        add_tags(conn, router.tenant_id, tag_pairs)
+    upsert_devices(conn, list(device_rows.values()))
+    if consent_rows:
+        conn.execute(consents.insert(), consent_rows)

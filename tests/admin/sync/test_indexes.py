@@ -1,0 +1,163 @@
+"""Migration 0005: its indexes serve the queries they were made for; it goes down and up.
+
+The plans are read for the SQL the code really sends (captured while the
+returning-device look-up and the dashboard run), on SQLite with statistics.
+"""
+
+from __future__ import annotations
+
+from datetime import UTC, datetime, timedelta
+from pathlib import Path
+from typing import Any
+
+import pytest
+import sqlalchemy as sa
+from sqlalchemy.engine import Engine
+from synckit import make_venue
+
+from porchlight.admin import dashboard, migrate, schema
+from porchlight.admin.db import make_engine
+from porchlight.admin.sync.ingest_customers import CustomerResolver
+
+
+def _seed(engine: Engine, tenant_id: int, n: int) -> None:
+    start = datetime(2026, 1, 1, tzinfo=UTC)
+    with engine.begin() as conn:
+        ids = (
+            conn.execute(
+                schema.customers.insert().returning(
+                    schema.customers.c.id, sort_by_parameter_order=True
+                ),
+                [
+                    {
+                        "tenant_id": tenant_id,
+                        "name": f"Guest {i}",
+                        "phone": f"+8491{i:07d}",
+                        "first_visit_at": start + timedelta(hours=i),
+                        "created_at": start,
+                        "updated_at": start,
+                    }
+                    for i in range(n)
+                ],
+            )
+            .scalars()
+            .all()
+        )
+        conn.execute(
+            schema.devices.insert(),
+            [
+                {
+                    "tenant_id": tenant_id,
+                    "customer_id": cid,
+                    "mac": f"02:00:00:00:{i >> 8 & 0xFF:02x}:{i & 0xFF:02x}",
+                    "first_seen_at": start,
+                    "last_seen_at": start + timedelta(hours=i),
+                }
+                for i, cid in enumerate(ids)
+            ],
+        )
+        conn.exec_driver_sql("ANALYZE")
+
+
+def _captured(engine: Engine, run: Any, needle: str) -> tuple[str, Any]:
+    """The one statement containing `needle` that `run(conn)` sends, with its parameters."""
+    seen: list[tuple[str, Any]] = []
+
+    def listen(conn: Any, cursor: Any, statement: str, params: Any, *_: Any) -> None:
+        if needle in statement:
+            seen.append((statement, params))
+
+    sa.event.listen(engine, "before_cursor_execute", listen)
+    try:
+        with engine.connect() as conn:
+            run(conn)
+    finally:
+        sa.event.remove(engine, "before_cursor_execute", listen)
+    assert seen, f"no statement with {needle!r} was sent"
+    return seen[0]
+
+
+def _plan(engine: Engine, statement: str, params: Any) -> str:
+    with engine.connect() as conn:
+        rows = conn.exec_driver_sql("EXPLAIN QUERY PLAN " + statement, params).all()
+    return "\n".join(str(row[-1]) for row in rows)
+
+
+def test_sqlite_plans_use_the_new_indexes(engine: Engine) -> None:
+    other, v = make_venue(engine), make_venue(engine)
+    _seed(engine, other.tenant_id, 3000)
+    _seed(engine, v.tenant_id, 3000)
+
+    def by_device(conn: Any) -> None:
+        resolver = CustomerResolver(conn, v.tenant_id, "VN", datetime.now(UTC))
+        assert resolver._by_device("02:00:00:00:00:07") is not None
+
+    plan = _plan(engine, *_captured(engine, by_device, "FROM devices"))
+    assert "USING INDEX ix_devices_tenant_mac (tenant_id=? AND mac=?)" in plan, plan
+    assert "TEMP B-TREE" not in plan, plan
+
+    def new_customers(conn: Any) -> None:
+        dashboard.collect(conn, v.tenant_id, None, 30, 420)
+
+    plan = _plan(engine, *_captured(engine, new_customers, "first_visit_at >="))
+    assert (
+        "USING COVERING INDEX ix_customers_tenant_first_visit (tenant_id=? AND first_visit_at>?)"
+        in plan
+    ), plan
+
+
+def _indexes(engine: Engine, table: str) -> set[str]:
+    return {str(ix["name"]) for ix in sa.inspect(engine).get_indexes(table)}
+
+
+def _round_trip(engine: Engine) -> None:
+    migrate.upgrade(engine)
+    assert {"ix_devices_tenant_mac"} <= _indexes(engine, "devices")
+    assert {"ix_customers_tenant_first_visit"} <= _indexes(engine, "customers")
+    columns = {c["name"] for c in sa.inspect(engine).get_columns("routers")}
+    assert {"rejected_events", "rejected_reason"} <= columns
+    migrate.downgrade(engine, "0004")
+    inspector = sa.inspect(engine)
+    assert "pending_session_ends" not in inspector.get_table_names()
+    assert "ix_devices_tenant_mac" not in _indexes(engine, "devices")
+    assert "rejected_events" not in {c["name"] for c in inspector.get_columns("routers")}
+    migrate.upgrade(engine)
+    assert "pending_session_ends" in sa.inspect(engine).get_table_names()
+
+
+def test_migration_0005_down_and_up_on_sqlite_keeps_router_commands(tmp_path: Path) -> None:
+    engine = make_engine(f"sqlite:///{tmp_path / 'm.db'}")
+    migrate.upgrade(engine, "0004")
+    venue = make_venue(engine)
+    with engine.begin() as conn:
+        conn.execute(
+            schema.router_commands.insert().values(
+                router_id=venue.router_id,
+                action="deauthorize",
+                payload={"mac": "aa:bb:cc:dd:ee:01"},
+                created_at=datetime.now(UTC),
+            )
+        )
+    _round_trip(engine)
+    with engine.connect() as conn:
+        assert conn.execute(sa.text("SELECT count(*) FROM router_commands")).scalar() == 1
+    engine.dispose()
+
+
+@pytest.mark.pg
+def test_migration_0005_down_and_up_on_postgresql(pg_url: str) -> None:
+    import secrets
+
+    base = sa.engine.make_url(pg_url)
+    name = f"porchlight_m5_{secrets.token_hex(5)}"
+    admin = sa.create_engine(base.set(database="postgres"), isolation_level="AUTOCOMMIT")
+    with admin.connect() as conn:
+        conn.exec_driver_sql(f'CREATE DATABASE "{name}"')
+    engine = make_engine(base.set(database=name).render_as_string(hide_password=False))
+    try:
+        _round_trip(engine)
+    finally:
+        engine.dispose()
+        with admin.connect() as conn:
+            conn.exec_driver_sql(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)')
+        admin.dispose()

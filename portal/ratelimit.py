@@ -2,7 +2,9 @@
 
 The portal has no database of its own; this is a throwaway SQLite file in the
 portal's runtime directory (`PORTAL_STATE_DIR`, made by `portal serve`) used
-as a counter: fixed windows keyed by ``mac:..`` / ``ip:..``, plus the nonces
+as a counter: fixed windows keyed by ``mac:..`` / ``ip:..`` (each row stamped
+with the second its window ends, so limits of different lengths share one
+cleanup), plus the nonces
 of forms already posted. Without a state dir (tests, the admin preview) the
 counters live in one process's memory. If the file cannot be used, the limit
 fails open and logs: guests keep getting online.
@@ -14,6 +16,7 @@ import logging
 import sqlite3
 import threading
 import time
+from collections.abc import Callable
 from pathlib import Path
 
 log = logging.getLogger(__name__)
@@ -26,8 +29,11 @@ CREATE TABLE IF NOT EXISTS used (nonce TEXT PRIMARY KEY, at INTEGER NOT NULL) WI
 
 
 class RateLimiter:
-    def __init__(self, path: str | Path | None = None) -> None:
+    def __init__(
+        self, path: str | Path | None = None, clock: Callable[[], float] = time.time
+    ) -> None:
         self.path = str(path) if path else ":memory:"
+        self.clock = clock
         self._lock = threading.Lock()
         self._local = threading.local()
         self._shared: sqlite3.Connection | None = None
@@ -50,8 +56,10 @@ class RateLimiter:
 
     def hit(self, key: str, limit: int, window: int) -> bool:
         """Count one attempt for `key`; False when it is over `limit` per `window` s."""
-        now = time.time()
-        slot = int(now // window)
+        now = self.clock()
+        # a row's `window` is the epoch second its window ends, the same unit for every
+        # limit, so one cleanup serves them all whatever their lengths
+        ends = (int(now // window) + 1) * window
         try:
             with self._lock:
                 db = self._db()
@@ -59,11 +67,11 @@ class RateLimiter:
                     "INSERT INTO hits (key, window, count) VALUES (?, ?, 1) "
                     "ON CONFLICT (key, window) DO UPDATE SET count = count + 1 "
                     "RETURNING count",
-                    (key, slot),
+                    (key, ends),
                 ).fetchone()
                 if now - self._last_prune > 60:
                     self._last_prune = now
-                    db.execute("DELETE FROM hits WHERE window < ?", (slot - 2,))
+                    db.execute("DELETE FROM hits WHERE window <= ?", (int(now),))
                     db.execute("DELETE FROM used WHERE at < ?", (int(now) - 7200,))
         except sqlite3.Error as exc:
             log.warning("rate limit store unusable (%s); allowing %s", exc, key)
@@ -76,7 +84,7 @@ class RateLimiter:
             with self._lock:
                 cursor = self._db().execute(
                     "INSERT OR IGNORE INTO used (nonce, at) VALUES (?, ?)",
-                    (nonce, int(time.time())),
+                    (nonce, int(self.clock())),
                 )
                 return cursor.rowcount == 1
         except sqlite3.Error as exc:

@@ -74,9 +74,9 @@ def create_app(config: Mapping[str, Any] | None = None) -> Flask:
 
 def _error_page(status: int, key: str) -> Any:
     def handler(error: Exception) -> Response:
-        from porchlight.portal import page
+        from porchlight.guest_page import page
+        from porchlight.guest_page.i18n import text
         from porchlight.portal.context import guest_language, state
-        from porchlight.portal.i18n import text
 
         config, _ = state().agent.config_or_fallback()
         lang = guest_language(config)

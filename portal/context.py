@@ -11,8 +11,8 @@ from urllib.parse import urlsplit
 
 from flask import current_app, request
 
+from porchlight.guest_page.i18n import LANGUAGES, choose_language
 from porchlight.portal.agent_link import AgentLink, guest_address
-from porchlight.portal.i18n import LANGUAGES, choose_language
 from porchlight.portal.ratelimit import RateLimiter
 from porchlight.portal.tokens import FormTokens
 

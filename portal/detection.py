@@ -18,7 +18,8 @@ from flask import Blueprint, Flask, Response, request
 from werkzeug.wrappers import Response as BaseResponse
 
 from porchlight.agent_client import AgentError, AgentUnavailable
-from porchlight.portal import page
+from porchlight.guest_page import page
+from porchlight.guest_page.i18n import text
 from porchlight.portal.agent_link import is_online
 from porchlight.portal.context import (
     PortalState,
@@ -30,7 +31,6 @@ from porchlight.portal.context import (
     portal_base_url,
     state,
 )
-from porchlight.portal.i18n import text
 
 log = logging.getLogger(__name__)
 bp = Blueprint("detection", __name__)

@@ -17,10 +17,11 @@ from flask import Blueprint, Response, abort, redirect, request, url_for
 from werkzeug.wrappers import Response as BaseResponse
 
 from porchlight.agent_client import AgentError, AgentUnavailable
-from porchlight.portal import guest_form, oauth, page
+from porchlight.guest_page import guest_form, page
+from porchlight.guest_page.i18n import LANGUAGES
+from porchlight.portal import oauth
 from porchlight.portal.agent_link import is_online
 from porchlight.portal.context import LANG_COOKIE, client_ip, guest_language, safe_lang, state
-from porchlight.portal.i18n import LANGUAGES
 from porchlight.portal.logo import load_logo, logo_src
 from porchlight.portal.tokens import TokenError
 

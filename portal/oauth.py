@@ -28,7 +28,7 @@ from flask import Blueprint, current_app, redirect, request, session
 from werkzeug.wrappers import Response as BaseResponse
 
 from porchlight.agent_client import AgentError, AgentUnavailable
-from porchlight.portal import guest_form
+from porchlight.guest_page import guest_form
 from porchlight.portal.agent_link import is_online
 from porchlight.portal.context import client_ip, guest_language, portal_base_url, state
 

@@ -76,7 +76,7 @@ def warm_up(app: Any) -> None:
     """
     import codecs
 
-    from porchlight.portal import page
+    from porchlight.guest_page import page
     from porchlight.portal.agent_link import FALLBACK_CONFIG
 
     for name in ("idna", "unicode-escape", "utf-8", "latin-1", "ascii", "punycode"):

@@ -36,7 +36,7 @@ from porchlight.admin.locations.logo import MAX_UPLOAD_BYTES, LogoError, check_s
 from porchlight.admin.locations.pages import location_or_404
 from porchlight.admin.sync.location_config import build_location_config, latest_settings
 from porchlight.admin.web import audit, get_engine, require_role
-from porchlight.portal.page import render_login
+from porchlight.guest_page.page import render_login
 
 log = logging.getLogger(__name__)
 

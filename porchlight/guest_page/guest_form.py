@@ -2,7 +2,7 @@
 
 Pure functions: a mapping of posted fields in, either the login data
 (docs/protocols.md section 1, `authorize`) or per-field error keys out
-(texts in `porchlight.portal.i18n`). The hypothesis fuzz test drives these.
+(texts in `porchlight.guest_page.i18n`). The hypothesis fuzz test drives these.
 """
 
 from __future__ import annotations

@@ -13,8 +13,8 @@ from typing import Any
 
 from jinja2 import Environment, PackageLoader, select_autoescape
 
-from porchlight.portal import guest_form
-from porchlight.portal.i18n import LANGUAGE_NAMES, LANGUAGES, localized, text
+from porchlight.guest_page import guest_form
+from porchlight.guest_page.i18n import LANGUAGE_NAMES, LANGUAGES, localized, text
 
 DEFAULT_COLORS = {"primary": "#0f766e", "background": "#f8fafc"}
 SOCIAL_LABELS = {"zalo": "Zalo", "facebook": "Facebook", "google": "Google"}
@@ -27,7 +27,7 @@ def _environment() -> Environment:
     global _env
     if _env is None:
         _env = Environment(
-            loader=PackageLoader("porchlight.portal", "templates"),
+            loader=PackageLoader("porchlight.guest_page", "templates"),
             autoescape=select_autoescape(default=True, default_for_string=True),
             trim_blocks=True,
             lstrip_blocks=True,

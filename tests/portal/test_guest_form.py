@@ -8,8 +8,8 @@ from portal_fake_agent import CONFIG
 from portal_helpers import form_post
 
 from porchlight.events import validate_event
-from porchlight.portal.guest_form import clean_email, validate_login
-from porchlight.portal.i18n import TEXTS
+from porchlight.guest_page.guest_form import clean_email, validate_login
+from porchlight.guest_page.i18n import TEXTS
 
 FIELD_TEXT = st.one_of(
     st.text(max_size=500),

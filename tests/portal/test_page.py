@@ -11,7 +11,7 @@ from hypothesis import strategies as st
 from portal_fake_agent import CONFIG
 from portal_helpers import PORTAL
 
-from porchlight.portal.page import render_login, render_success
+from porchlight.guest_page.page import render_login, render_success
 
 
 @pytest.mark.parametrize("lang", ["vi", "th", "en"])

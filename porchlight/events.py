@@ -10,12 +10,20 @@ An event is a JSON object::
 `login.data`: ``session_id`` (str), ``channel`` (one of CHANNELS), ``name``,
 ``phone`` (E.164 or null), ``email`` (or null), ``social_id`` (or null),
 ``tags`` (list of str), ``consents`` (list of ``{"purpose", "granted",
-"text_version"}``), ``device`` (``{"ip", "hostname", "vendor_class",
+"text_version"}``; a purpose of CONSENT_PURPOSES is the guest's answer to a
+consent text, one of FOLLOW_PURPOSES says whether the guest follows the
+venue's chat account, ``text_version`` then names the account, e.g.
+``line-oa:@porchcafe``), ``device`` (``{"ip", "hostname", "vendor_class",
 "randomized"}``), ``voucher`` (code or null).
 
 `session_start.data`: ``session_id``, ``expires_at``.
 `session_end.data`: ``session_id``, ``started_at``, ``ended_at``,
 ``dwell_seconds``, ``bytes_in``, ``bytes_out``, ``reason``.
+
+From the portal's "My data" (the guest's own say; no name or phone travels):
+`consent.data`: ``session_id`` (the login that made the customer),
+``purpose``, ``granted``, ``text_version`` — a withdrawal is ``granted: false``.
+`erasure_request.data`: ``session_id``.
 
 `validate_event` is the one check both sides run: the agent before it queues,
 the admin before it stores. It returns a cleaned copy or raises `EventError`.
@@ -30,10 +38,23 @@ from typing import Any
 
 from porchlight.errors import PorchlightError
 
-EVENT_TYPES = ("login", "session_start", "session_end")
-CHANNELS = ("form", "click", "voucher", "returning", "zalo", "facebook", "google", "import")
-SOCIAL_CHANNELS = ("zalo", "facebook", "google")  # OAuth logins; carry a social_id
+EVENT_TYPES = ("login", "session_start", "session_end", "consent", "erasure_request")
+CHANNELS = (
+    "form",
+    "click",
+    "voucher",
+    "returning",
+    "zalo",
+    "facebook",
+    "google",
+    "line",
+    "import",
+)
+SOCIAL_CHANNELS = ("zalo", "facebook", "google", "line")  # OAuth logins; carry a social_id
 CONSENT_PURPOSES = ("wifi", "marketing")
+# Whether the guest follows the venue's chat account (LINE OA friend, Zalo OA
+# follower), recorded where the provider tells it; never asked by the venue.
+FOLLOW_PURPOSES = ("line_follow", "zalo_follow")
 MAX_BATCH = 500
 MAX_TEXT = 200
 MAX_TAGS = 20
@@ -122,8 +143,11 @@ def _login(data: dict[str, Any]) -> dict[str, Any]:
         raise EventError("consents: expected a list")
     clean_consents = []
     for item in consents:
-        if not isinstance(item, dict) or item.get("purpose") not in CONSENT_PURPOSES:
-            raise EventError(f"consents: purpose must be one of {', '.join(CONSENT_PURPOSES)}")
+        if not isinstance(item, dict) or item.get("purpose") not in CONSENT_PURPOSES + (
+            FOLLOW_PURPOSES
+        ):
+            known = ", ".join(CONSENT_PURPOSES + FOLLOW_PURPOSES)
+            raise EventError(f"consents: purpose must be one of {known}")
         if not isinstance(item.get("granted"), bool):
             raise EventError("consents: granted must be true or false")
         clean_consents.append(
@@ -174,7 +198,30 @@ def _session_end(data: dict[str, Any]) -> dict[str, Any]:
     }
 
 
-_DATA = {"login": _login, "session_start": _session_start, "session_end": _session_end}
+def _consent(data: dict[str, Any]) -> dict[str, Any]:
+    if data.get("purpose") not in CONSENT_PURPOSES:
+        raise EventError(f"purpose: expected one of {', '.join(CONSENT_PURPOSES)}")
+    if not isinstance(data.get("granted"), bool):
+        raise EventError("granted: expected true or false")
+    return {
+        "session_id": _text(data, "session_id", required=True),
+        "purpose": data["purpose"],
+        "granted": data["granted"],
+        "text_version": _text(data, "text_version", required=True),
+    }
+
+
+def _erasure_request(data: dict[str, Any]) -> dict[str, Any]:
+    return {"session_id": _text(data, "session_id", required=True)}
+
+
+_DATA = {
+    "login": _login,
+    "session_start": _session_start,
+    "session_end": _session_end,
+    "consent": _consent,
+    "erasure_request": _erasure_request,
+}
 
 
 def validate_event(event: Any) -> dict[str, Any]:

@@ -99,3 +99,16 @@ def test_mac_helpers():
     assert is_randomized_mac("02:00:00:00:00:01")
     assert is_randomized_mac("da:a1:19:00:00:01")
     assert not is_randomized_mac("00:1a:2b:3c:4d:5e")
+
+
+def test_line_login_with_follow_status_is_accepted():
+    follow = {"purpose": "line_follow", "granted": True, "text_version": "line-oa:@porchcafe"}
+    event = validate_event(
+        login_event(
+            channel="line",
+            social_id="line:U4af4980629",
+            consents=[{"purpose": "wifi", "granted": True, "text_version": "wifi-v1"}, follow],
+        )
+    )
+    assert event["data"]["channel"] == "line"
+    assert follow in event["data"]["consents"]

@@ -60,6 +60,7 @@ def channel_labels() -> dict[str, str]:
         "zalo": "Zalo",
         "facebook": "Facebook",
         "google": "Google",
+        "line": "LINE",
         "import": _("Import"),
     }
 

@@ -28,6 +28,7 @@ from sqlalchemy.engine import Connection
 from porchlight import events
 from porchlight.admin import schema
 from porchlight.admin.db import utcnow
+from porchlight.admin.locations.chat_accounts import chat_values, clean_chat
 from porchlight.admin.sync.location_config import (
     SETTINGS_KEYS,
     build_location_config,
@@ -289,6 +290,9 @@ def clean_form(
         portal["success_url"] = clean_url(form.get("success_url", ""))
     except ValueError as exc:
         errors["success_url"] = str(exc)
+    chat = clean_chat(form, errors)
+    if chat or "chat" in portal:
+        portal["chat"] = chat
     return out, errors
 
 
@@ -348,6 +352,7 @@ def form_values(settings: dict[str, Any]) -> dict[str, str]:
             + settings["walled_garden"].get("cidrs", [])
         ),
         "success_url": portal.get("success_url") or "",
+        **chat_values(portal),
     }
     for lang in LANGS:
         values[f"welcome_{lang}"] = portal["welcome"].get(lang, "")

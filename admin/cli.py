@@ -1,50 +1,45 @@
 """`porchlight admin ...` subcommands.
 
-Each module in COMMAND_MODULES exposes `register(subparsers)` adding its own
+COMMANDS lists each area's `register(subparsers)`, which adds its own
 subcommands (with `set_defaults(func=handler)`); areas add their own line.
-This module itself adds `migrate` and `serve`, and offers `engine_from_env()`
-to every command.
+This module itself adds `migrate` and `serve`; commands open the database with
+`porchlight.admin.db.engine_from_env()`.
 """
 
 from __future__ import annotations
 
 import argparse
-import importlib
 import os
 import sys
+from collections.abc import Callable
+from typing import Any
 
-from sqlalchemy.engine import Engine
-
+from porchlight.admin import backup, seed, users
+from porchlight.admin.config import AdminConfig
+from porchlight.admin.db import engine_from_env
+from porchlight.admin.io import cli as io_cli
+from porchlight.admin.io import worker
+from porchlight.admin.locations import router_cli
 from porchlight.errors import UsageError
 
-COMMAND_MODULES: list[str] = [
-    "porchlight.admin.users",
-    "porchlight.admin.seed",
-    "porchlight.admin.locations.router_cli",
-    "porchlight.admin.backup",
-    "porchlight.admin.io.cli",
-    "porchlight.admin.io.worker",
+COMMANDS: list[Callable[[Any], None]] = [
+    users.register,
+    seed.register,
+    router_cli.register,
+    backup.register,
+    io_cli.register,
+    worker.register,
 ]
 
 
-def engine_from_env() -> Engine:
-    """The engine for ``PORCHLIGHT_ADMIN_DATABASE_URL`` (no secret key needed)."""
-    from porchlight.admin.config import AdminConfig
-    from porchlight.admin.db import make_engine
-
-    return make_engine(AdminConfig.from_env(require_secret=False).DATABASE_URL)
-
-
 def _cmd_migrate(args: argparse.Namespace) -> int:
-    from porchlight.admin.migrate import upgrade
+    from porchlight.admin.migrate import upgrade  # alembic loads only for this command
 
     upgrade(engine_from_env(), args.revision)
     return 0
 
 
 def _cmd_serve(args: argparse.Namespace) -> int:
-    from porchlight.admin.config import AdminConfig
-
     AdminConfig.from_env()  # refuse early (one line) without a secret key
     if args.workers < 1:
         raise UsageError("--workers must be at least 1")
@@ -65,5 +60,5 @@ def register(parser: argparse.ArgumentParser) -> None:
     p.add_argument("--bind", action="append", help="HOST:PORT or unix:PATH (repeatable)")
     p.add_argument("--workers", type=int, default=2)
     p.set_defaults(func=_cmd_serve)
-    for module_name in COMMAND_MODULES:
-        importlib.import_module(module_name).register(sub)
+    for register_commands in COMMANDS:
+        register_commands(sub)

@@ -15,6 +15,8 @@ from typing import Any
 import sqlalchemy as sa
 from sqlalchemy.engine import Engine
 
+from porchlight.admin.config import AdminConfig
+
 log = logging.getLogger(__name__)
 
 metadata = sa.MetaData(
@@ -75,3 +77,8 @@ def make_engine(url: str) -> Engine:
 
 def is_sqlite(engine: Engine) -> bool:
     return engine.dialect.name == "sqlite"
+
+
+def engine_from_env() -> Engine:
+    """The engine for ``PORCHLIGHT_ADMIN_DATABASE_URL`` (no secret key needed): CLI commands."""
+    return make_engine(AdminConfig.from_env(require_secret=False).DATABASE_URL)

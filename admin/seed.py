@@ -322,7 +322,7 @@ def seed(
 def _cmd_seed(args: argparse.Namespace) -> int:
     import json
 
-    from porchlight.admin.cli import engine_from_env
+    from porchlight.admin.db import engine_from_env
     from porchlight.admin.migrate import upgrade
 
     engine = engine_from_env()

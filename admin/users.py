@@ -230,7 +230,7 @@ def _password_from(args: argparse.Namespace) -> tuple[str, bool]:
 
 
 def _cmd_create_tenant(args: argparse.Namespace) -> int:
-    from porchlight.admin.cli import engine_from_env
+    from porchlight.admin.db import engine_from_env
 
     with engine_from_env().begin() as conn:
         tenant_id = create_tenant(conn, args.slug, args.name or args.slug, args.country)
@@ -239,7 +239,7 @@ def _cmd_create_tenant(args: argparse.Namespace) -> int:
 
 
 def _cmd_create_location(args: argparse.Namespace) -> int:
-    from porchlight.admin.cli import engine_from_env
+    from porchlight.admin.db import engine_from_env
 
     with engine_from_env().begin() as conn:
         tenant_id = tenant_id_for(conn, args.tenant)
@@ -258,7 +258,7 @@ def _cmd_create_location(args: argparse.Namespace) -> int:
 
 
 def _cmd_create_user(args: argparse.Namespace) -> int:
-    from porchlight.admin.cli import engine_from_env
+    from porchlight.admin.db import engine_from_env
 
     password, generated = _password_from(args)
     with engine_from_env().begin() as conn:
@@ -284,7 +284,7 @@ def _cmd_create_user(args: argparse.Namespace) -> int:
 
 
 def _cmd_reset_password(args: argparse.Namespace) -> int:
-    from porchlight.admin.cli import engine_from_env
+    from porchlight.admin.db import engine_from_env
 
     password, generated = _password_from(args)
     with engine_from_env().begin() as conn:
@@ -295,8 +295,8 @@ def _cmd_reset_password(args: argparse.Namespace) -> int:
 
 
 def _cmd_demo(args: argparse.Namespace) -> int:
-    from porchlight.admin.cli import engine_from_env
     from porchlight.admin.config import AdminConfig
+    from porchlight.admin.db import engine_from_env
     from porchlight.admin.migrate import upgrade
 
     engine = engine_from_env()

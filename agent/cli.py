@@ -1,18 +1,21 @@
 """`porchlight agent ...` subcommands.
 
-Each module in COMMAND_MODULES exposes `register(subparsers)` adding its own
+COMMANDS lists each area's `register(subparsers)`, which adds its own
 subcommands (with `set_defaults(func=handler)`); areas add their own line.
 """
 
 from __future__ import annotations
 
 import argparse
-import importlib
+from collections.abc import Callable
+from typing import Any
 
-COMMAND_MODULES: list[str] = ["porchlight.agent.commands", "porchlight.agent.sync"]
+from porchlight.agent import commands, sync
+
+COMMANDS: list[Callable[[Any], None]] = [commands.register, sync.register]
 
 
 def register(parser: argparse.ArgumentParser) -> None:
     sub = parser.add_subparsers(dest="command", metavar="COMMAND")
-    for module_name in COMMAND_MODULES:
-        importlib.import_module(module_name).register(sub)
+    for register_commands in COMMANDS:
+        register_commands(sub)

@@ -1,18 +1,21 @@
 """`porchlight portal ...` subcommands.
 
-Each module in COMMAND_MODULES exposes `register(subparsers)` adding its own
+COMMANDS lists each area's `register(subparsers)`, which adds its own
 subcommands (with `set_defaults(func=handler)`); areas add their own line.
 """
 
 from __future__ import annotations
 
 import argparse
-import importlib
+from collections.abc import Callable
+from typing import Any
 
-COMMAND_MODULES: list[str] = ["porchlight.portal.serve"]
+from porchlight.portal import serve
+
+COMMANDS: list[Callable[[Any], None]] = [serve.register]
 
 
 def register(parser: argparse.ArgumentParser) -> None:
     sub = parser.add_subparsers(dest="command", metavar="COMMAND")
-    for module_name in COMMAND_MODULES:
-        importlib.import_module(module_name).register(sub)
+    for register_commands in COMMANDS:
+        register_commands(sub)

@@ -69,7 +69,7 @@ def _mapping(pairs: list[str]) -> dict[str, str] | None:
 
 
 def _cmd_import(args: argparse.Namespace) -> int:
-    from porchlight.admin.cli import engine_from_env
+    from porchlight.admin.db import engine_from_env
     from porchlight.admin.io.imports.job import import_file
     from porchlight.admin.io.imports.texts import text
 
@@ -141,8 +141,7 @@ def _filter_args(conn: Connection, tenant_id: int, args: argparse.Namespace) -> 
 
 
 def _cmd_export(args: argparse.Namespace) -> int:
-    from porchlight.admin.cli import engine_from_env
-    from porchlight.admin.db import utcnow
+    from porchlight.admin.db import engine_from_env, utcnow
     from porchlight.admin.io.exports.job import base_name_for, export_customers
 
     engine: Engine = engine_from_env()

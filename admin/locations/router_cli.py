@@ -15,8 +15,7 @@ from typing import Any
 
 import sqlalchemy as sa
 
-from porchlight.admin.cli import engine_from_env
-from porchlight.admin.db import utcnow
+from porchlight.admin.db import engine_from_env, utcnow
 from porchlight.admin.schema import tenants
 from porchlight.admin.sync.enrollment import (
     CODE_TTL,

@@ -173,7 +173,7 @@ def submit() -> BaseResponse:
         consents = guest_form.check_consents(request.form, config, errors)
         if errors:
             return again(422, errors=errors)
-        return oauth.start(channel, consents, lang)
+        return oauth.start(channel, consents, lang, config)
     result = guest_form.validate_login(request.form, channel, config)
     if result.login is None:
         return again(422, errors=result.errors)

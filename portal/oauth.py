@@ -1,4 +1,4 @@
-"""Social logins (Zalo, Facebook, Google): OAuth 2 authorization code with PKCE.
+"""Social logins (Zalo, Facebook, Google, LINE): OAuth 2 authorization code with PKCE.
 
 The guest ticks the consents on the portal page and presses a provider's
 button; the portal remembers the consents, a state value and the PKCE
@@ -9,6 +9,9 @@ the guest's identity, then authorizes the device like any other login.
 Credentials (and, for tests, other endpoints) come from `OAUTH_PROVIDERS`
 (``PORCHLIGHT_PORTAL_OAUTH_FILE``): ``{"google": {"client_id", "client_secret"}}``.
 A provider without credentials is not offered even if the location enables it.
+LINE's additions (nonce, ``bot_prompt``, the ID token check, the friendship
+status) are in portal/oauth_line.py. ``OAUTH_TIMEOUT`` (seconds, default 5)
+bounds each call to a provider.
 """
 
 from __future__ import annotations
@@ -29,6 +32,7 @@ from werkzeug.wrappers import Response as BaseResponse
 
 from porchlight.agent_client import AgentError, AgentUnavailable
 from porchlight.guest_page import guest_form
+from porchlight.portal import oauth_line
 from porchlight.portal.agent_link import is_online
 from porchlight.portal.context import client_ip, guest_language, portal_base_url, state
 
@@ -59,6 +63,7 @@ PROVIDER_DEFAULTS: dict[str, dict[str, str]] = {
         "scope": "",
         "style": "zalo",  # app_id, secret_key header, access_token header
     },
+    "line": oauth_line.LINE_DEFAULTS,
 }
 
 
@@ -109,16 +114,24 @@ def _redirect_uri(name: str) -> str:
     return f"{portal_base_url()}/oauth/{name}/callback"
 
 
-def start(name: str, consents: list[dict[str, Any]], lang: str) -> BaseResponse:
+def start(
+    name: str, consents: list[dict[str, Any]], lang: str, config: dict[str, Any] | None = None
+) -> BaseResponse:
     found = provider(name)
     assert found is not None
+    if config is None:
+        config, _ = state().agent.config_or_fallback()
     state_value = secrets.token_urlsafe(16)
     verifier = secrets.token_urlsafe(48)
     challenge = (
         base64.urlsafe_b64encode(hashlib.sha256(verifier.encode()).digest()).rstrip(b"=").decode()
     )
+    nonce = secrets.token_urlsafe(16)
+    line_oa = oauth_line.chat_settings(config).get("line_oa") if name == "line" else None
     session["oauth"] = {
         "p": name,
+        "n": nonce,
+        "oa": line_oa,
         "s": state_value,
         "v": verifier,
         "c": consents,
@@ -136,6 +149,8 @@ def start(name: str, consents: list[dict[str, Any]], lang: str) -> BaseResponse:
         params["app_id"] = found["client_id"]
     else:
         params.update(response_type="code", client_id=found["client_id"], scope=found["scope"])
+    if found["style"] == "line":
+        params.update(oauth_line.authorize_params(config, nonce))
     base = found["authorize_url"]
     separator = "&" if "?" in base else "?"
     return redirect(base + separator + urllib.parse.urlencode(params), code=303)
@@ -145,7 +160,8 @@ def _json(req: urllib.request.Request) -> dict[str, Any]:
     if not req.full_url.startswith(("http://", "https://")):
         raise OAuthError("provider URL must be http(s)")
     try:
-        with urllib.request.urlopen(req, timeout=5) as answer:  # noqa: S310 (http/https only)
+        timeout = float(current_app.config.get("OAUTH_TIMEOUT") or 5)
+        with urllib.request.urlopen(req, timeout=timeout) as answer:  # noqa: S310 (http/https only)
             raw = answer.read(MAX_ANSWER + 1)
     except OSError as exc:
         raise OAuthError(f"{req.full_url}: {exc}") from exc
@@ -160,8 +176,19 @@ def _json(req: urllib.request.Request) -> dict[str, Any]:
     return data
 
 
-def fetch_identity(found: dict[str, str], code: str, redirect_uri: str, verifier: str) -> dict:
-    """Swap the code for a token, then the token for ``{id, name, email}``."""
+def fetch_identity(
+    found: dict[str, str],
+    code: str,
+    redirect_uri: str,
+    verifier: str,
+    *,
+    nonce: str = "",
+    line_oa: str | None = None,
+) -> dict:
+    """Swap the code for a token, then the token for ``{id, name, email}``.
+
+    LINE adds ``followed`` (True/False, None when unknown) when `line_oa` is set.
+    """
     headers = {"Accept": "application/json", "User-Agent": "porchlight-portal"}
     form = {"code": code, "grant_type": "authorization_code", "code_verifier": verifier}
     if found["style"] == "zalo":
@@ -178,9 +205,18 @@ def fetch_identity(found: dict[str, str], code: str, redirect_uri: str, verifier
     token_request = urllib.request.Request(  # noqa: S310 (_json checks the scheme)
         found["token_url"], data=body, headers=token_headers, method="POST"
     )
-    token = _json(token_request).get("access_token")
+    token_answer = _json(token_request)
+    token = token_answer.get("access_token")
     if not isinstance(token, str) or not token:
         raise OAuthError("provider gave no access token")
+    if found["style"] == "line":
+        try:
+            found_identity = oauth_line.identity(found, token_answer, nonce, _json)
+        except oauth_line.LineError as exc:
+            raise OAuthError(f"LINE: {exc}") from exc
+        if line_oa:
+            found_identity["followed"] = oauth_line.friendship(found, token, _json)
+        return found_identity
     if found["style"] == "zalo":
         info_headers = {**headers, "access_token": token}
     else:
@@ -219,7 +255,12 @@ def callback(name: str) -> BaseResponse:
         return fail(400, "err_social_failed")
     try:
         identity = fetch_identity(
-            found, request.args["code"][:2000], _redirect_uri(name), str(pending["v"])
+            found,
+            request.args["code"][:2000],
+            _redirect_uri(name),
+            str(pending["v"]),
+            nonce=str(pending.get("n") or ""),
+            line_oa=pending.get("oa") if isinstance(pending.get("oa"), str) else None,
         )
     except OAuthError as exc:
         log.warning("social login %s failed: %s", name, exc)
@@ -240,4 +281,7 @@ def callback(name: str) -> BaseResponse:
     result = guest_form.validate_login(answers, name, config, social=identity)
     if result.login is None:
         return fail(422, errors=result.errors)
+    follow = oauth_line.follow_consent(pending.get("oa"), identity.get("followed"))
+    if follow is not None:
+        result.login["consents"].append(follow)
     return complete_login(config, lang, client, result.login, on_error=fail)

@@ -33,9 +33,14 @@ class Api:
     """Named actions over a `Gate`; `config` and `reload` come from the daemon."""
 
     def __init__(
-        self, gate: Gate, config: Callable[[], dict[str, Any]], reload: Callable[[], None]
+        self,
+        gate: Gate,
+        config: Callable[[], dict[str, Any]],
+        reload: Callable[[], None],
+        store: str | None = None,
     ) -> None:
         self.gate = gate
+        self.store = store  # the store's path, so `agent status` never has to guess it
         self._config = config
         self._reload = reload
         self.actions: dict[str, Callable[[dict[str, Any]], dict[str, Any]]] = {
@@ -44,7 +49,7 @@ class Api:
                 "session": gate.authorize(r.get("mac"), r.get("ip"), r.get("login"))
             },
             "deauthorize": lambda r: {"ended": gate.deauthorize(r.get("mac"), r.get("reason"))},
-            "status": lambda r: {"clients": gate.status()},
+            "status": lambda r: {"clients": gate.status(), "store": self.store},
             "config": lambda r: {"config": self._config()},
             # operator actions (porchlight agent auth/trust/block/reload)
             "admit": self._admit,

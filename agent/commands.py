@@ -42,8 +42,8 @@ def register(sub: Any) -> None:
     status.add_argument("--json", action="store_true", help="print JSON")
     status.add_argument(
         "--state-dir",
-        help="the agent's state directory, for the sync figures (default: the socket's "
-        f"directory if it holds agent.db, else {DEFAULT_STATE_DIR})",
+        help="the agent's state directory, for the sync figures (default: where the "
+        f"running agent says its store is, else {DEFAULT_STATE_DIR})",
     )
     _socket(status)
     status.set_defaults(func=cmd_status)
@@ -158,12 +158,12 @@ def cmd_status(args: argparse.Namespace) -> int:
     from porchlight.agent.store import db_path
     from porchlight.agent.sync_parked import read_summary
 
-    clients = _call(args, "status")["clients"]
-    beside_socket = db_path(Path(args.socket).parent)  # the lab: <state>/agent.sock
+    answer = _call(args, "status")
+    clients = answer["clients"]
     if args.state_dir:
         store = db_path(args.state_dir)
-    elif beside_socket.exists():
-        store = beside_socket
+    elif answer.get("store"):  # the running agent says where its store is (the lab's too)
+        store = Path(answer["store"])
     else:
         store = db_path(DEFAULT_STATE_DIR)
     sync = read_summary(store)

@@ -8,10 +8,9 @@ garden, vouchers) and that the rest has the right shape; the portal reads the
 from __future__ import annotations
 
 import copy
-import ipaddress
-import re
 from typing import Any
 
+from porchlight.agent import walled_garden
 from porchlight.errors import PorchlightError
 from porchlight.events import parse_time
 
@@ -60,11 +59,13 @@ DEFAULT_CONFIG: dict[str, Any] = {
         "bandwidth_kbps": None,
     },
     "walled_garden": {"domains": [], "cidrs": []},
+    "lan": {"router_tcp_ports": [], "router_udp_ports": [], "client_isolation": True},
     "vouchers": [],
 }
 
 MAX_SECONDS = 366 * 86400
-_DOMAIN = re.compile(r"^(?=.{1,253}$)([a-z0-9]([a-z0-9-]{0,61}[a-z0-9])?\.)*[a-z0-9-]{1,63}$")
+# ports on the router a location may open to guests: not DHCP/DNS/portal (always open)
+MAX_ROUTER_PORTS = 16
 
 
 class ConfigError(PorchlightError):
@@ -98,6 +99,35 @@ def _voucher(item: Any) -> dict[str, Any]:
     return clean
 
 
+def _lan(block: Any) -> dict[str, Any]:
+    """`lan`: router ports opened to guests, and client isolation (on unless set false)."""
+    block = {} if block is None else block
+    if not isinstance(block, dict):
+        raise ConfigError("lan: expected an object")
+    clean: dict[str, Any] = {}
+    for key in ("router_tcp_ports", "router_udp_ports"):
+        ports = block.get(key) or []
+        if not isinstance(ports, list) or len(ports) > MAX_ROUTER_PORTS:
+            raise ConfigError(f"lan.{key}: expected a list of at most {MAX_ROUTER_PORTS} ports")
+        for port in ports:
+            if isinstance(port, bool) or not isinstance(port, int) or not 1 <= port <= 65535:
+                raise ConfigError(f"lan.{key}: {str(port)[:20]!r} is not a port (1-65535)")
+        clean[key] = sorted(set(ports))
+    isolation = block.get("client_isolation", True)
+    if not isinstance(isolation, bool):
+        raise ConfigError("lan.client_isolation: expected true or false")
+    clean["client_isolation"] = isolation
+    return clean
+
+
+def walled_domains(config: dict[str, Any]) -> list[str]:
+    """The location's walled-garden domains plus those its social login channels need."""
+    domains = list(config["walled_garden"]["domains"])
+    channels = (config.get("portal") or {}).get("channels")
+    domains += [d for d in walled_garden.social_domains(channels) if d not in domains]
+    return domains
+
+
 def validate_config(config: Any) -> dict[str, Any]:
     if not isinstance(config, dict):
         raise ConfigError("config: expected a JSON object")
@@ -126,19 +156,17 @@ def validate_config(config: Any) -> dict[str, Any]:
     cidrs = garden.get("cidrs") or []
     if not isinstance(domains, list) or not isinstance(cidrs, list):
         raise ConfigError("walled_garden: domains and cidrs are lists")
-    clean_domains = []
-    for domain in domains:
-        text = domain.strip().lower().rstrip(".") if isinstance(domain, str) else ""
-        if not _DOMAIN.match(text):
-            raise ConfigError(f"walled_garden.domains: {str(domain)[:60]!r} is not a domain name")
-        clean_domains.append(text)
-    clean_cidrs = []
-    for cidr in cidrs:
-        try:
-            clean_cidrs.append(str(ipaddress.ip_network(str(cidr).strip(), strict=False)))
-        except ValueError as exc:
-            raise ConfigError(f"walled_garden.cidrs: {str(cidr)[:60]!r} is not a CIDR") from exc
+    clean_domains, clean_cidrs = [], []
+    try:
+        clean_domains = [walled_garden.clean_domain(d) for d in domains]
+    except walled_garden.WalledGardenError as exc:
+        raise ConfigError(f"walled_garden.domains: {exc}") from exc
+    try:
+        clean_cidrs = [walled_garden.clean_cidr(c) for c in cidrs]
+    except walled_garden.WalledGardenError as exc:
+        raise ConfigError(f"walled_garden.cidrs: {exc}") from exc
     clean["walled_garden"] = {"domains": clean_domains, "cidrs": clean_cidrs}
+    clean["lan"] = _lan(clean.get("lan"))
     vouchers = clean.get("vouchers") or []
     if not isinstance(vouchers, list):
         raise ConfigError("vouchers: expected a list")

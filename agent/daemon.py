@@ -27,7 +27,13 @@ from typing import Any
 from porchlight import __version__
 from porchlight.agent import nft_ruleset, sd_notify, sessions
 from porchlight.agent.api import Api, SocketServer
-from porchlight.agent.config import DEFAULT_CONFIG, ConfigError, dnsmasq_snippet, validate_config
+from porchlight.agent.config import (
+    DEFAULT_CONFIG,
+    ConfigError,
+    dnsmasq_snippet,
+    validate_config,
+    walled_domains,
+)
 from porchlight.agent.conntrack import Conntrack
 from porchlight.agent.gate import Gate
 from porchlight.agent.nft import Nft
@@ -37,6 +43,18 @@ from porchlight.agent.store import db_path, kv_get, kv_set, open_db, outbox_dept
 log = logging.getLogger(__name__)
 
 CONFIG_KEY = "applied_config"
+
+
+def spec_for(spec: nft_ruleset.GateSpec, config: dict[str, Any]) -> nft_ruleset.GateSpec:
+    """The rules' shape from the command line's `spec` and a validated location config."""
+    lan = config["lan"]
+    return dataclasses.replace(
+        spec,
+        bandwidth_kbps=config["session"]["bandwidth_kbps"],
+        router_tcp_ports=tuple(lan["router_tcp_ports"]),
+        router_udp_ports=tuple(lan["router_udp_ports"]),
+        client_isolation=lan["client_isolation"],
+    )
 
 
 class Agent:
@@ -70,12 +88,11 @@ class Agent:
         self.notifier = notifier if notifier is not None else sd_notify.Notifier()
         self._status = ""
         config = self._stored_config()
-        spec = nft_ruleset.GateSpec(
-            lan=lan,
-            portal_port=portal_port,
-            portal_tls_port=portal_tls_port,
-            wan=wan,
-            bandwidth_kbps=config["session"]["bandwidth_kbps"],
+        spec = spec_for(
+            nft_ruleset.GateSpec(
+                lan=lan, portal_port=portal_port, portal_tls_port=portal_tls_port, wan=wan
+            ),
+            config,
         )
         resolver = None
         if watch:
@@ -88,7 +105,12 @@ class Agent:
             self.db, spec, nft=Nft(runner), conntrack=Conntrack(runner), resolve_mac=resolver
         )
         self.gate.config = config
-        self.api = Api(self.gate, config=lambda: self.gate.config, reload=self.reload)
+        self.api = Api(
+            self.gate,
+            config=lambda: self.gate.config,
+            reload=self.reload,
+            store=str(self.store_path),
+        )
         self.server = SocketServer(self.api, socket_path, socket_group)
 
     def _stored_config(self) -> dict[str, Any]:
@@ -108,14 +130,14 @@ class Agent:
     def _activate(self, clean: dict[str, Any], *, persist: bool) -> None:
         gate = self.gate
         old = (gate.config, gate.spec, gate.ruleset)
-        spec = dataclasses.replace(gate.spec, bandwidth_kbps=clean["session"]["bandwidth_kbps"])
+        spec = spec_for(gate.spec, clean)
         snippet_tmp = None
         with gate.lock:
             try:
                 if self.dnsmasq_conf is not None:
                     self.dnsmasq_conf.parent.mkdir(parents=True, exist_ok=True)
                     snippet_tmp = self.dnsmasq_conf.with_name(f".{self.dnsmasq_conf.name}.tmp")
-                    snippet_tmp.write_text(dnsmasq_snippet(clean["walled_garden"]["domains"]))
+                    snippet_tmp.write_text(dnsmasq_snippet(walled_domains(clean)))
                 gate.config, gate.spec, gate.ruleset = clean, spec, nft_ruleset.build(spec)
                 gate.rebuild(gate.nft.list_table())
                 if persist:
@@ -179,11 +201,11 @@ class Agent:
 
         lan = self.gate.spec.lan
         neighbours = NeighbourWatcher(lan, lambda mac, ip: self.gate.seen(mac, ip=ip))
+        # a DHCP request names the address a phone *wants*: only the kernel's neighbour
+        # entry (and a lookup at login) says who holds one, so DHCP gives names only
         dhcp = DhcpWatcher(
             lan,
-            lambda mac, ip, host, vendor: self.gate.seen(
-                mac, ip=ip, hostname=host, vendor_class=vendor
-            ),
+            lambda mac, _ip, host, vendor: self.gate.seen(mac, hostname=host, vendor_class=vendor),
         )
         for watcher in (neighbours, dhcp):
             try:

@@ -18,7 +18,7 @@ from sqlite_utils import Database
 from porchlight.agent import nft_ruleset, sessions
 from porchlight.agent.config import DEFAULT_CONFIG
 from porchlight.agent.conntrack import Conntrack
-from porchlight.agent.gate_kernel import KernelSync
+from porchlight.agent.gate_claims import ClaimTracker, Resolver
 from porchlight.agent.nft import Nft
 from porchlight.agent.reconcile import Changes
 from porchlight.agent.runner import CommandError
@@ -26,9 +26,6 @@ from porchlight.errors import PorchlightError
 from porchlight.events import CHANNELS, EventError, is_randomized_mac, normalize_mac
 
 log = logging.getLogger(__name__)
-
-Resolver = Callable[[str], "str | None"]
-SEEN_REFRESH = 300.0
 
 
 class GateError(PorchlightError):
@@ -53,7 +50,7 @@ def clean_ip(value: Any) -> str:
         raise GateError("bad_request", f"ip: {str(value)[:45]!r} is not an IP address") from exc
 
 
-class Gate(KernelSync):
+class Gate(ClaimTracker):
     def __init__(
         self,
         db: Database,
@@ -75,6 +72,7 @@ class Gate(KernelSync):
         self.ruleset = nft_ruleset.build(spec)
         self._counters: dict[str, tuple[int, int]] = {}  # element -> (packets, bytes) last seen
         self._seen: dict[tuple[str, tuple[tuple[str, Any], ...]], float] = {}
+        self._owners: dict[str, str] = {}
 
     # ---- reading -------------------------------------------------------------------
     _VIEW_SQL = """
@@ -89,13 +87,16 @@ class Gate(KernelSync):
         LEFT JOIN remembered r ON r.mac = m.mac
     """
 
-    def _view(self, row: dict[str, Any], now: float) -> dict[str, Any]:
+    def _view(self, row: dict[str, Any], now: float, asked: str | None = None) -> dict[str, Any]:
         session = (
             {"started_at": row["started_at"], "expires_at": row["expires_at"]}
             if row["session_id"]
             else None
         )
         seconds = sessions.remaining(session, now) if session else 0
+        bound = row["session_ip"]
+        if asked and ":" not in asked and bound and ":" not in bound and bound != asked:
+            seconds = 0  # the session is bound to another address: this one is not online
         window = int(self.config["session"]["remember_seconds"])
         remembered = None
         if row["r_login_at"] and window > 0 and now - sessions.epoch(row["r_login_at"]) <= window:
@@ -112,18 +113,22 @@ class Gate(KernelSync):
         }
 
     def client_for_ip(self, ip: Any) -> dict[str, Any]:
+        """The device behind `ip`: the kernel's neighbour entry now, never an old row."""
         address = clean_ip(ip)
-        sql = self._VIEW_SQL + " WHERE c.ip = ? OR c.ip6 = ? ORDER BY c.last_seen DESC LIMIT 1"
+        if self.resolve_mac is not None:
+            mac = self.kernel_mac(address)
+            if mac is None:
+                raise GateError("not_found", f"no client with IP {address} on the LAN")
+            self.seen(mac, ip=address)
+            sql, args = self._VIEW_SQL + " WHERE m.mac = ?", [mac]
+        else:
+            sql = self._VIEW_SQL + " WHERE c.ip = ? OR c.ip6 = ? ORDER BY c.last_seen DESC LIMIT 1"
+            args = [address, address]
         with self.lock:
-            rows = list(self.db.query(sql, [address, address]))
-            if not rows and self.resolve_mac is not None:
-                mac = self.resolve_mac(address)
-                if mac:
-                    self.seen(mac, ip=address)
-                    rows = list(self.db.query(sql, [address, address]))
+            rows = list(self.db.query(sql, args))
             if not rows:
                 raise GateError("not_found", f"no client with IP {address} on the LAN")
-            return self._view(rows[0], self.clock())
+            return self._view(rows[0], self.clock(), address)
 
     def status(self, recent_seconds: int = 86400) -> list[dict[str, Any]]:
         """Clients seen in the last day, online, trusted or blocked (newest first)."""
@@ -163,22 +168,10 @@ class Gate(KernelSync):
 
     # ---- watchers ------------------------------------------------------------------
     def seen(self, mac: str, ip: str | None = None, **details: str | None) -> None:
-        mac = clean_mac(mac)
         kwargs: dict[str, Any] = dict(details)
         if ip:
             kwargs["ip6" if ":" in ip else "ip"] = clean_ip(ip)
-        now = self.clock()
-        key = (mac, tuple(sorted((k, v) for k, v in kwargs.items() if v)))
-        with self.lock:
-            # neighbour entries flap REACHABLE/STALE every few seconds: write a client row
-            # when something changed, or to refresh last_seen every SEEN_REFRESH seconds
-            if now - self._seen.get(key, -1e18) < SEEN_REFRESH:
-                return
-            if len(self._seen) > 50_000:
-                self._seen.clear()
-            with self.db.atomic():
-                sessions.touch_client(self.db, mac, now, **kwargs)
-            self._seen[key] = now
+        self.record(clean_mac(mac), **kwargs)
 
     # ---- actions -------------------------------------------------------------------
     def authorize(self, mac: Any, ip: Any, login: Any) -> dict[str, Any]:
@@ -188,13 +181,22 @@ class Gate(KernelSync):
         channel = login.get("channel")
         if channel not in CHANNELS:
             raise GateError("bad_request", f"login.channel: expected one of {', '.join(CHANNELS)}")
+        if self.resolve_mac is not None:  # the device at that address now, not a row
+            holder = self.kernel_mac(address)
+            if holder != mac:
+                log.warning("authorize %s at %s refused: the kernel has %s", mac, address, holder)
+                raise GateError("not_found", f"{mac} is not the device at {address} now")
+            self.seen(mac, ip=address)
         with self.lock:
             now = self.clock()
             if sessions.mac_list(self.db, mac) == "blocked":
                 raise GateError("blocked", "this device is blocked at this venue")
             current = sessions.open_session(self.db, mac)
             if current and sessions.remaining(current, now) > 0:
-                return self._session_view(current, now)
+                if current["ip"] in (None, address) or ":" in address:
+                    return self._session_view(current, now)
+                # the MAC is online at another address: this login starts its own session
+                self._unbind(mac, current["ip"])
             length = int(self.config["session"]["length_seconds"])
             if channel == "voucher":
                 length, code = self._check_voucher(login.get("voucher"), mac, now)
@@ -229,9 +231,10 @@ class Gate(KernelSync):
         stale: dict[str, Any] | None,
     ) -> dict[str, Any]:
         if stale:
-            sessions.end_session(self.db, stale, now, "expired")
+            reason = "expired" if sessions.remaining(stale, now) <= 0 else "moved"
+            sessions.end_session(self.db, stale, now, reason)
         if ip and ":" not in ip:
-            sessions.touch_client(self.db, mac, now, ip=ip)
+            self.record(mac, ip=ip)
         try:
             session = sessions.start_session(
                 self.db, mac=mac, ip=ip, now=now, length=length, channel=channel, login=login
@@ -241,6 +244,7 @@ class Gate(KernelSync):
         adds: dict[str, dict[str, int | None]] = {"allowed": {mac: length}}
         if ip and ":" not in ip:
             adds["rx4"] = {ip: length}
+            adds["bound4"] = {nft_ruleset.bound_key(mac, ip): length}
         self._apply_changes(Changes(add=adds))
         for elements in adds.values():  # fresh elements count from zero
             self._counters.update(dict.fromkeys(elements, (0, 0)))
@@ -289,14 +293,12 @@ class Gate(KernelSync):
         """Take `mac` out of the kernel set and drop its tracked connections."""
         # one small delete per set, no listing (a listing of 5,000 guests costs ~0.2 s);
         # an element that is not there (expired, never added) is what we wanted anyway
-        for name, key in (("allowed", mac), ("rx4", ip)):
-            if not key or (name == "rx4" and ":" in key):
-                continue
-            try:
-                self.nft.apply(Changes(delete={name: [key]}).script(), check=False)
-            except CommandError as exc:
-                if "No such file" not in exc.stderr and "No such file" not in exc.message:
-                    log.warning("removing %s from %s failed: %s", key, name, exc)
+        try:
+            self.nft.apply(Changes(delete={"allowed": [mac]}).script(), check=False)
+        except CommandError as exc:
+            if "No such file" not in exc.stderr and "No such file" not in exc.message:
+                log.warning("removing %s from allowed failed: %s", mac, exc)
+        self._unbind(mac, ip)
         client = sessions.get_client(self.db, mac) or {}
         for address in {ip, client.get("ip"), client.get("ip6")} - {None}:
             try:

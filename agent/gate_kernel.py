@@ -15,11 +15,17 @@ from typing import Any
 from sqlite_utils import Database
 
 from porchlight.agent import nft_ruleset, sessions
+from porchlight.agent.isolation import apply_isolation
 from porchlight.agent.nft import Nft, TableState
 from porchlight.agent.reconcile import Changes, diff
 from porchlight.agent.runner import CommandError
 
 log = logging.getLogger(__name__)
+
+# who holds each address an open session is bound to (clients.ip is unique per address)
+_HOLDERS_SQL = (
+    "SELECT c.ip, c.mac FROM clients c JOIN sessions s ON s.ip = c.ip AND s.ended_at IS NULL"
+)
 
 
 class KernelSync:
@@ -27,6 +33,7 @@ class KernelSync:
     nft: Nft
     lock: threading.RLock
     ruleset: nft_ruleset.Ruleset
+    spec: nft_ruleset.GateSpec
     config: dict[str, Any]
     clock: Callable[[], float]
     _counters: dict[str, tuple[int, int]]
@@ -46,13 +53,18 @@ class KernelSync:
         want: dict[str, dict[str, int | None]] = {name: {} for name in nft_ruleset.MANAGED_SETS}
         for name in ("trusted", "blocked"):
             want[name] = dict.fromkeys(sessions.macs_in(self.db, name))
+        holders = {r["ip"]: r["mac"] for r in self.db.query(_HOLDERS_SQL)}
         for session in sessions.open_sessions(self.db):
             seconds = sessions.remaining(session, now)
-            if seconds <= 0 or session["mac"] in want["blocked"]:
+            mac = session["mac"]
+            if seconds <= 0 or mac in want["blocked"]:
                 continue
-            want["allowed"][session["mac"]] = seconds
-            if session["ip"] and ":" not in session["ip"]:
-                want["rx4"][session["ip"]] = seconds
+            want["allowed"][mac] = seconds
+            ip = session["ip"]
+            # bound while no other MAC has claimed the session's address since
+            if ip and ":" not in ip and holders.get(ip, mac) == mac:
+                want["rx4"][ip] = seconds
+                want["bound4"][nft_ruleset.bound_key(mac, ip)] = seconds
         for cidr in self.config["walled_garden"]["cidrs"]:
             name, text = nft_ruleset.normalize_cidr(cidr)
             want[name][text] = None
@@ -70,6 +82,7 @@ class KernelSync:
         self.nft.check(nft_ruleset.render(self.ruleset))
         self.nft.apply(nft_ruleset.render(self.ruleset, elements), check=False)
         self._counters = {k: (0, 0) for name in ("allowed", "rx4") for k in elements[name]}
+        apply_isolation(self.spec.lan, self.spec.client_isolation)
 
     def reconcile(self) -> int:
         """Bring the kernel to the store; return the number of element changes (-1: rebuilt)."""
@@ -83,6 +96,7 @@ class KernelSync:
                 self.rebuild(table)
                 return -1
             self._account(table)
+            apply_isolation(self.spec.lan, self.spec.client_isolation)
             changes = diff(self.desired(self.clock()), self._managed(table))
             if changes:
                 try:

@@ -62,6 +62,9 @@ def _element_key(value: Any) -> str | None:
         if "range" in value:
             low, high = value["range"]
             return f"{low}-{high}".lower()
+        if "concat" in value:  # `bound4`: "mac . ip", as nft_ruleset.bound_key writes it
+            parts = [_element_key(part) for part in value["concat"]]
+            return None if None in parts else " . ".join(str(p) for p in parts)
     return None
 
 

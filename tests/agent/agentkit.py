@@ -77,10 +77,9 @@ class FakeKernel:
             elif m := _ELEMENTS.match(line):
                 verb, name, body = m.groups()
                 for item in body.split(", "):
-                    parts = item.split()
-                    key = parts[0]
+                    key, _, rest = item.partition(" timeout ")
                     if verb == "add":
-                        timeout = int(parts[2][:-1]) if len(parts) > 2 else None
+                        timeout = int(rest[:-1]) if rest else None
                         old = self.sets[name].get(key, {"packets": 0, "bytes": 0})
                         self.sets[name][key] = {**old, "expires": timeout}
                     else:
@@ -103,13 +102,16 @@ class FakeKernel:
         for name, elements in self.sets.items():
             elem = []
             for key, value in elements.items():
-                if value.get("expires") is None and name not in ("allowed", "rx4"):
-                    elem.append(key)
+                val: Any = key
+                if " . " in key:  # a concatenation, as nft lists `bound4`
+                    val = {"concat": key.split(" . ")}
+                if value.get("expires") is None and name not in ("allowed", "rx4", "bound4"):
+                    elem.append(val)
                 else:
                     elem.append(
                         {
                             "elem": {
-                                "val": key,
+                                "val": val,
                                 "timeout": value["expires"],
                                 "expires": value["expires"],
                                 "counter": {"packets": value["packets"], "bytes": value["bytes"]},

@@ -102,7 +102,7 @@ def test_agent_not_running_is_a_clear_error(tmp_path, capsys):
     [
         ({"session": {"length_seconds": 0, "idle_seconds": 1, "remember_seconds": 1}}, "length"),
         ({"walled_garden": {"domains": ["bad domain!"], "cidrs": []}}, "domain"),
-        ({"walled_garden": {"domains": [], "cidrs": ["10.0.0.0/33"]}}, "CIDR"),
+        ({"walled_garden": {"domains": [], "cidrs": ["10.0.0.0/33"]}}, "not an IP address"),
         ({"vouchers": [{"code": "X", "max_uses": 0}]}, "max_uses"),
         ({"vouchers": "nope"}, "vouchers"),
     ],
@@ -135,3 +135,16 @@ def test_unusable_state_dir_is_one_line(tmp_path, capsys):
     )
     assert code == 1
     assert "cannot open the agent store" in capsys.readouterr().err
+
+
+def test_status_finds_the_store_where_the_lab_keeps_it(tmp_path, capsys):
+    """Issue 15, finding 7: the lab's socket is <state>/agent.sock, its store
+    <state>/agent/agent.db; `agent status` asks the agent where its store is."""
+    with started_agent(
+        tmp_path, state_dir=tmp_path / "agent", socket_path=tmp_path / "agent.sock"
+    ) as (agent, _kernel):
+        agent.gate.seen("3a:bb:cc:00:00:02", ip="10.20.0.10")
+        assert main(["agent", "status", "--json", "--socket", str(tmp_path / "agent.sock")]) == 0
+    sync = json.loads(capsys.readouterr().out)["sync"]
+    assert "error" not in sync, sync
+    assert sync["outbox_depth"] == 0

@@ -26,6 +26,7 @@ pytestmark = pytest.mark.root
 
 LAN_IP, GUEST_IP, WAN_IP, NET_IP = "10.66.0.1", "10.66.0.2", "10.67.0.1", "10.67.0.2"
 GUEST6, ROUTER6, ROUTER6_WAN, NET6 = "fd66::2", "fd66::1", "fd67::1", "fd67::2"
+PUBLIC_IP, PUBLIC6 = "198.51.100.77", "2001:db8:77::2"  # public-looking, for the walled garden
 PORCHLIGHT = str(Path(sys.executable).with_name("porchlight"))
 
 
@@ -356,9 +357,14 @@ def test_walled_garden_cidr_from_the_stored_config_passes_before_login(lab):
     from porchlight.agent.config import DEFAULT_CONFIG
     from porchlight.agent.store import kv_set, open_db
 
-    assert lab.fetch(f"http://{NET_IP}/") == "portal"
+    # the walled garden takes public addresses only: give the internet host one of each
+    sh(lab.net, "ip", "addr", "add", f"{PUBLIC_IP}/32", "dev", "eth0")
+    sh(lab.net, "ip", "addr", "add", f"{PUBLIC6}/128", "dev", "eth0", "nodad")
+    sh(lab.router, "ip", "route", "add", PUBLIC_IP, "via", NET_IP)
+    sh(lab.router, "ip", "-6", "route", "add", PUBLIC6, "via", NET6)
+    assert lab.fetch(f"http://{PUBLIC_IP}/") == "portal"
     config = json.loads(json.dumps(DEFAULT_CONFIG))
-    config["walled_garden"]["cidrs"] = [f"{NET_IP}/32", f"{NET6}/128"]
+    config["walled_garden"]["cidrs"] = [f"{PUBLIC_IP}/32", f"{PUBLIC6}/128"]
     config["session"]["bandwidth_kbps"] = 8000
     db = open_db(lab.state / "agent.db")
     try:
@@ -367,8 +373,9 @@ def test_walled_garden_cidr_from_the_stored_config_passes_before_login(lab):
     finally:
         db.close()
     AgentClient(lab.socket).call("reload")
-    assert lab.fetch(f"http://{NET_IP}/") == "internet"
-    assert lab.fetch(f"http://[{NET6}]/", six=True) == "internet"
+    assert lab.fetch(f"http://{PUBLIC_IP}/") == "internet"
+    assert lab.fetch(f"http://[{PUBLIC6}]/", six=True) == "internet"
+    assert lab.fetch(f"http://{NET_IP}/") == "portal"  # only what the garden names
     assert "bw_up" in sh(lab.router, "nft", "list", "table", "inet", "porchlight")
     assert AgentClient(lab.socket).call("client_for_ip", ip=GUEST_IP)["client"]["state"] == (
         "pending"

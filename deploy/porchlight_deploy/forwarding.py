@@ -13,13 +13,11 @@ from __future__ import annotations
 
 import logging
 import os
-from pathlib import Path
-from typing import TYPE_CHECKING, Any
+from typing import Any
 
 from .host import Host
-
-if TYPE_CHECKING:
-    from .journal import Journal
+from .ip_forward import PROC_IP_FORWARD, live_value, set_live
+from .journal import Journal
 
 log = logging.getLogger(__name__)
 
@@ -31,22 +29,6 @@ SYSCTL_TEXT = (
     "# deploy/uninstall-router removes it.\n"
     "net.ipv4.ip_forward=1\n"
 )
-# per network namespace: this is the namespace the installer runs in
-PROC_IP_FORWARD = Path("/proc/sys/net/ipv4/ip_forward")
-
-
-def live_value() -> str:
-    return PROC_IP_FORWARD.read_text().strip()
-
-
-def set_live(value: str) -> None:
-    """Write `value` ("0" or "1") to the running kernel unless it is already so."""
-    if value not in ("0", "1"):
-        raise ValueError(f"net.ipv4.ip_forward must be 0 or 1, not {value!r}")
-    if live_value() == value:
-        return
-    PROC_IP_FORWARD.write_text(f"{value}\n")
-    log.info("net.ipv4.ip_forward = %s", value)
 
 
 def changes_live(host: Host) -> bool:

@@ -16,7 +16,7 @@ from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any
 
-from . import forwarding
+from . import ip_forward
 from .host import JOURNAL, DeployError, Host, remove_path
 
 log = logging.getLogger(__name__)
@@ -187,7 +187,7 @@ class Journal:
             if self.host.systemd_running:
                 self.host.systemctl("stop", *rec["units"], check=False)
         elif kind == "sysctl":  # net.ipv4.ip_forward, the only one
-            forwarding.set_live(rec["old"])
+            ip_forward.set_live(rec["old"])
         elif kind == "enrolled":
             for name in ("device-token", "admin.json"):
                 (path / name).unlink(missing_ok=True)

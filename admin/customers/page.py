@@ -23,6 +23,7 @@ from sqlalchemy.engine import Connection
 
 from porchlight.admin import schema
 from porchlight.admin.customers import visit_rollup
+from porchlight.admin.customers.chat_links import links_for
 from porchlight.admin.customers.groups import assign_group, tenant_groups
 from porchlight.admin.customers.list_page import channel_labels, location_scope
 from porchlight.admin.db import utcnow
@@ -162,6 +163,7 @@ def show(customer_id: int) -> ResponseReturnValue:
                 .distinct()
             )
         channels = sorted(conn.execute(channel_query).scalars())
+        chat = links_for(conn, row, channels, scope)
     return render_template(
         "customer.html",
         c=row,
@@ -176,6 +178,7 @@ def show(customer_id: int) -> ResponseReturnValue:
         groups=groups,
         group_by_id={g.id: g for g in groups},
         channels=channels,
+        chat=chat,
         channel_labels=channel_labels(),
         scoped=scope is not None,
         first_visit=min((p.first_visit_at for p in places if p.first_visit_at), default=None)

@@ -56,7 +56,8 @@ def test_other_tenants_customer_is_404(owner_client, factory):
 
 def test_manager_sees_only_their_locations_visits(manager_client, guest):
     html = manager_client.get(f"/customers/{guest}").get_data(as_text=True)
-    assert "Q1" in html and "Zalo" not in html
+    assert "Q1" in html and '<span class="chip channel">Zalo' not in html  # Q3's login
+    assert 'href="https://zalo.me/0912345678"' in html  # a chat by phone is not Q3's to hide
 
 
 @pytest.mark.both_dbs

@@ -9,30 +9,31 @@ from __future__ import annotations
 
 import re
 from collections.abc import Mapping, Sequence
+from functools import lru_cache
 from typing import Any
 
 from jinja2 import Environment, PackageLoader, select_autoescape
 
 from porchlight.guest_page import guest_form
-from porchlight.guest_page.i18n import LANGUAGE_NAMES, LANGUAGES, localized, text
+from porchlight.guest_page.i18n import LANGUAGE_NAMES, LANGUAGES, localized, text, translations
 
 DEFAULT_COLORS = {"primary": "#0f766e", "background": "#f8fafc"}
 SOCIAL_LABELS = {"zalo": "Zalo", "facebook": "Facebook", "google": "Google"}
 _COLOR = re.compile(r"^#(?:[0-9a-fA-F]{3}|[0-9a-fA-F]{6})$")
 
-_env: Environment | None = None
 
-
-def _environment() -> Environment:
-    global _env
-    if _env is None:
-        _env = Environment(
-            loader=PackageLoader("porchlight.guest_page", "templates"),
-            autoescape=select_autoescape(default=True, default_for_string=True),
-            trim_blocks=True,
-            lstrip_blocks=True,
-        )
-    return _env
+@lru_cache(maxsize=len(LANGUAGES))
+def _environment(lang: str) -> Environment:
+    """One Jinja environment per language, its catalog installed for ``_()``."""
+    env = Environment(
+        loader=PackageLoader("porchlight.guest_page", "templates"),
+        autoescape=select_autoescape(default=True, default_for_string=True),
+        trim_blocks=True,
+        lstrip_blocks=True,
+        extensions=["jinja2.ext.i18n"],
+    )
+    env.install_gettext_translations(translations(lang), newstyle=True)  # type: ignore[attr-defined]
+    return env
 
 
 def venue_name(config: Mapping[str, Any]) -> str:
@@ -121,7 +122,7 @@ def render_login(
         csrf_token=csrf_token,
         values=dict(values or {}),
         errors=field_errors,
-        notice=text(lang, notice) if notice else field_errors.get("_page"),
+        notice=text(lang, notice, max=guest_form.MAX_NAME) if notice else field_errors.get("_page"),
         remembered=remembered,
         channels=enabled,
         fields=guest_form.field_modes(config),
@@ -129,7 +130,7 @@ def render_login(
         social=[(p, SOCIAL_LABELS[p]) for p in social if p in SOCIAL_LABELS and p in enabled],
         action=action,
     )
-    return _environment().get_template("login.html").render(context)
+    return _environment(lang).get_template("login.html").render(context)
 
 
 def render_message(
@@ -148,7 +149,7 @@ def render_message(
     context.update(
         page_title=heading, heading=heading, lines=list(lines), link=link, refresh=refresh
     )
-    return _environment().get_template("message.html").render(context)
+    return _environment(context["lang"]).get_template("message.html").render(context)
 
 
 def render_success(

@@ -1,0 +1,46 @@
+"""No template shows people text outside ``{{ _() }}`` / ``{% trans %}``.
+
+Jinja tags and expressions are cut out of each template, then the HTML left is
+read like a browser would: every text node and every read attribute (title, alt,
+placeholder, aria-label, a button's value) must hold no word, only symbols,
+digits, brand names and each language's own name.
+"""
+
+from __future__ import annotations
+
+import pytest
+from i18n_checks import CATALOGS, ROOT, bare_text, unmarked_sentences
+
+TEMPLATES = [
+    pytest.param(path, id=str(path.relative_to(ROOT)))
+    for catalog in CATALOGS
+    for folder in catalog.templates
+    for path in sorted(folder.rglob("*.html"))
+]
+
+
+@pytest.mark.parametrize("path", TEMPLATES)
+def test_template_has_no_bare_text(path):
+    assert bare_text(path.read_text(encoding="utf-8")) == []
+
+
+def test_the_check_sees_bare_text_and_read_attributes():
+    source = (
+        '<p>Hello {{ name }}</p><b title="Hi there">{{ _("ok") }}</b>'
+        '{% trans %}Fine words{% endtrans %}<input type="submit" value="Send it">'
+        "<style>a{color:red}</style>{# a note #}<td>v{{ n }} · Wi-Fi</td>"
+    )
+    assert bare_text(source) == ["Hello", 'b[title="Hi there"]', 'input[value="Send it"]']
+
+
+GUEST_PYTHON = [
+    pytest.param(path, id=str(path.relative_to(ROOT)))
+    for folder in ("porchlight/guest_page", "portal")
+    for path in sorted((ROOT / folder).rglob("*.py"))
+]
+
+
+@pytest.mark.parametrize("path", GUEST_PYTHON)
+def test_guest_python_marks_its_sentences(path):
+    """A sentence written in the portal's Python goes through N_() and the catalog."""
+    assert unmarked_sentences(path) == []

@@ -1,0 +1,130 @@
+"""Guest pages in Vietnamese and Thai show no English source text.
+
+Every page the portal can render (the form with every channel, field, consent,
+error and notice; the success and error pages; the portal's own 404) is rendered
+in vi and th, and its visible text is compared with the catalog's English msgids.
+"""
+
+from __future__ import annotations
+
+import copy
+import re
+from html.parser import HTMLParser
+
+import pytest
+from portal_fake_agent import CONFIG
+from portal_helpers import PORTAL
+
+from porchlight.guest_page import i18n
+from porchlight.guest_page.page import render_login, render_message, render_success
+
+ERRORS = [code for code in i18n.MESSAGES if code.startswith("err_")]
+FIELD_ERRORS = {
+    "name": "err_name_too_long",
+    "phone": "err_phone_invalid",
+    "email": "err_email_invalid",
+    "voucher": "err_voucher_expired",
+    "consent_wifi": "err_consent_required",
+}
+# Words that stay as they are in every language (brands, the venue's own texts).
+KEEP = re.compile(
+    "|".join(
+        ["Wi-Fi", "Zalo", "Facebook", "Google", "LINE", "Café Sài Gòn", "Lan"]
+        + list(i18n.LANGUAGE_NAMES.values())
+    )
+)
+
+
+class _Visible(HTMLParser):
+    def __init__(self) -> None:
+        super().__init__(convert_charrefs=True)
+        self.skip = 0
+        self.texts: list[str] = []
+
+    def handle_starttag(self, tag, attrs):
+        self.skip += tag in ("style", "script", "title")
+        for name, value in attrs:
+            if name in ("title", "alt", "placeholder", "aria-label") and value:
+                self.texts.append(value)
+
+    def handle_endtag(self, tag):
+        self.skip -= tag in ("style", "script", "title") and self.skip > 0
+
+    def handle_data(self, data):
+        if not self.skip and data.strip():
+            self.texts.append(data.strip())
+
+
+def visible(html: str) -> list[str]:
+    reader = _Visible()
+    reader.feed(html)
+    return reader.texts
+
+
+def _config_with_everything():
+    config = copy.deepcopy(CONFIG)
+    config["portal"]["welcome"] = None  # the default welcome, from the catalog
+    config["portal"]["fields"] = {"name": "required", "phone": "optional", "email": "optional"}
+    return config
+
+
+def pages(lang: str) -> dict[str, str]:
+    config = _config_with_everything()
+    out = {
+        "form": render_login(config, lang, remembered={"name": "Lan"}),
+        "form_anonymous_returning": render_login(config, lang, remembered={}),
+        "form_with_errors": render_login(
+            config, lang, errors=FIELD_ERRORS, values={"name": "x" * 90}
+        ),
+        "success": render_success(config, lang, seconds_remaining=600, already=True),
+        "message": render_message(config, lang, heading=i18n.text(lang, "err_not_found")),
+    }
+    for code in ERRORS:
+        out[f"notice_{code}"] = render_login(config, lang, notice=code)
+    return out
+
+
+def english_leaks(lang: str, texts: list[str]) -> list[str]:
+    """Visible texts equal to, or holding, an English msgid that `lang` translates."""
+    sources = {
+        re.sub(r"%\(\w+\)s", "", message).strip(" .!")
+        for message in i18n.MESSAGES.values()
+        if i18n.translate(lang, message) != message
+    }
+    sources = {s for s in sources if len(s) > 2}
+    leaks = [t for t in texts for s in sources if s in t]
+    if lang == "th":  # Thai has no Latin words: any left is English
+        leaks += [t for t in texts if re.search(r"[A-Za-z]{2,}", KEEP.sub("", t))]
+    return leaks
+
+
+@pytest.mark.parametrize("lang", ["vi", "th"])
+def test_rendered_guest_pages_show_no_english(lang):
+    for name, html in pages(lang).items():
+        assert english_leaks(lang, visible(html)) == [], name
+
+
+def test_the_leak_check_sees_english():
+    assert english_leaks("th", ["Connect", "ยินดีต้อนรับ"]) == ["Connect", "Connect"]
+    assert english_leaks("vi", ["Kết nối", "Please enter your name."]) != []
+
+
+@pytest.mark.parametrize("lang", ["vi", "th"])
+def test_portal_answers_show_no_english(guest, lang):
+    """Pages the running portal answers with: the form, its own 404, a refused post."""
+    answers = [
+        guest.get(f"{PORTAL}/?lang={lang}"),
+        guest.get(f"{PORTAL}/no-such-page?lang={lang}"),
+        guest.post(f"{PORTAL}/login", data={"channel": "form", "lang": lang}),
+    ]
+    for response in answers:
+        html = response.get_data(as_text=True)
+        assert f'<html lang="{lang}">' in html
+        assert english_leaks(lang, visible(html)) == [], response.status
+
+
+def test_thai_keeps_the_spaces_between_phrases():
+    assert i18n.text("th", "welcome_back", name="Lan") == "ยินดีต้อนรับกลับมา คุณLan!"
+    assert i18n.text("th", "err_csrf") == "หน้านี้หมดอายุแล้ว กรุณาลองอีกครั้ง"
+    html = render_login(_config_with_everything(), "th", notice="err_agent_down")
+    assert "ระบบเข้าสู่ระบบ Wi-Fi ขัดข้องชั่วคราว กรุณาลองใหม่ในอีกสักครู่" in html

@@ -10,6 +10,7 @@ from flask import Blueprint, Flask, Response, render_template, request
 from flask_babel import gettext as _
 from flask_wtf.csrf import CSRFError, CSRFProtect
 from werkzeug.exceptions import HTTPException
+from werkzeug.middleware.proxy_fix import ProxyFix
 
 from porchlight.admin import audit, auth, dashboard, i18n
 from porchlight.admin.auth import login_manager
@@ -59,9 +60,13 @@ def create_app(config: Mapping[str, Any] | None = None) -> Flask:
     settings = AdminConfig.from_env(config)
     app = Flask(__name__)
     app.config.from_mapping(settings.as_flask())
-    app.config.setdefault("SESSION_COOKIE_HTTPONLY", True)
-    app.config.setdefault("SESSION_COOKIE_SAMESITE", "Lax")
-    app.config.setdefault("REMEMBER_COOKIE_HTTPONLY", True)
+    app.config["SESSION_COOKIE_HTTPONLY"] = True
+    app.config["REMEMBER_COOKIE_HTTPONLY"] = True
+    if settings.PROXY_COUNT > 0:
+        trusted = settings.PROXY_COUNT
+        app.wsgi_app = ProxyFix(  # type: ignore[method-assign]
+            app.wsgi_app, x_for=trusted, x_proto=trusted, x_host=trusted
+        )
     app.config.setdefault("WTF_CSRF_TIME_LIMIT", None)  # tied to the session instead
     app.extensions["porchlight.engine"] = make_engine(settings.DATABASE_URL)
     csrf.init_app(app)

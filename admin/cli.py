@@ -14,7 +14,7 @@ import sys
 from collections.abc import Callable
 from typing import Any
 
-from porchlight.admin import backup, seed, users
+from porchlight.admin import backup, seed, user_access, users
 from porchlight.admin.config import AdminConfig
 from porchlight.admin.db import engine_from_env
 from porchlight.admin.io import cli as io_cli
@@ -24,6 +24,7 @@ from porchlight.errors import UsageError
 
 COMMANDS: list[Callable[[Any], None]] = [
     users.register,
+    user_access.register,
     seed.register,
     router_cli.register,
     backup.register,

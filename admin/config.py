@@ -19,10 +19,19 @@ class AdminConfig:
     DATA_DIR: str = "porchlight-admin-data"  # uploads, exports
     PUBLIC_URL: str = "http://127.0.0.1:8000"  # shown in install commands
     SESSION_COOKIE_SECURE: bool = False
+    SESSION_COOKIE_SAMESITE: str = "Lax"  # Flask's own default (None) already holds the key
+    # Proxies in front of the admin whose X-Forwarded-For/-Proto/-Host are
+    # trusted (werkzeug's ProxyFix); 0: none, the peer address is the client.
+    PROXY_COUNT: int = 0
     MAX_CONTENT_LENGTH: int = 50 * 1024 * 1024
     ROUTER_STALE_SECONDS: int = 180
-    LOGIN_LIMIT_PER_IP: int = 20  # failed sign-ins per window and IP address
-    LOGIN_LIMIT_PER_EMAIL: int = 8  # failed sign-ins per window and account
+    # Failed sign-ins per window (admin/signin_limits.py): an address past its
+    # limit is refused, so is an (account, address) pair; the account alone
+    # only slows down the addresses that fail on it.
+    LOGIN_LIMIT_PER_IP: int = 20
+    LOGIN_LIMIT_PER_ACCOUNT_ADDRESS: int = 8
+    LOGIN_SLOWDOWN_AFTER: int = 8
+    LOGIN_SLOWDOWN_MAX_SECONDS: int = 60
     LOGIN_LIMIT_WINDOW_SECONDS: int = 900
     PAGE_SIZE: int = 50
     TESTING: bool = False
@@ -56,6 +65,13 @@ class AdminConfig:
                 setattr(config, key, value)
             else:
                 config.EXTRA[key] = value
+        if not 0 <= config.PROXY_COUNT <= 10:
+            raise PorchlightError(
+                f"{ENV_PREFIX}PROXY_COUNT: expected the number of proxies in front "
+                "of the admin (0 to 10)"
+            )
+        if config.SESSION_COOKIE_SAMESITE not in ("Lax", "Strict"):
+            raise PorchlightError(f"{ENV_PREFIX}SESSION_COOKIE_SAMESITE: Lax or Strict")
         if require_secret and len(config.SECRET_KEY) < 16:
             raise PorchlightError(
                 "the admin needs a secret key of at least 16 characters",

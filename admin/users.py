@@ -20,7 +20,7 @@ import sqlalchemy as sa
 from sqlalchemy.engine import Connection
 from werkzeug.security import generate_password_hash
 
-from porchlight.admin import schema
+from porchlight.admin import schema, sessions, signin_limits
 from porchlight.admin.customers.groups import ensure_default_groups
 from porchlight.admin.db import utcnow
 from porchlight.admin.i18n import LOCALES
@@ -166,13 +166,10 @@ def reset_password(conn: Connection, email: str, password: str) -> int:
     conn.execute(
         users.update()
         .where(users.c.id == row.id)
-        .values(
-            password_hash=generate_password_hash(password),
-            session_version=users.c.session_version + 1,
-        )
+        .values(password_hash=generate_password_hash(password))
     )
-    rl = schema.rate_limits
-    conn.execute(rl.delete().where(rl.c.key == f"login-email:{email.strip().lower()}"))
+    sessions.end_all(conn, int(row.id))
+    signin_limits.forget_account(conn, email.strip().lower())
     return int(row.id)
 
 

@@ -29,7 +29,7 @@ from urllib.parse import quote
 import sqlalchemy as sa
 import sync_lookups
 
-from porchlight.admin import schema
+from porchlight.admin import schema, sessions
 from porchlight.admin.app import create_app
 from porchlight.admin.db import utcnow
 from porchlight.phones import display_phone
@@ -108,8 +108,10 @@ def main() -> int:
         ).one()
     uid = owner(engine, tenant_id)
     client = app.test_client()
+    with engine.begin() as conn:
+        session_id = sessions.start(conn, uid)
     with client.session_transaction() as sess:
-        sess["_user_id"] = f"{uid}:1"
+        sess["_user_id"] = session_id
     week_ago = (datetime.now(UTC) - timedelta(days=7)).date().isoformat()
     l1 = loc_ids[len(loc_ids) // 2]
     singles = {

@@ -40,6 +40,10 @@ def _missing(item: pytest.Item) -> str | None:
         return "needs PORCHLIGHT_TEST_PG_URL (a real PostgreSQL server; scripts/test sets it)"
     if item.get_closest_marker("browser") and shutil.which("chromium") is None:
         return "needs Debian's chromium (apt-get install chromium)"
+    if item.get_closest_marker("nginx") and not (
+        shutil.which("nginx") or os.path.exists("/usr/sbin/nginx")
+    ):
+        return "needs Debian's nginx (apt-get install nginx)"
     return None
 
 

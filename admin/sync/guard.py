@@ -1,10 +1,11 @@
 """What every sync API request passes first: token, rate limits, body limits.
 
 Errors are JSON ``{"error": CODE, "message": TEXT}`` raised as `ApiError` and
-turned into a response by the blueprint. Rate limits are per key (router id,
-or client address for enrollment) in fixed one-minute windows kept in the
-admin database's `rate_limits` table (keys ``api:<setting>:<key>``), so all
-gunicorn workers share them; a refused request gets ``429`` with
+turned into a response by the blueprint. Rate limits are per key (router
+id, or the client address for enrollment and refused tokens: the address
+werkzeug's ProxyFix gives behind ``PROXY_COUNT`` trusted proxies) in fixed
+one-minute windows kept in the admin database's `rate_limits` table (keys
+``api:<setting>:<key>``), so all gunicorn workers share them; a refused request gets ``429`` with
 ``Retry-After`` = seconds to the next window, and the agent backs off with
 jitter on top of it. The ingest concurrency bound stays per worker.
 """
@@ -27,12 +28,14 @@ from porchlight.admin.db import utcnow
 from porchlight.admin.schema import rate_limits
 from porchlight.admin.sync.enrollment import RouterIdentity, authenticate
 from porchlight.admin.sync.ingest_rows import dialect_insert
+from porchlight.admin.web import client_ip
 
 MAX_BODY = 1024 * 1024  # docs/protocols.md section 2
 DEFAULT_LIMITS = {
     "API_EVENTS_PER_MINUTE": 600,  # batches per router (500 events each)
     "API_POLLS_PER_MINUTE": 120,  # config + heartbeat + acks per router
     "API_ENROLL_PER_MINUTE": 10,  # enrollment attempts per client address
+    "API_AUTH_FAILURES_PER_MINUTE": 30,  # refused device tokens per client address
     "API_INGEST_CONCURRENCY": 4,  # batches written at once per worker
 }
 
@@ -144,6 +147,8 @@ def require_router() -> RouterIdentity:
     with engine().connect() as conn:
         router = authenticate(conn, token.strip())
     if router is None:
+        # Token guessing is limited per client address (the one ProxyFix gives).
+        rate_limit(client_ip() or "unknown", "API_AUTH_FAILURES_PER_MINUTE")
         raise ApiError(401, "unauthorized", "device token is not valid or was revoked")
     return router
 

@@ -24,6 +24,7 @@ from porchlight.admin.sync.guard import (
 )
 from porchlight.admin.sync.ingest import ForeignEventError, ingest_batch, write_transaction
 from porchlight.admin.sync.location_config import build_location_config
+from porchlight.admin.web import client_ip
 from porchlight.events import MAX_BATCH, EventError, validate_event
 
 log = logging.getLogger(__name__)
@@ -77,7 +78,7 @@ def _count(body: dict[str, Any], key: str, maximum: int = 2**31 - 1) -> int | No
 
 @bp.post("/enroll")
 def enroll() -> tuple[Response, int]:
-    rate_limit(request.remote_addr or "unknown", "API_ENROLL_PER_MINUTE")
+    rate_limit(client_ip() or "unknown", "API_ENROLL_PER_MINUTE")  # behind ProxyFix
     body = json_body(16 * 1024)
     if not isinstance(body, dict) or not isinstance(body.get("code"), str):
         raise ApiError(422, "invalid", "code: required")

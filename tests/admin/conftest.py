@@ -31,7 +31,7 @@ import pytest
 import sqlalchemy as sa
 from werkzeug.security import generate_password_hash
 
-from porchlight.admin import schema
+from porchlight.admin import schema, sessions
 from porchlight.admin.app import create_app
 from porchlight.admin.customers import visit_rollup
 from porchlight.admin.customers.groups import ensure_default_groups, recompute_groups
@@ -324,10 +324,17 @@ def world(factory: Factory) -> World:
     return w
 
 
+def new_session_id(app: Any, user_id: int) -> str:
+    """A server-side session for `user_id` (admin/sessions.py); its id for the cookie."""
+    with app.extensions["porchlight.engine"].begin() as conn:
+        return sessions.start(conn, user_id)
+
+
 def sign_in(client: Any, user: dict[str, Any]) -> Any:
     """Put `user` in the client's session (the sign-in form is tested on its own)."""
+    session_id = new_session_id(client.application, user["id"])
     with client.session_transaction() as sess:
-        sess["_user_id"] = f"{user['id']}:1"
+        sess["_user_id"] = session_id
         sess["_fresh"] = True
     return client
 

@@ -42,8 +42,9 @@ def test_sign_in_then_out(app, world):
     assert "login" in actions
 
 
-def test_wrong_password_then_rate_limit(app, world):
-    app.config["LOGIN_LIMIT_PER_EMAIL"] = 3
+def test_wrong_password_then_the_pair_is_refused(app, world):
+    """Past the (account, address) limit that address is refused for that account."""
+    app.config["LOGIN_LIMIT_PER_ACCOUNT_ADDRESS"] = 3
     client = app.test_client()
     client.environ_base["HTTP_ACCEPT_LANGUAGE"] = "en"
     email = world.users["owner"]["email"]
@@ -51,17 +52,21 @@ def test_wrong_password_then_rate_limit(app, world):
         resp = _login(client, email, "wrong password!")
         assert resp.status_code == 401
         assert "Wrong e-mail or password" in resp.get_data(as_text=True)
-    # Even the right password is refused while the account is locked out.
+    # Even the right password is refused from this address while it is over.
     resp = _login(client, email, PASSWORD)
     assert resp.status_code == 429
     assert "Too many failed sign-ins" in resp.get_data(as_text=True)
     assert resp.headers["Retry-After"]
+    # ... but not from another address: the account is not locked.
+    other = app.test_client()
+    other.environ_base["REMOTE_ADDR"] = "192.0.2.7"
+    assert _login(other, email, PASSWORD).status_code == 302
 
 
 def test_rate_limit_is_shared_by_workers(app, world, make_app):
     """Two app instances (two gunicorn workers) count into one table."""
-    app.config["LOGIN_LIMIT_PER_EMAIL"] = 2
-    other = make_app(app.config["DATABASE_URL"], LOGIN_LIMIT_PER_EMAIL=2)
+    app.config["LOGIN_LIMIT_PER_ACCOUNT_ADDRESS"] = 2
+    other = make_app(app.config["DATABASE_URL"], LOGIN_LIMIT_PER_ACCOUNT_ADDRESS=2)
     email = world.users["owner"]["email"]
     assert _login(app.test_client(), email, "nope nope nope").status_code == 401
     assert _login(other.test_client(), email, "nope nope nope").status_code == 401

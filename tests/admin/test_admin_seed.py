@@ -2,11 +2,19 @@
 
 from __future__ import annotations
 
+from typing import Any
+
 import pytest
 import sqlalchemy as sa
 
-from porchlight.admin import schema
+from porchlight.admin import schema, sessions
 from porchlight.admin.seed import seed
+
+
+def new_session_id(app: Any, user_id: int) -> str:
+    """A server-side session (admin/sessions.py) for the cookie's ``_user_id``."""
+    with app.extensions["porchlight.engine"].begin() as conn:
+        return sessions.start(conn, user_id)
 
 
 @pytest.mark.both_dbs
@@ -33,7 +41,8 @@ def test_seed_counters_agree_and_list_works(app, engine, factory):
         assert conn.execute(sa.select(sa.func.count()).select_from(c)).scalar_one() == 310
     owner = factory.user(result["tenant_id"], "owner")
     client = app.test_client()
+    session_id = new_session_id(app, owner["id"])
     with client.session_transaction() as sess:
-        sess["_user_id"] = f"{owner['id']}:1"
+        sess["_user_id"] = session_id
     assert client.get("/customers?sort=visits").status_code == 200
     assert client.get("/").status_code == 200

@@ -11,9 +11,15 @@ from PIL import Image
 from werkzeug.datastructures import FileStorage
 from werkzeug.test import stream_encode_multipart
 
-from porchlight.admin import schema
+from porchlight.admin import schema, sessions
 from porchlight.admin.locations import guest_page_settings as ps
 from porchlight.admin.sync.location_config import build_location_config, latest_settings
+
+
+def new_session_id(app: Any, user_id: int) -> str:
+    """A server-side session (admin/sessions.py) for the cookie's ``_user_id``."""
+    with app.extensions["porchlight.engine"].begin() as conn:
+        return sessions.start(conn, user_id)
 
 
 def page(location_id: int) -> str:
@@ -251,7 +257,7 @@ def test_a_vietnamese_manager_gets_the_page_and_its_errors_in_vietnamese(
     user = factory.user(world.tenant_id, "manager", locations=[world.q1], locale="vi")
     client = app.test_client()
     with client.session_transaction() as session:
-        session["_user_id"] = f"{user['id']}:1"
+        session["_user_id"] = new_session_id(app, user["id"])
     assert "Lưu thành phiên bản mới" in client.get(page(world.q1)).get_data(as_text=True)
     response = save(client, tok, engine, world.q1, session_minutes="0")
     html = response.get_data(as_text=True)

@@ -9,12 +9,19 @@ from typing import Any
 import sqlalchemy as sa
 from pypdf import PdfReader
 
-from porchlight.admin import schema
+from porchlight.admin import schema, sessions
+
+
+def new_session_id(app: Any, user_id: int) -> str:
+    """A server-side session (admin/sessions.py) for the cookie's ``_user_id``."""
+    with app.extensions["porchlight.engine"].begin() as conn:
+        return sessions.start(conn, user_id)
 
 
 def sign_in(client: Any, user: dict[str, Any]) -> Any:
+    session_id = new_session_id(client.application, user["id"])
     with client.session_transaction() as session:
-        session["_user_id"] = f"{user['id']}:1"
+        session["_user_id"] = session_id
     return client
 
 

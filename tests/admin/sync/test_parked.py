@@ -13,11 +13,13 @@ import json
 import sqlite3
 import sys
 from pathlib import Path
+from typing import Any
 
 import requests
 from sqlalchemy.engine import Engine
 from synckit import Venue, count, login_event, make_venue, write_enrollment
 
+from porchlight.admin import sessions
 from porchlight.admin.db import utcnow
 from porchlight.admin.schema import routers, users
 from porchlight.agent.store import MIGRATIONS, db_path, open_db, outbox_depth
@@ -27,6 +29,12 @@ from porchlight.events import new_event_id, utc_now_iso
 
 sys.path.insert(0, str(Path(__file__).resolve().parents[2] / "agent"))
 from agentkit import started_agent  # noqa: E402  (the agent's own test runner)
+
+
+def new_session_id(app: Any, user_id: int) -> str:
+    """A server-side session (admin/sessions.py) for the cookie's ``_user_id``."""
+    with app.extensions["porchlight.engine"].begin() as conn:
+        return sessions.start(conn, user_id)
 
 
 def _raw_outbox(db_file: Path, events: list[dict]) -> None:
@@ -53,8 +61,9 @@ def _owner_page(live_admin, engine: Engine, venue: Venue, locale: str = "en") ->
             )
         ).inserted_primary_key[0]
     client = live_admin.app.test_client()
+    session_id = new_session_id(live_admin.app, uid)
     with client.session_transaction() as session:
-        session["_user_id"] = f"{uid}:1"
+        session["_user_id"] = session_id
     resp = client.get(f"/locations/{venue.location_id}/routers")
     assert resp.status_code == 200
     return resp.get_data(as_text=True)

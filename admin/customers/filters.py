@@ -41,6 +41,7 @@ class CustomerFilters:
     visits_min: int | None = None
     visits_max: int | None = None
     group: int | str | None = None  # a group id, or "none"
+    follows: str | None = None  # "line" | "zalo": follows the venue's chat account now
     q: str | None = None
     sort: str = DEFAULT_SORT
     after: str | None = field(default=None, compare=False)  # keyset cursor
@@ -158,6 +159,11 @@ def parse_filters(args: Mapping[str, Any]) -> tuple[CustomerFilters, list[str]]:
             values["group"] = group
         else:
             notices.append(_("Ignored the group filter: “%(v)s” is not a group.", v=raw[:20]))
+    if raw := get("follows"):
+        if raw in ("line", "zalo"):
+            values["follows"] = raw
+        else:
+            notices.append(_("Ignored the follower filter: “%(v)s” is unknown.", v=raw[:20]))
     if raw := get("q"):
         values["q"] = raw[:MAX_TEXT]
     if raw := get("sort"):

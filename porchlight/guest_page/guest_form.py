@@ -95,7 +95,7 @@ def clean_email(raw: str) -> str | None:
 
 
 def clean_voucher(raw: str) -> str:
-    """Codes are upper-case without separators (protocols.md section 7): guests type them
+    """Codes are upper-case without separators (protocols.md section 3.2): guests type them
     on phones with spaces, dashes and lower case."""
     return _VOUCHER_JUNK.sub("", raw).upper()
 

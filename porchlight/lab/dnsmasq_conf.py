@@ -3,7 +3,7 @@
 - The router's: DHCP on the LAN bridge (with RFC 8910 option 114 pointing at
   the portal's RFC 8908 API) and DNS for the guests, forwarding to the
   internet's DNS as a router forwards to its ISP's. The walled-garden snippets
-  the agent writes (``nftset=`` lines, docs/protocols.md section 4) are read
+  the agent writes (``nftset=`` lines, docs/protocols.md section 4.2) are read
   from ``conf-dir``; dnsmasq fills nft sets only from upstream answers, which
   is why the names live upstream.
 - The internet's: on the internet host's address, answering the operating

@@ -1,5 +1,5 @@
 """The systemd units: they verify, they are hardened, and their command lines
-are ones the real `porchlight` CLI accepts (docs/protocols.md section 4)."""
+are ones the real `porchlight` CLI accepts (docs/protocols.md section 4.1)."""
 
 from __future__ import annotations
 

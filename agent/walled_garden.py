@@ -49,6 +49,9 @@ SOCIAL_DOMAINS: dict[str, tuple[str, ...]] = {
     ),
     "facebook": ("facebook.com", "fbcdn.net", "facebook.net", "ocsp.digicert.com"),
     "zalo": ("zalo.me", "zaloapp.com", "zadn.vn", "zdn.vn"),
+    # LINE Login's pages (access.line.me), its static files and images
+    # (*.line-scdn.net) and the hand-over to the LINE app (line.me/R/...).
+    "line": ("access.line.me", "line.me", "line-scdn.net", "line-apps.com"),
 }
 
 _DOMAIN = re.compile(r"^(?=.{1,253}$)([a-z0-9]([a-z0-9-]{0,61}[a-z0-9])?\.)*[a-z0-9-]{1,63}$")

@@ -94,3 +94,12 @@ def test_social_channels_add_their_login_domains_to_the_dnsmasq_snippet():
     assert "nftset=/accounts.google.com/4#inet#porchlight#walled4" in snippet
     clean["portal"]["channels"] = ["form"]
     assert walled_domains(clean) == ["pay.example.com"]
+
+
+def test_line_login_opens_its_login_pages_before_login():
+    config = config_with(domains=[])
+    config["portal"]["channels"] = ["form", "line"]
+    domains = walled_domains(validate_config(config))
+    assert {"access.line.me", "line.me", "line-scdn.net"} <= set(domains)
+    assert "nftset=/access.line.me/4#inet#porchlight#walled4" in dnsmasq_snippet(domains)
+    assert not {"zalo.me", "accounts.google.com"} & set(domains)

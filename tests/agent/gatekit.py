@@ -135,17 +135,20 @@ class Venue:
         )
         assert wait_for(lambda: "internet" in self.fetch_from(self.router, f"http://{WEB_IP}/"), 10)
 
-    def start_agent(self, config: dict[str, Any] | None = None) -> None:
-        if config is not None:
-            from porchlight.agent.store import kv_set, open_db
+    def apply(self, config: dict[str, Any]) -> None:
+        """Store `config` as the applied location config, reload the agent, restart DNS."""
+        from porchlight.agent.store import kv_set, open_db
 
-            self.state.mkdir(exist_ok=True)
-            db = open_db(self.state / "agent.db")
-            try:
-                with db.atomic():
-                    kv_set(db, "applied_config", json.dumps(config))
-            finally:
-                db.close()
+        db = open_db(self.state / "agent.db")
+        try:
+            with db.atomic():
+                kv_set(db, "applied_config", json.dumps(config))
+        finally:
+            db.close()
+        AgentClient(self.socket).call("reload")
+        self.start_dns()
+
+    def start_agent(self) -> None:
         with open(self.tmp / "agent.log", "a") as log:
             self.agent = subprocess.Popen(
                 ["ip", "netns", "exec", self.router, PORCHLIGHT, "agent", "run",
@@ -256,6 +259,7 @@ class Venue:
     def login(self, index: int, name: str = "Guest") -> dict[str, Any]:
         """What the portal does for a form login from guest `index`."""
         ip = self.ip(index)
+        self.fetch(index, f"http://{LAN_IP}:8080/")  # a phone reaches the portal first
         client = AgentClient(self.socket)
         mac = client.call("client_for_ip", ip=ip)["client"]["mac"]
         login = {"channel": "form", "name": name, "phone": "+84912345678"}

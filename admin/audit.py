@@ -1,18 +1,69 @@
-"""The audit log page (owners): who edited, merged, deleted, imported, exported."""
+"""The audit log: who edited, merged, deleted, imported, exported.
+
+- `audit(conn, action, target_type, target_id, details)` — one audit_log row in
+  the caller's transaction (every change writes one).
+- `/audit` — the log's page (owners).
+"""
 
 from __future__ import annotations
 
 import json
+from typing import Any
 
 import sqlalchemy as sa
 from flask import Blueprint, render_template, request
 from flask.typing import ResponseReturnValue
+from flask_login import current_user
+from sqlalchemy.engine import Connection
 
 from porchlight.admin import schema
-from porchlight.admin.web import current_tenant_id, get_engine, require_role
+from porchlight.admin.client import client_ip
+from porchlight.admin.db import get_engine, utcnow
+from porchlight.admin.scope import current_tenant_id, require_role
 
 bp = Blueprint("audit", __name__)
 PAGE = 100
+
+
+def audit(
+    conn: Connection,
+    action: str,
+    target_type: str | None = None,
+    target_id: object = None,
+    details: dict[str, Any] | None = None,
+    *,
+    tenant_id: int | None = None,
+    user_id: int | None = None,
+    router_id: int | None = None,
+) -> None:
+    """Write one audit_log row in the caller's transaction.
+
+    Inside a request the tenant, the user and the IP come from the session;
+    outside one (CLI, worker) pass `tenant_id` (and `user_id` if known).
+    """
+    ip = None
+    try:
+        if current_user and current_user.is_authenticated:
+            tenant_id = tenant_id if tenant_id is not None else int(current_user.tenant_id)
+            user_id = user_id if user_id is not None else int(current_user.id)
+        ip = client_ip()
+    except RuntimeError:  # outside a request
+        pass
+    if tenant_id is None:
+        raise ValueError("audit() outside a request needs tenant_id")
+    conn.execute(
+        schema.audit_log.insert().values(
+            tenant_id=tenant_id,
+            user_id=user_id,
+            router_id=router_id,
+            action=action[:60],
+            target_type=target_type,
+            target_id=None if target_id is None else str(target_id)[:60],
+            details=details,
+            ip=ip,
+            at=utcnow(),
+        )
+    )
 
 
 @bp.route("/audit")

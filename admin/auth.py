@@ -31,9 +31,11 @@ from werkzeug.security import check_password_hash, generate_password_hash
 
 from porchlight.admin import schema, signin_limits
 from porchlight.admin import sessions as server_sessions
-from porchlight.admin.db import utcnow
+from porchlight.admin.audit import audit
+from porchlight.admin.client import client_ip, safe_next
+from porchlight.admin.db import get_engine, utcnow
 from porchlight.admin.i18n import LOCALES
-from porchlight.admin.web import audit, client_ip, get_engine, require_role, safe_next
+from porchlight.admin.scope import require_role
 
 log = logging.getLogger(__name__)
 

@@ -25,8 +25,8 @@ from porchlight.admin.customers.list_page import (
 )
 from porchlight.admin.customers.query import tenant_zone
 from porchlight.admin.customers.visit_rollup import epoch_hour
-from porchlight.admin.db import utcnow
-from porchlight.admin.web import current_tenant_id, get_engine, require_role
+from porchlight.admin.db import get_engine, utcnow
+from porchlight.admin.scope import current_tenant_id, require_role
 
 bp = Blueprint("dashboard", __name__)
 PERIODS = (7, 30, 90)

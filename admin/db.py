@@ -10,9 +10,10 @@ from __future__ import annotations
 import logging
 from datetime import UTC, datetime
 from pathlib import Path
-from typing import Any
+from typing import Any, cast
 
 import sqlalchemy as sa
+from flask import current_app
 from sqlalchemy.engine import Engine
 
 from porchlight.admin.config import AdminConfig
@@ -75,6 +76,11 @@ def make_engine(url: str) -> Engine:
     return sa.create_engine(url, pool_pre_ping=True, pool_size=5, max_overflow=10)
 
 
+def get_engine() -> Engine:
+    """The admin app's engine (inside a request or app context)."""
+    return cast(Engine, current_app.extensions["porchlight.engine"])
+
+
 def is_sqlite(engine: Engine) -> bool:
     return engine.dialect.name == "sqlite"
 
@@ -82,3 +88,11 @@ def is_sqlite(engine: Engine) -> bool:
 def engine_from_env() -> Engine:
     """The engine for ``PORCHLIGHT_ADMIN_DATABASE_URL`` (no secret key needed): CLI commands."""
     return make_engine(AdminConfig.from_env(require_secret=False).DATABASE_URL)
+
+
+def inserted_id(result: sa.CursorResult[Any]) -> int:
+    """The new primary key of a one-row INSERT."""
+    key = result.inserted_primary_key
+    if key is None:
+        raise RuntimeError("INSERT returned no primary key")
+    return int(key[0])

@@ -22,9 +22,8 @@ from werkzeug.security import generate_password_hash
 
 from porchlight.admin import schema, sessions, signin_limits
 from porchlight.admin.customers.groups import ensure_default_groups
-from porchlight.admin.db import utcnow
+from porchlight.admin.db import inserted_id, utcnow
 from porchlight.admin.i18n import LOCALES
-from porchlight.admin.web import inserted_id
 from porchlight.errors import PorchlightError, UsageError
 
 log = logging.getLogger(__name__)

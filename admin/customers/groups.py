@@ -20,13 +20,9 @@ from flask_babel import gettext as _
 from sqlalchemy.engine import Connection
 
 from porchlight.admin import schema
-from porchlight.admin.web import (
-    audit,
-    current_tenant_id,
-    get_engine,
-    inserted_id,
-    require_role,
-)
+from porchlight.admin.audit import audit
+from porchlight.admin.db import get_engine, inserted_id
+from porchlight.admin.scope import current_tenant_id, require_role
 
 log = logging.getLogger(__name__)
 

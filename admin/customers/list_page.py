@@ -21,6 +21,7 @@ from flask_login import current_user
 from sqlalchemy.engine import Connection
 
 from porchlight.admin import schema
+from porchlight.admin.client import safe_next
 from porchlight.admin.customers.filters import (
     CustomerFilters,
     decode_cursor,
@@ -34,14 +35,9 @@ from porchlight.admin.customers.query import (
     second_phase,
     sort_plan,
 )
+from porchlight.admin.db import get_engine
 from porchlight.admin.i18n import fmt_number
-from porchlight.admin.web import (
-    current_tenant_id,
-    get_engine,
-    require_role,
-    safe_next,
-    visible_location_ids,
-)
+from porchlight.admin.scope import current_tenant_id, require_role, visible_location_ids
 from porchlight.events import CHANNELS
 from porchlight.phones import display_phone
 

@@ -18,12 +18,13 @@ from flask_babel import gettext as _
 from sqlalchemy.engine import Connection
 
 from porchlight.admin import schema
+from porchlight.admin.audit import audit
 from porchlight.admin.customers.groups import assign_group
 from porchlight.admin.customers.list_page import tenant_region
 from porchlight.admin.customers.page import in_scope, load_customer
 from porchlight.admin.customers.query import text_condition
-from porchlight.admin.db import utcnow
-from porchlight.admin.web import audit, current_tenant_id, get_engine, require_role
+from porchlight.admin.db import get_engine, utcnow
+from porchlight.admin.scope import current_tenant_id, require_role
 from porchlight.phones import display_phone
 
 log = logging.getLogger(__name__)

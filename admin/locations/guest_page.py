@@ -31,11 +31,12 @@ from sqlalchemy.engine import Connection
 from werkzeug.exceptions import RequestEntityTooLarge
 
 from porchlight.admin import schema
+from porchlight.admin.audit import audit
+from porchlight.admin.db import get_engine
 from porchlight.admin.locations import guest_page_settings as ps
 from porchlight.admin.locations.logo import MAX_UPLOAD_BYTES, LogoError, check_size, process_logo
-from porchlight.admin.locations.pages import location_or_404
+from porchlight.admin.scope import location_or_404, require_role
 from porchlight.admin.sync.location_config import build_location_config, latest_settings
-from porchlight.admin.web import audit, get_engine, require_role
 from porchlight.guest_page.page import render_login
 
 log = logging.getLogger(__name__)

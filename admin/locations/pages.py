@@ -1,4 +1,4 @@
-"""Locations: list, create, edit, archive — and the scope check every location page uses.
+"""Locations: list, create, edit, archive (pages check scope with admin/scope.py).
 
 Owners see and change every location of their tenant; managers see and edit
 only their assigned ones (others answer 404, as if they did not exist);
@@ -23,16 +23,16 @@ from flask_login import current_user
 from sqlalchemy.engine import Connection
 
 from porchlight.admin import schema
-from porchlight.admin.db import utcnow
-from porchlight.admin.sync.enrollment import router_status
-from porchlight.admin.web import (
-    audit,
-    can_edit,
+from porchlight.admin.audit import audit
+from porchlight.admin.db import get_engine, utcnow
+from porchlight.admin.locations.routers import location_routers
+from porchlight.admin.scope import (
     current_tenant_id,
-    get_engine,
+    location_or_404,
     require_role,
     visible_location_ids,
 )
+from porchlight.admin.sync.enrollment import router_status
 
 log = logging.getLogger(__name__)
 
@@ -68,23 +68,6 @@ def day_names() -> dict[str, str]:
         "sat": _("Saturday"),
         "sun": _("Sunday"),
     }
-
-
-def location_or_404(conn: Connection, location_id: int, *, for_edit: bool = False) -> Any:
-    """The location row if the signed-in user may see it (and edit it), else 404/403."""
-    if location_id not in visible_location_ids(current_user, conn):
-        abort(404)
-    row = conn.execute(
-        sa.select(schema.locations).where(
-            schema.locations.c.id == location_id,
-            schema.locations.c.tenant_id == current_tenant_id(),
-        )
-    ).first()
-    if row is None:
-        abort(404)
-    if for_edit and not can_edit():
-        abort(403)
-    return row
 
 
 def clean_location(form: Any, locale: str = "en") -> tuple[dict[str, Any], dict[str, str]]:
@@ -218,8 +201,6 @@ def create() -> ResponseReturnValue:
 @bp.route("/<int:location_id>")
 @require_role()
 def show(location_id: int) -> ResponseReturnValue:
-    from porchlight.admin.locations.routers import location_routers
-
     with get_engine().connect() as conn:
         location = location_or_404(conn, location_id)
         routers = location_routers(conn, location_id)

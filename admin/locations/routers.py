@@ -24,11 +24,11 @@ from flask_babel import gettext as _
 from sqlalchemy.engine import Connection
 
 from porchlight.admin import schema
-from porchlight.admin.db import utcnow
-from porchlight.admin.locations.pages import location_or_404
+from porchlight.admin.audit import audit
+from porchlight.admin.db import get_engine, utcnow
+from porchlight.admin.scope import location_or_404, require_role
 from porchlight.admin.sync.enrollment import create_router, revoke, rotate, router_status
 from porchlight.admin.sync.location_config import build_location_config
-from porchlight.admin.web import audit, get_engine, require_role
 from porchlight.errors import PorchlightError
 from porchlight.events import EventError, normalize_mac
 

@@ -21,10 +21,10 @@ from flask_login import current_user
 from sqlalchemy.engine import Connection
 
 from porchlight.admin import schema
-from porchlight.admin.db import utcnow
+from porchlight.admin.audit import audit
+from porchlight.admin.db import get_engine, utcnow
 from porchlight.admin.i18n import fmt_date, fmt_duration_long, zone
-from porchlight.admin.locations.pages import location_or_404
-from porchlight.admin.web import audit, get_engine, require_role
+from porchlight.admin.scope import location_or_404, require_role
 
 log = logging.getLogger(__name__)
 

@@ -32,17 +32,13 @@ from flask_babel import get_locale
 from flask_login import current_user
 
 from porchlight.admin import schema
+from porchlight.admin.audit import audit
+from porchlight.admin.db import get_engine
 from porchlight.admin.io import jobs
 from porchlight.admin.io.exports.xlsx_stream import STYLE_MONEY, STYLE_TEXT, XlsxStreamWriter
 from porchlight.admin.io.imports.layouts import FIELD_LABELS, FIELDS, TEMPLATE_FIELDS
 from porchlight.admin.io.imports.texts import page_text, text
-from porchlight.admin.web import (
-    audit,
-    current_tenant_id,
-    get_engine,
-    require_role,
-    visible_location_ids,
-)
+from porchlight.admin.scope import current_tenant_id, require_role, visible_location_ids
 
 log = logging.getLogger(__name__)
 

@@ -5,7 +5,7 @@ from __future__ import annotations
 from typing import Any
 
 import pytest
-from test_guest_page_web import config, page, save, versions
+from test_guest_page_web import config, new_session_id, page, save, versions
 
 from porchlight.admin.locations import guest_page_settings as ps
 from porchlight.admin.sync.location_config import default_settings
@@ -85,3 +85,16 @@ def test_bad_line_account_saves_nothing_and_says_why(
     html = response.get_data(as_text=True)
     assert "Write the LINE Official Account ID like @123abcde." in html
     assert versions(engine, world.q1) == []
+
+
+def test_a_thai_manager_reads_the_chat_accounts_in_thai(
+    app: Any, factory: Any, tok: Any, engine: Any, world: Any
+) -> None:
+    user = factory.user(world.tenant_id, "manager", locations=[world.q1], locale="th")
+    client = app.test_client()
+    with client.session_transaction() as session:
+        session["_user_id"] = new_session_id(app, user["id"])
+    assert "บัญชีแชท" in client.get(page(world.q1)).get_data(as_text=True)
+    response = save(client, tok, engine, world.q1, zalo_oa="oa.zalo.me/abc")
+    assert response.status_code == 422
+    assert "ไอดีของ Zalo Official Account เป็นตัวเลข" in response.get_data(as_text=True)

@@ -1,0 +1,80 @@
+"""The documents read as one: protocols.md numbered in order, references to its
+sections and in-page links that lead somewhere."""
+
+from __future__ import annotations
+
+import re
+import subprocess
+from pathlib import Path
+
+REPO = Path(__file__).resolve().parent.parent
+PROTOCOLS = REPO / "docs" / "protocols.md"
+REFERENCE = re.compile(r"protocols\.md,?\s+sections?\s+(\d+(?:\.\d+)?)")
+
+
+def _headings(text: str) -> list[tuple[int, str]]:
+    """(level, title) of each Markdown heading outside code fences."""
+    found, fence = [], False
+    for line in text.splitlines():
+        if line.startswith("```"):
+            fence = not fence
+        elif not fence and (m := re.match(r"(#{1,6}) (.+)", line)):
+            found.append((len(m.group(1)), m.group(2).strip()))
+    return found
+
+
+def _numbers() -> list[str]:
+    numbers = []
+    for level, title in _headings(PROTOCOLS.read_text(encoding="utf-8")):
+        if level in (2, 3):
+            m = re.match(r"(\d+(?:\.\d+)?)\.? ", title)
+            assert m, f"protocols.md heading without a number: {title!r}"
+            numbers.append(m.group(1))
+    return numbers
+
+
+def test_protocols_sections_are_numbered_in_order():
+    expected_part, expected_sub = 0, 0
+    for number in _numbers():
+        if "." not in number:
+            expected_part, expected_sub = expected_part + 1, 0
+            assert number == str(expected_part), f"section {number} after {expected_part - 1}"
+        else:
+            expected_sub += 1
+            assert number == f"{expected_part}.{expected_sub}", f"subsection {number}"
+
+
+def test_every_reference_to_a_protocols_section_exists():
+    numbers = set(_numbers())
+    files = subprocess.run(
+        ["git", "ls-files", "*.py", "*.md", "*.yaml", "*.html"],
+        cwd=REPO,
+        capture_output=True,
+        text=True,
+        check=True,
+    ).stdout.split()
+    wrong = []
+    for name in files:
+        path = REPO / name
+        if not path.is_file():  # deleted in the working tree
+            continue
+        text = path.read_text(encoding="utf-8", errors="replace")
+        wrong += [f"{name}: section {m}" for m in REFERENCE.findall(text) if m not in numbers]
+    inside = re.findall(r"\bsections? (\d+(?:\.\d+)?)", PROTOCOLS.read_text(encoding="utf-8"))
+    wrong += [f"protocols.md: section {m}" for m in inside if m not in numbers]
+    assert not wrong, wrong
+
+
+def _anchor(title: str) -> str:
+    """GitHub's anchor for a heading: lower case, punctuation dropped, spaces to dashes."""
+    title = re.sub(r"[`*_]", "", title.lower())
+    return re.sub(r"[^\w\- ]", "", title).replace(" ", "-")
+
+
+def test_in_page_links_lead_to_a_heading():
+    for doc in (REPO / "README.md", PROTOCOLS):
+        text = doc.read_text(encoding="utf-8")
+        anchors = {_anchor(title) for _, title in _headings(text)}
+        links = re.findall(r"\]\(#([^)]+)\)", text)
+        missing = [link for link in links if link not in anchors]
+        assert not missing, f"{doc.name}: links to no heading: {missing}"

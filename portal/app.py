@@ -15,8 +15,12 @@ from typing import Any
 from flask import Flask, Request, Response, request
 from flask.sessions import SecureCookieSession, SecureCookieSessionInterface
 
+from porchlight.guest_page import page
+from porchlight.guest_page.i18n import text
+from porchlight.portal import detection, login, oauth
 from porchlight.portal.agent_link import AgentLink
-from porchlight.portal.context import PortalState
+from porchlight.portal.context import PortalState, guest_language, state
+from porchlight.portal.providers import provider_origins
 from porchlight.portal.ratelimit import RateLimiter
 from porchlight.portal.settings import load_settings, parse_rate
 from porchlight.portal.tokens import FormTokens
@@ -57,8 +61,6 @@ def create_app(config: Mapping[str, Any] | None = None) -> Flask:
         logos={},
     )
 
-    from porchlight.portal import detection, login, oauth
-
     app.register_blueprint(detection.bp)
     app.wsgi_app = detection.ProbeFastPath(app, app.wsgi_app)  # type: ignore[method-assign]
     app.register_blueprint(login.bp)
@@ -74,10 +76,6 @@ def create_app(config: Mapping[str, Any] | None = None) -> Flask:
 
 def _error_page(status: int, key: str) -> Any:
     def handler(error: Exception) -> Response:
-        from porchlight.guest_page import page
-        from porchlight.guest_page.i18n import text
-        from porchlight.portal.context import guest_language, state
-
         config, _ = state().agent.config_or_fallback()
         lang = guest_language(config)
         body = page.render_message(
@@ -104,8 +102,6 @@ class LoginOnlySessions(SecureCookieSessionInterface):
 
 
 def security_headers(settings: Mapping[str, Any]) -> dict[str, str]:
-    from porchlight.portal.oauth import provider_origins
-
     form_action = " ".join(["'self'", *provider_origins(settings.get("OAUTH_PROVIDERS") or {})])
     return {
         "Content-Security-Policy": "default-src 'none'; style-src 'unsafe-inline'; "

@@ -10,77 +10,23 @@ from __future__ import annotations
 
 import logging
 import time
-from collections.abc import Callable
 from typing import Any
 
-from flask import Blueprint, Response, abort, redirect, request, url_for
+from flask import Blueprint, Response, abort, current_app, redirect, request, url_for
 from werkzeug.wrappers import Response as BaseResponse
 
 from porchlight.agent_client import AgentError, AgentUnavailable
-from porchlight.guest_page import guest_form, page
-from porchlight.guest_page.i18n import LANGUAGES
+from porchlight.guest_page import guest_form
 from porchlight.portal import oauth
 from porchlight.portal.agent_link import is_online
-from porchlight.portal.context import LANG_COOKIE, client_ip, guest_language, safe_lang, state
-from porchlight.portal.logo import load_logo, logo_src
+from porchlight.portal.context import client_ip, guest_language, safe_lang, state
+from porchlight.portal.login_pages import complete_login, render_form, render_success
+from porchlight.portal.logo import load_logo
+from porchlight.portal.providers import available
 from porchlight.portal.tokens import TokenError
 
 log = logging.getLogger(__name__)
 bp = Blueprint("login", __name__)
-
-VOUCHER_ERRORS = ("voucher_invalid", "voucher_used_up", "voucher_expired", "voucher_device_limit")
-KEPT_FIELDS = ("name", "phone", "email", "voucher")
-
-
-def _html(body: str, status: int = 200) -> BaseResponse:
-    response = Response(body, status, content_type="text/html; charset=utf-8")
-    lang = request.args.get("lang")
-    if lang in LANGUAGES:
-        response.set_cookie(LANG_COOKIE, str(lang), max_age=365 * 86400, samesite="Lax")
-    return response
-
-
-def render_form(
-    config: dict[str, Any],
-    lang: str,
-    *,
-    status: int = 200,
-    errors: dict[str, str] | None = None,
-    notice: str | None = None,
-    remembered: dict[str, Any] | None = None,
-    keep_values: bool = False,
-) -> BaseResponse:
-    values: dict[str, str] = {}
-    if keep_values:
-        values = {k: (request.form.get(k) or "")[:200].strip() for k in KEPT_FIELDS}
-        for item in guest_form.consent_items(config):
-            key = f"consent_{item['purpose']}"
-            values[key] = "yes" if request.form.get(key) == "yes" else ""
-    body = page.render_login(
-        config,
-        lang,
-        csrf_token=state().tokens.issue(client_ip()),
-        values=values,
-        errors=errors,
-        notice=notice,
-        remembered=remembered,
-        social=oauth.available(config),
-        logo_src=logo_src(config),
-    )
-    return _html(body, status)
-
-
-def render_success(
-    config: dict[str, Any], lang: str, client: dict[str, Any] | None
-) -> BaseResponse:
-    remaining = (client or {}).get("seconds_remaining")
-    body = page.render_success(
-        config,
-        lang,
-        seconds_remaining=remaining if isinstance(remaining, int) else None,
-        logo_src=logo_src(config),
-    )
-    return _html(body)
 
 
 @bp.get("/")
@@ -167,7 +113,7 @@ def submit() -> BaseResponse:
     if channel == "returning" and remembered is None:
         return again(422, "err_channel_unavailable")
     if channel in guest_form.SOCIAL_CHANNELS:
-        if channel not in oauth.available(config):
+        if channel not in available(config):
             return again(422, "err_channel_unavailable")
         errors: dict[str, str] = {}
         consents = guest_form.check_consents(request.form, config, errors)
@@ -178,42 +124,6 @@ def submit() -> BaseResponse:
     if result.login is None:
         return again(422, errors=result.errors)
     return complete_login(config, lang, client, result.login, on_error=again)
-
-
-def complete_login(
-    config: dict[str, Any],
-    lang: str,
-    client: dict[str, Any],
-    login: dict[str, Any],
-    *,
-    on_error: Callable[..., BaseResponse],
-) -> BaseResponse:
-    """Ask the agent to let the guest online; map its refusals to the guest's words."""
-    ip = client_ip()
-    login = {
-        **login,
-        "device": {
-            "ip": ip,
-            "hostname": client.get("hostname"),
-            "vendor_class": client.get("vendor_class"),
-            "randomized": bool(client.get("randomized")),
-        },
-    }
-    try:
-        state().agent.authorize(str(client["mac"]), ip, login)
-    except AgentUnavailable:
-        return on_error(503, "err_agent_down")
-    except AgentError as exc:
-        if exc.code in VOUCHER_ERRORS:
-            return on_error(422, errors={"voucher": "err_" + exc.code})
-        if exc.code == "blocked":
-            return on_error(403, "err_blocked")
-        if exc.code == "not_found":
-            return on_error(409, "err_mac_not_found")
-        log.error("agent refused authorize for %s: %s %s", ip, exc.code, exc)
-        return on_error(500, "err_internal")
-    log.info("guest %s online by %s", client.get("mac"), login["channel"])
-    return redirect(url_for("login.success", lang=lang), code=303)
 
 
 @bp.get("/success")
@@ -233,8 +143,6 @@ def success() -> BaseResponse:
 @bp.get("/logo")
 def logo() -> BaseResponse:
     config, _ = state().agent.config_or_fallback()
-    from flask import current_app
-
     found = load_logo(config, int(current_app.config["LOGO_MAX_BYTES"]))
     if found is None:
         abort(404)

@@ -35,79 +35,18 @@ from porchlight.guest_page import guest_form
 from porchlight.portal import oauth_line
 from porchlight.portal.agent_link import is_online
 from porchlight.portal.context import client_ip, guest_language, portal_base_url, state
+from porchlight.portal.login_pages import complete_login, render_form
+from porchlight.portal.providers import provider
 
 log = logging.getLogger(__name__)
 bp = Blueprint("oauth", __name__)
 
 MAX_ANSWER = 64 * 1024
 PENDING_SECONDS = 600
-PROVIDER_DEFAULTS: dict[str, dict[str, str]] = {
-    "google": {
-        "authorize_url": "https://accounts.google.com/o/oauth2/v2/auth",
-        "token_url": "https://oauth2.googleapis.com/token",
-        "userinfo_url": "https://openidconnect.googleapis.com/v1/userinfo",
-        "scope": "openid email profile",
-        "style": "standard",
-    },
-    "facebook": {
-        "authorize_url": "https://www.facebook.com/v19.0/dialog/oauth",
-        "token_url": "https://graph.facebook.com/v19.0/oauth/access_token",
-        "userinfo_url": "https://graph.facebook.com/v19.0/me?fields=id,name,email",
-        "scope": "public_profile,email",
-        "style": "standard",
-    },
-    "zalo": {
-        "authorize_url": "https://oauth.zaloapp.com/v4/permission",
-        "token_url": "https://oauth.zaloapp.com/v4/access_token",
-        "userinfo_url": "https://graph.zalo.me/v2.0/me?fields=id,name",
-        "scope": "",
-        "style": "zalo",  # app_id, secret_key header, access_token header
-    },
-    "line": oauth_line.LINE_DEFAULTS,
-}
-
-
-# Domains the guest's browser must reach before login (the location's walled
-# garden); the code exchange and user info calls come from the router itself.
-WALLED_GARDEN: dict[str, list[str]] = {
-    "google": ["accounts.google.com", "ssl.gstatic.com", "www.gstatic.com", "fonts.gstatic.com"],
-    "facebook": ["facebook.com", "fbcdn.net", "facebook.net"],
-    "zalo": ["zalo.me", "zaloapp.com", "zadn.vn"],
-}
 
 
 class OAuthError(Exception):
     pass
-
-
-def provider(name: str) -> dict[str, str] | None:
-    configured = (current_app.config.get("OAUTH_PROVIDERS") or {}).get(name)
-    if name not in PROVIDER_DEFAULTS or not isinstance(configured, dict):
-        return None
-    merged = {**PROVIDER_DEFAULTS[name], **{k: str(v) for k, v in configured.items()}}
-    if not merged.get("client_id") or not merged.get("client_secret"):
-        return None
-    return merged
-
-
-def available(config: dict[str, Any]) -> list[str]:
-    """Social channels the location enables and the portal has credentials for."""
-    return [
-        c
-        for c in guest_form.channels(config)
-        if c in guest_form.SOCIAL_CHANNELS and provider(c) is not None
-    ]
-
-
-def provider_origins(providers: dict[str, Any]) -> list[str]:
-    """Where a login form may lead (CSP form-action follows redirects)."""
-    origins = []
-    for name, configured in providers.items():
-        if name in PROVIDER_DEFAULTS and isinstance(configured, dict):
-            url = configured.get("authorize_url") or PROVIDER_DEFAULTS[name]["authorize_url"]
-            parts = urllib.parse.urlsplit(str(url))
-            origins.append(f"{parts.scheme}://{parts.netloc}")
-    return origins
 
 
 def _redirect_uri(name: str) -> str:
@@ -231,8 +170,6 @@ def fetch_identity(
 
 @bp.get("/oauth/<name>/callback")
 def callback(name: str) -> BaseResponse:
-    from porchlight.portal.login import complete_login, render_form
-
     pending = session.pop("oauth", None)
     agent = state().agent
     config, _ = agent.config_or_fallback()

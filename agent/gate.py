@@ -15,13 +15,14 @@ from typing import Any
 
 from sqlite_utils import Database
 
-from porchlight.agent import nft_ruleset, sessions
+from porchlight.agent import nft_ruleset, sessions, welcome_back
 from porchlight.agent.config import DEFAULT_CONFIG
 from porchlight.agent.conntrack import Conntrack
 from porchlight.agent.gate_claims import ClaimTracker, Resolver
 from porchlight.agent.nft import Nft
 from porchlight.agent.reconcile import Changes
 from porchlight.agent.runner import CommandError
+from porchlight.agent.welcome_back import MAX_FAILURES, given_name
 from porchlight.errors import PorchlightError
 from porchlight.events import CHANNELS, EventError, is_randomized_mac, normalize_mac
 
@@ -79,7 +80,8 @@ class Gate(ClaimTracker):
         SELECT m.mac, c.ip AS client_ip, c.hostname, c.randomized, c.last_seen,
                s.id AS session_id, s.ip AS session_ip, s.started_at, s.expires_at,
                s.bytes_in, s.bytes_out, s.last_activity_at,
-               l.list, r.name AS r_name, r.channel AS r_channel, r.login_at AS r_login_at
+               l.list, r.name AS r_name, r.channel AS r_channel, r.login_at AS r_login_at,
+               r.phone_tail AS r_phone_tail, r.failures AS r_failures
         FROM (SELECT mac FROM clients UNION SELECT mac FROM mac_lists) m
         LEFT JOIN clients c ON c.mac = m.mac
         LEFT JOIN sessions s ON s.mac = m.mac AND s.ended_at IS NULL
@@ -97,10 +99,6 @@ class Gate(ClaimTracker):
         bound = row["session_ip"]
         if asked and ":" not in asked and bound and ":" not in bound and bound != asked:
             seconds = 0  # the session is bound to another address: this one is not online
-        window = int(self.config["session"]["remember_seconds"])
-        remembered = None
-        if row["r_login_at"] and window > 0 and now - sessions.epoch(row["r_login_at"]) <= window:
-            remembered = {"name": row["r_name"], "channel": row["r_channel"]}
         return {
             "mac": row["mac"],
             "ip": row["client_ip"] or row["session_ip"],
@@ -109,8 +107,24 @@ class Gate(ClaimTracker):
             "randomized": bool(row["randomized"] or is_randomized_mac(row["mac"])),
             "seconds_remaining": seconds,
             "session_id": row["session_id"],
-            "remembered": remembered,
+            "remembered": self._remembered(row, now),
         }
+
+    def _remembered(self, row: dict[str, Any], now: float) -> dict[str, Any] | None:
+        """The welcome-back offer a device may see: a given name at most, never more."""
+        window = int(self.config["session"]["remember_seconds"])
+        if not row["r_login_at"] or window <= 0 or (row["r_failures"] or 0) >= MAX_FAILURES:
+            return None
+        if now - sessions.epoch(row["r_login_at"]) > window:
+            return None
+        return {
+            "name": given_name(row["r_name"], self._country()),
+            "channel": row["r_channel"],
+            "phone_check": bool(row["r_phone_tail"]),
+        }
+
+    def _country(self) -> str:
+        return str((self.config.get("location") or {}).get("country") or "VN")
 
     def client_for_ip(self, ip: Any) -> dict[str, Any]:
         """The device behind `ip`: the kernel's neighbour entry now, never an old row."""
@@ -205,8 +219,19 @@ class Gate(ClaimTracker):
                 window = int(self.config["session"]["remember_seconds"])
                 if sessions.remembered(self.db, mac, now, window) is None:
                     raise GateError("bad_request", "this device has no recent login to return to")
-            login = {k: v for k, v in login.items() if k != "session_id"}
-            return self._start(mac, address, now, length, channel, login, current)
+                try:
+                    welcome_back.check(self.db, mac, login.get("proof"))
+                except welcome_back.ProofRefused as exc:
+                    raise GateError("returning_proof", str(exc)) from exc
+            login = {k: v for k, v in login.items() if k not in ("session_id", "proof")}
+            token, digest = welcome_back.new_proof()
+            remember = {
+                "name": given_name(login.get("name"), self._country()),
+                "phone_tail": welcome_back.phone_tail(login.get("phone")),
+                "proof": digest,
+            }
+            session = self._start(mac, address, now, length, channel, login, current, remember)
+            return {**session, "proof": token}  # for the portal's cookie; never stored
 
     def admit(self, mac: Any, seconds: int | None = None) -> dict[str, Any]:
         """Operator `auth MAC`: a session without a guest login."""
@@ -229,6 +254,7 @@ class Gate(ClaimTracker):
         channel: str,
         login: dict[str, Any] | None,
         stale: dict[str, Any] | None,
+        remember: dict[str, str | None] | None = None,
     ) -> dict[str, Any]:
         if stale:
             reason = "expired" if sessions.remaining(stale, now) <= 0 else "moved"
@@ -237,7 +263,14 @@ class Gate(ClaimTracker):
             self.record(mac, ip=ip)
         try:
             session = sessions.start_session(
-                self.db, mac=mac, ip=ip, now=now, length=length, channel=channel, login=login
+                self.db,
+                mac=mac,
+                ip=ip,
+                now=now,
+                length=length,
+                channel=channel,
+                login=login,
+                remember=remember,
             )
         except EventError as exc:
             raise GateError("bad_request", str(exc)) from exc

@@ -15,6 +15,7 @@ from typing import Any
 from sqlite_utils import Database
 
 from porchlight.agent.store import enqueue_event
+from porchlight.agent.welcome_back import MAX_FAILURES
 from porchlight.events import is_randomized_mac, new_event_id
 
 
@@ -90,12 +91,14 @@ def macs_in(db: Database, name: str) -> list[str]:
 
 
 def remembered(db: Database, mac: str, now: float, window: int) -> dict[str, Any] | None:
+    """The welcome-back offer for `mac`, or None (none, too old, or too many wrong tries)."""
     rows = list(db.query("SELECT * FROM remembered WHERE mac = ?", [mac]))
     if not rows or window <= 0:
         return None
-    if now - epoch(rows[0]["login_at"]) > window:
+    row = rows[0]
+    if now - epoch(row["login_at"]) > window or row["failures"] >= MAX_FAILURES:
         return None
-    return {"name": rows[0]["name"], "channel": rows[0]["channel"]}
+    return {"name": row["name"], "channel": row["channel"], "phone_check": bool(row["phone_tail"])}
 
 
 def voucher_counts(db: Database, code: str, mac: str) -> tuple[int, int, bool]:
@@ -118,8 +121,12 @@ def start_session(
     length: int,
     channel: str,
     login: dict[str, Any] | None,
+    remember: dict[str, str | None] | None = None,
 ) -> dict[str, Any]:
-    """Record a session (and the login, if any) with their outbox events, in one transaction."""
+    """Record a session (and the login, if any) with their outbox events, in one transaction.
+
+    `remember` is what the welcome-back offer keeps (given name, phone tail, proof hash).
+    """
     session_id = str(uuid.uuid4())
     started, expires = iso(now), iso(now + length)
     with db.atomic():
@@ -141,11 +148,16 @@ def start_session(
                     "data": data,
                 },
             )
+            keep = remember or {}
             db.execute(
-                "INSERT INTO remembered (mac, name, channel, login_at) VALUES (?, ?, ?, ?) "
+                "INSERT INTO remembered (mac, name, channel, login_at, phone_tail, proof) "
+                "VALUES (?, ?, ?, ?, ?, ?) "
                 "ON CONFLICT (mac) DO UPDATE SET name = coalesce(excluded.name, name), "
-                "channel = excluded.channel, login_at = excluded.login_at",
-                [mac, login.get("name"), channel, started],
+                "channel = excluded.channel, login_at = excluded.login_at, "
+                "phone_tail = coalesce(excluded.phone_tail, phone_tail), "
+                "proof = excluded.proof, failures = 0",
+                [mac, keep.get("name"), channel, started]
+                + [keep.get("phone_tail"), keep.get("proof")],
             )
             if channel == "voucher" and login.get("voucher"):
                 db.execute(

@@ -10,7 +10,9 @@ Tables:
 - ``sessions``: one row per session; at most one open (``ended_at IS NULL``) per MAC.
 - ``mac_lists``: operator decisions, ``list`` is ``trusted`` or ``blocked``.
 - ``voucher_uses``: one row per voucher redemption (code, mac, session).
-- ``remembered``: last login per MAC, for the "welcome back" offer.
+- ``remembered``: last login per MAC, for the "welcome back" offer: the given
+  name only, the phone's last 3 digits, the hash of the browser's proof and
+  the wrong tries (m003; see welcome_back.py).
 - ``outbox``: guest events (JSON validated by `porchlight.events.validate_event`)
   waiting for the sync worker, written in the same transaction as the state change.
 - ``kv``: small agent state (applied config, config ETag, ...).
@@ -126,6 +128,14 @@ def m002_parked_events(db: Database) -> None:
         "strftime('%Y-%m-%dT%H:%M:%fZ', 'now') FROM kv WHERE key LIKE 'sync.rejected:%'"
     )
     db.execute("DELETE FROM kv WHERE key LIKE 'sync.rejected:%'")
+
+
+@MIGRATIONS()
+def m003_welcome_back_proof(db: Database) -> None:
+    """Welcome back needs a proof: the phone's last digits, a cookie's hash, wrong tries."""
+    db.execute("ALTER TABLE remembered ADD COLUMN phone_tail TEXT")
+    db.execute("ALTER TABLE remembered ADD COLUMN proof TEXT")
+    db.execute("ALTER TABLE remembered ADD COLUMN failures INTEGER NOT NULL DEFAULT 0")
 
 
 def open_db(path: str | Path) -> Database:

@@ -22,6 +22,7 @@ from porchlight.admin.io import downloads
 from porchlight.admin.io.imports import pages as import_pages
 from porchlight.admin.locations import guest_page, routers, vouchers
 from porchlight.admin.locations import pages as location_pages
+from porchlight.admin.privacy import pages as privacy_pages
 from porchlight.admin.sync import routes as sync_api
 
 log = logging.getLogger(__name__)
@@ -46,6 +47,7 @@ BLUEPRINTS: list[Blueprint] = [
     vouchers.bp,
     downloads.bp,
     import_pages.bp,
+    privacy_pages.bp,
 ]
 
 # Content-Security-Policy: nothing from other origins, no inline script.

@@ -14,7 +14,7 @@ import sqlalchemy as sa
 from porchlight.admin.db import UTCDateTime, metadata
 
 ROLES = ("owner", "manager", "viewer")
-JOB_KINDS = ("import", "export")
+JOB_KINDS = ("import", "export", "retention")
 JOB_STATES = ("queued", "running", "done", "failed")
 
 
@@ -289,6 +289,8 @@ devices = sa.Table(
     # Returning-device look-up: the tenant's newest customer on a MAC
     # (ingest_customers._by_device), read straight off the index (migration 0005).
     sa.Index("ix_devices_tenant_mac", "tenant_id", "mac", "last_seen_at"),
+    # Retention prunes devices unseen for the device window (migration 0006).
+    sa.Index("ix_devices_tenant_last_seen", "tenant_id", "last_seen_at"),
 )
 
 consents = sa.Table(
@@ -304,6 +306,10 @@ consents = sa.Table(
     sa.Column("mac", sa.String(17)),
     sa.Column("given_at", UTCDateTime(), nullable=False),
     sa.Column("received_at", UTCDateTime(), nullable=False),
+    # Retention clears old answers' MACs; the newest answer per purpose is the
+    # current consent (list filter, marketing exports) (migration 0006).
+    sa.Index("ix_consents_tenant_given", "tenant_id", "given_at"),
+    sa.Index("ix_consents_customer_purpose", "customer_id", "purpose", "given_at"),
 )
 
 # The exactly-once ledger: every event id the admin has applied.
@@ -388,6 +394,7 @@ voucher_uses = sa.Table(
     sa.Column("mac", sa.String(17), nullable=False),
     sa.Column("customer_id", sa.Integer, _fk("customers.id", ondelete="SET NULL")),
     sa.Column("used_at", UTCDateTime(), nullable=False),
+    sa.Index("ix_voucher_uses_customer", "customer_id"),  # erasure sets it NULL (0006)
 )
 
 jobs = sa.Table(
@@ -436,4 +443,44 @@ customer_selections = sa.Table(
     metadata,
     sa.Column("user_id", sa.Integer, _fk("users.id"), primary_key=True),
     sa.Column("customer_id", sa.Integer, _fk("customers.id"), primary_key=True),
+)
+
+
+# Retention per tenant (admin/privacy/retention.py, migration 0006); no row =
+# the defaults, turned off.
+privacy_settings = sa.Table(
+    "privacy_settings",
+    metadata,
+    sa.Column("tenant_id", sa.Integer, _fk("tenants.id"), primary_key=True, autoincrement=False),
+    sa.Column("retention_enabled", sa.Boolean, nullable=False, server_default=sa.false()),
+    sa.Column("customer_months", sa.Integer, nullable=False, server_default="24"),
+    sa.Column("device_days", sa.Integer, nullable=False, server_default="90"),
+    # Visits and consents older than this already lost their MACs and bytes.
+    sa.Column("devices_pruned_before", UTCDateTime()),
+    sa.Column("last_run_at", UTCDateTime()),
+    sa.Column("last_result", sa.JSON),
+    sa.Column("updated_by", sa.Integer, _fk("users.id", ondelete="SET NULL")),
+    sa.Column("updated_at", UTCDateTime(), nullable=False),
+)
+
+# What guests asked from the portal's "My data" (an erasure), for the owner to
+# confirm by `due_at` (admin/privacy/requests.py, migration 0006).
+guest_requests = sa.Table(
+    "guest_requests",
+    metadata,
+    sa.Column("id", sa.Integer, primary_key=True),
+    sa.Column("tenant_id", sa.Integer, _fk("tenants.id"), nullable=False),
+    sa.Column("customer_id", sa.Integer, _fk("customers.id", ondelete="SET NULL")),
+    sa.Column("location_id", sa.Integer, _fk("locations.id", ondelete="SET NULL")),
+    sa.Column("router_id", sa.Integer, _fk("routers.id", ondelete="SET NULL")),
+    sa.Column("event_id", sa.String(36), nullable=False, unique=True),
+    sa.Column("kind", sa.String(20), nullable=False),
+    sa.Column("status", sa.String(10), nullable=False, server_default="open"),
+    sa.Column("requested_at", UTCDateTime(), nullable=False),  # router's clock
+    sa.Column("received_at", UTCDateTime(), nullable=False),
+    sa.Column("due_at", UTCDateTime(), nullable=False),
+    sa.Column("decided_at", UTCDateTime()),
+    sa.Column("decided_by", sa.Integer, _fk("users.id", ondelete="SET NULL")),
+    sa.Index("ix_guest_requests_tenant_status", "tenant_id", "status", "due_at"),
+    sa.Index("ix_guest_requests_customer", "customer_id"),
 )

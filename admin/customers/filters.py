@@ -41,6 +41,7 @@ class CustomerFilters:
     visits_min: int | None = None
     visits_max: int | None = None
     group: int | str | None = None  # a group id, or "none"
+    consent: str | None = None  # "marketing" (current yes) | "no_marketing"
     follows: str | None = None  # "line" | "zalo": follows the venue's chat account now
     q: str | None = None
     sort: str = DEFAULT_SORT
@@ -164,6 +165,11 @@ def parse_filters(args: Mapping[str, Any]) -> tuple[CustomerFilters, list[str]]:
             values["follows"] = raw
         else:
             notices.append(_("Ignored the follower filter: “%(v)s” is unknown.", v=raw[:20]))
+    if raw := get("consent"):
+        if raw in ("marketing", "no_marketing"):
+            values["consent"] = raw
+        else:
+            notices.append(_("Ignored the consent filter: “%(v)s” is unknown.", v=raw[:20]))
     if raw := get("q"):
         values["q"] = raw[:MAX_TEXT]
     if raw := get("sort"):

@@ -143,6 +143,14 @@ def show(customer_id: int) -> ResponseReturnValue:
             )
         )
         consents = list(conn.execute(_consents_query(customer_id, scope)))
+        gr = schema.guest_requests
+        erasure_requests = list(
+            conn.execute(
+                sa.select(gr.c.id, gr.c.requested_at, gr.c.due_at).where(
+                    gr.c.customer_id == customer_id, gr.c.status == "open"
+                )
+            )
+        )
         tags = customer_tags(conn, customer_id)
         all_tags = list(
             conn.execute(
@@ -173,6 +181,8 @@ def show(customer_id: int) -> ResponseReturnValue:
         places=places,
         devices=devices,
         consents=consents,
+        erasure_requests=erasure_requests,
+        now=utcnow(),
         tags=tags,
         all_tags=[t for t in all_tags if t not in tags],
         groups=groups,

@@ -33,6 +33,7 @@ import sqlalchemy as sa
 
 from porchlight.admin import schema
 from porchlight.admin.customers.filters import CustomerFilters, decode_cursor
+from porchlight.admin.privacy.consent_state import consent_condition
 from porchlight.admin.customers.follows import follows_condition
 from porchlight.phones import try_normalize_phone
 
@@ -232,6 +233,8 @@ def build_customer_query(
         conds.append(col(c.c.group_id) == filters.group)
     if filters.q:
         conds.append(text_condition(filters.q, region, dialect, tenant_id))
+    if (consent := consent_condition(filters.consent, c.c.id)) is not None:
+        conds.append(consent)
     if (follows := follows_condition(filters.follows, c.c.id)) is not None:
         conds.append(follows)
 

@@ -70,6 +70,7 @@ def create() -> ResponseReturnValue:
     if scope not in SCOPES or fmt not in FORMATS:
         flash(page_text("bad_export", _lang()), "error")
         return redirect(url_for("customers.index"))
+    purpose = "marketing" if request.form.get("purpose") == "marketing" else None
     ids = _ids(request.form.get("ids", "")) if scope == "selected" else []
     if scope == "selected" and not ids:
         flash(page_text("nothing_selected", _lang()), "error")
@@ -93,6 +94,7 @@ def create() -> ResponseReturnValue:
             "ids": ids,
             "location_scope": location_scope,
             "lang": _lang(),
+            "purpose": purpose,
         }
         job_id = jobs.enqueue(
             conn,
@@ -106,7 +108,13 @@ def create() -> ResponseReturnValue:
             "customers.export_request",
             "job",
             job_id,
-            {"scope": scope, "format": fmt, "filters": filters_qs, "selected": len(ids)},
+            {
+                "scope": scope,
+                "format": fmt,
+                "filters": filters_qs,
+                "selected": len(ids),
+                "purpose": purpose,
+            },
         )
     flash(page_text("export_queued", _lang()), "success")
     return redirect(url_for("exports.index"))

@@ -1,4 +1,4 @@
-"""`porchlight admin worker [--once]`: runs queued imports and exports.
+"""`porchlight admin worker [--once]`: runs queued imports, exports and retention passes.
 
 Several workers may run side by side (each job is claimed by exactly one).
 Every pass also fails jobs whose worker died and deletes expired files.
@@ -31,6 +31,7 @@ def run_job(engine: Engine, job: jobs.Job, data_dir: str | Path) -> None:
     """Run one claimed job to done or failed; never raises for the job's own errors."""
     from porchlight.admin.io.exports.job import run_export_job
     from porchlight.admin.io.imports.job import run_import_job
+    from porchlight.admin.privacy.schedule import run_retention_job
 
     log.info("job %s (%s) for tenant %s started", job.id, job.kind, job.tenant_id)
     try:
@@ -38,6 +39,8 @@ def run_job(engine: Engine, job: jobs.Job, data_dir: str | Path) -> None:
             run_import_job(engine, job)
         elif job.kind == "export":
             run_export_job(engine, job, data_dir)
+        elif job.kind == "retention":
+            run_retention_job(engine, job)
         else:
             jobs.fail(engine, job.id, f"unknown job kind {job.kind}")
     except Exception:  # noqa: BLE001 - one bad job must not stop the worker
@@ -54,8 +57,11 @@ def run_job(engine: Engine, job: jobs.Job, data_dir: str | Path) -> None:
 
 
 def housekeeping(engine: Engine) -> None:
+    from porchlight.admin.privacy.schedule import schedule_due
+
     jobs.recover_stale(engine)
     jobs.cleanup_expired(engine)
+    schedule_due(engine)  # retention passes of tenants that turned it on
 
 
 def run_pending(engine: Engine, data_dir: str | Path, stop: threading.Event | None = None) -> int:

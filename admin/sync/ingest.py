@@ -37,6 +37,7 @@ from sqlalchemy.engine import Connection, Engine
 from porchlight.admin.customers import visit_rollup
 from porchlight.admin.customers.groups import recompute_groups
 from porchlight.admin.db import utcnow
+from porchlight.admin.privacy import guest_events, minimise
 from porchlight.admin.schema import (
     consents,
     customer_channels,
@@ -68,6 +69,7 @@ class IngestResult:
     visits: int = 0
     pending_ends: int = 0  # session_end events kept until their login arrives
     late_ends: int = 0  # kept session_end events applied by this batch's logins
+    guest_events: int = 0  # consent / erasure_request events from the portal's "My data"
     new_customers: int = 0
     customer_ids: set[int] = field(default_factory=set)
 
@@ -169,6 +171,9 @@ def ingest_batch(
         _apply_logins(conn, router, logins, now, result)
     if ends:
         result.pending_ends = apply_ends(conn, router, ends, now)
+    asked = [e for e in fresh if e["type"] in guest_events.GUEST_EVENT_TYPES]
+    if asked:  # after the logins: a withdrawal may name a session of this very batch
+        result.guest_events = guest_events.apply(conn, router, asked, now)
     return result
 
 
@@ -182,6 +187,7 @@ def _apply_logins(
     region = conn.execute(
         sa.select(locations.c.country).where(locations.c.id == router.location_id)
     ).scalar()
+    logins = minimise.strip_unasked(logins, minimise.asked_fields(conn, router.location_id))
     resolver = CustomerResolver(conn, router.tenant_id, str(region or "VN"), now)
     resolver.preload(logins)
     visit_rows: list[dict[str, Any]] = []

@@ -18,6 +18,7 @@ import sqlalchemy as sa
 from sqlalchemy.engine import Connection
 
 from porchlight.admin.db import utcnow
+from porchlight.admin.privacy import settings as privacy_settings
 from porchlight.admin.schema import locations, portal_settings, voucher_batches, vouchers
 from porchlight.errors import PorchlightError
 
@@ -147,11 +148,16 @@ def build_location_config(conn: Connection, location_id: int) -> tuple[dict[str,
     """(config, etag) for the location, as the agent applies it."""
     location = conn.execute(
         sa.select(
-            locations.c.id, locations.c.name, locations.c.country, locations.c.timezone
+            locations.c.id,
+            locations.c.name,
+            locations.c.country,
+            locations.c.timezone,
+            locations.c.tenant_id,
         ).where(locations.c.id == location_id)
     ).first()
     if location is None:
         raise PorchlightError(f"no location with id {location_id}")
+    retention = privacy_settings.load(conn, int(location.tenant_id))
     row = latest_settings(conn, location_id)
     defaults = default_settings(location.name)
     settings = row.settings if row is not None and isinstance(row.settings, dict) else {}
@@ -176,5 +182,10 @@ def build_location_config(conn: Connection, location_id: int) -> tuple[dict[str,
         "session": _merge(defaults["session"], settings.get("session")),
         "walled_garden": _merge(defaults["walled_garden"], settings.get("walled_garden")),
         "vouchers": active_vouchers(conn, location_id),
+        # The router prunes its own store by the tenant's device window.
+        "privacy": {
+            "device_days": retention.device_days,
+            "customer_months": retention.customer_months,
+        },
     }
     return config, config_etag(config)

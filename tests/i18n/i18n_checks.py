@@ -21,7 +21,8 @@ from babel.messages.pofile import read_po
 
 ROOT = Path(__file__).resolve().parents[2]
 LANGS = ("vi", "th")
-KEYWORDS = {**DEFAULT_KEYWORDS, "N_": None, "lazy_gettext": None, "_l": None}
+KEYWORDS = {**DEFAULT_KEYWORDS, "N_": None, "P_": ((1, "c"), 2), "lazy_gettext": None, "_l": None}
+Key = tuple[str | None, str | tuple[str, ...]]  # (msgctxt, msgid)
 
 
 @dataclass(frozen=True)
@@ -44,19 +45,26 @@ CATALOGS = (
         (ROOT / "porchlight/guest_page", ROOT / "portal"),
         (ROOT / "porchlight/guest_page/templates",),
     ),
+    Catalog(
+        "admin",
+        ROOT / "admin/translations",
+        ROOT / "admin/translations/babel.cfg",
+        (ROOT / "admin",),
+        (ROOT / "admin/templates",),
+    ),
 )
 
 
-def extracted(catalog: Catalog) -> dict[str | tuple[str, ...], str]:
-    """msgid (a tuple for plurals) -> "file:line" of every marked string in the sources."""
+def extracted(catalog: Catalog) -> dict[Key, str]:
+    """(msgctxt, msgid) -> "file:line" of every marked string in the sources."""
     with catalog.config.open(encoding="utf-8") as handle:
         method_map, options_map = parse_mapping_cfg(handle)
-    found: dict[str | tuple[str, ...], str] = {}
+    found: dict[Key, str] = {}
     for source in catalog.sources:
-        for filename, lineno, message, _comments, _context in extract_from_dir(
+        for filename, lineno, message, _comments, context in extract_from_dir(
             str(source), method_map, options_map, keywords=KEYWORDS
         ):
-            key = message if isinstance(message, str) else tuple(message)
+            key = (context, as_key(message))
             found.setdefault(key, f"{source.name}/{filename}:{lineno}")
     return found
 
@@ -65,14 +73,14 @@ def as_key(value: str | list[str] | tuple[str, ...]) -> str | tuple[str, ...]:
     return value if isinstance(value, str) else tuple(value)
 
 
-def read_po_file(path: Path, lang: str) -> dict[str | tuple[str, ...], Message]:
+def read_po_file(path: Path, lang: str) -> dict[Key, Message]:
     with path.open("rb") as handle:
-        return {as_key(m.id): m for m in read_po(handle, locale=lang) if m.id}
+        return {(m.context, as_key(m.id)): m for m in read_po(handle, locale=lang) if m.id}
 
 
-def po_messages(catalog: Catalog, lang: str) -> dict[str | tuple[str, ...], tuple[Path, Message]]:
+def po_messages(catalog: Catalog, lang: str) -> dict[Key, tuple[Path, Message]]:
     """Every message of every domain of `lang` (the admin merges its domains)."""
-    out: dict[str | tuple[str, ...], tuple[Path, Message]] = {}
+    out: dict[Key, tuple[Path, Message]] = {}
     for path in catalog.po_files(lang):
         for key, message in read_po_file(path, lang).items():
             out[key] = (path, message)
@@ -84,9 +92,9 @@ def is_translated(message: Message) -> bool:
     return not message.fuzzy and all(s and s.strip() for s in strings)
 
 
-def mo_messages(path: Path) -> dict[str | tuple[str, ...], str | tuple[str, ...]]:
+def mo_messages(path: Path) -> dict[Key, str | tuple[str, ...]]:
     with path.open("rb") as handle:
-        return {as_key(m.id): as_key(m.string) for m in read_mo(handle) if m.id}
+        return {(m.context, as_key(m.id)): as_key(m.string) for m in read_mo(handle) if m.id}
 
 
 PLACEHOLDER = re.compile(r"%\((\w+)\)[sd]")

@@ -48,7 +48,7 @@ def test_no_fuzzy_or_empty_msgstr(catalog, lang):
 @pytest.mark.parametrize(("catalog", "lang"), BY_CATALOG)
 def test_translations_keep_the_placeholders(catalog, lang):
     wrong = []
-    for msgid, (path, message) in po_messages(catalog, lang).items():
+    for (_context, msgid), (path, message) in po_messages(catalog, lang).items():
         ids = [msgid] if isinstance(msgid, str) else list(msgid)
         wanted = set().union(*(placeholders(i) for i in ids))
         strings = [message.string] if isinstance(message.string, str) else message.string
@@ -81,3 +81,16 @@ def _same(compiled, wanted) -> bool:
     if isinstance(wanted, tuple) and isinstance(compiled, tuple):
         return compiled[: len(wanted)] == wanted
     return compiled == wanted
+
+
+@pytest.mark.parametrize(("catalog", "lang"), BY_CATALOG)
+def test_catalog_headers_are_not_fuzzy(catalog, lang):
+    """A fuzzy header makes a plain `pybabel compile` skip the whole catalog."""
+    from babel.messages.pofile import read_po
+
+    fuzzy = []
+    for po in catalog.po_files(lang):
+        with po.open("rb") as handle:
+            if read_po(handle, locale=lang).fuzzy:
+                fuzzy.append(po.name)
+    assert fuzzy == []

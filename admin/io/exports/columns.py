@@ -74,6 +74,13 @@ COLUMNS: tuple[Column, ...] = (
         "text",
         14,
     ),
+    # The text version of the marketing consent in force (empty: none or withdrawn).
+    Column(
+        "consent_marketing_version",
+        ("Phiên bản nội dung đồng ý tiếp thị", "ฉบับข้อความยินยอมการตลาด", "Marketing consent text"),
+        "text",
+        16,
+    ),
     Column("notes", _label("notes"), "free", 30),
 )
 
@@ -99,6 +106,7 @@ FIELDS: tuple[str, ...] = (
     "tags",
     "consent_wifi",
     "consent_marketing",
+    "consent_marketing_version",
 )
 
 _STYLES = {
@@ -182,6 +190,8 @@ class RowMaker:
                 self._convert.append(_labeller(CHANNELS, i))
             elif col.key == "gender":
                 self._convert.append(_labeller(GENDERS, i))
+            elif col.key == "consent_marketing_version":
+                self._convert.append(_text_column)
             elif col.key.startswith("consent_"):
                 self._convert.append(_yes_no(i))
             elif col.kind == "datetime":

@@ -4,7 +4,8 @@ Job params: ``scope`` (selected | filtered | all), ``format`` (xlsx | csv),
 ``filters`` (the list's query string, already validated), ``ids`` (the
 selected customer ids), ``location_scope`` (None: the whole tenant; else the
 manager's location ids, fixed when the export was asked for) and ``lang``
-(the requester's language for headers and labels).
+(the requester's language for headers and labels); ``purpose`` "marketing"
+keeps only customers with a current marketing consent.
 """
 
 from __future__ import annotations
@@ -71,10 +72,13 @@ def export_customers(
     location_scope: Sequence[int] | None = None,
     user_id: int | None = None,
     progress: Callable[[int, int], None] | None = None,
+    purpose: str | None = None,
 ) -> dict[str, Any]:
     """Write the export and audit it; returns {path, rows, files, file_name}."""
     if scope not in rows.SCOPES:
         raise ValueError(f"unknown scope {scope!r}")
+    if purpose is not None and purpose not in rows.PURPOSES:
+        raise ValueError(f"unknown purpose {purpose!r}")
     with engine.connect() as conn, _small_page_cache(conn):
         region = str(
             conn.execute(
@@ -91,6 +95,7 @@ def export_customers(
             location_scope=location_scope,
             region=region,
             dialect=conn.dialect.name,
+            purpose=purpose,
         )
         total = rows.count(conn, query)
         if progress:
@@ -115,6 +120,7 @@ def export_customers(
                 target_id=path.name,
                 details={
                     "scope": scope,
+                    "purpose": purpose,
                     "format": fmt,
                     "rows": written,
                     "files": parts,
@@ -151,6 +157,7 @@ def run_export_job(engine: Engine, job: jobs.Job, data_dir: str | Path) -> None:
         location_scope=params.get("location_scope"),
         user_id=job.created_by,
         progress=beat,
+        purpose=params.get("purpose") or None,
     )
     path = result.pop("path")
     jobs.finish(

@@ -17,9 +17,11 @@ from sqlalchemy.engine import Connection
 from porchlight.admin import schema
 from porchlight.admin.customers.filters import CustomerFilters, parse_filters
 from porchlight.admin.customers.query import build_customer_query, count_query
+from porchlight.admin.privacy.consent_state import current_consent, granted_versions
 
 BATCH = 2000
 SCOPES = ("selected", "filtered", "all")
+PURPOSES = ("marketing",)  # an export "for marketing": current marketing consent only
 
 
 def filters_from_query_string(query_string: str) -> CustomerFilters:
@@ -37,8 +39,12 @@ def export_query(
     location_scope: Sequence[int] | None,
     region: str,
     dialect: str | None = None,
+    purpose: str | None = None,
 ) -> sa.Select[Any]:
-    """The unordered SELECT of the customer ids to export."""
+    """The unordered SELECT of the customer ids to export.
+
+    `purpose` "marketing" keeps only customers whose newest marketing answer is a yes.
+    """
     chosen = filters if scope == "filtered" and filters is not None else CustomerFilters()
     listed = build_customer_query(
         chosen, tenant_id, location_scope, region=region, ordered=False, dialect=dialect
@@ -49,6 +55,8 @@ def export_query(
     query = sa.select(listed.c.id)
     if scope == "selected":
         query = query.where(listed.c.id.in_(list(ids or [])[:100_000]))
+    if purpose == "marketing":
+        query = query.where(current_consent(listed.c.id))
     return query
 
 
@@ -132,13 +140,15 @@ def details(conn: Connection, ids: list[int]) -> Columns:
     # A range (`_among`) also fetches ids outside the page, other tenants' too.
     found = [row for row in conn.execute(customers).all() if row[0] in wanted]
     if not found:
-        return [() for _ in range(len(customers.selected_columns) + 3)]
+        return [() for _ in range(len(customers.selected_columns) + 4)]
     fields: Columns = list(zip(*found, strict=True))
     customer_ids = fields[0]
     names = list(map(tags.get, customer_ids))
     fields.append([_tag_text(n) if n and ", " in n else n for n in names])
     fields.append(list(map(wifi.get, customer_ids)))
     fields.append(list(map(marketing.get, customer_ids)))
+    versions = granted_versions(conn, list(customer_ids))
+    fields.append(list(map(versions.get, customer_ids)))
     return fields
 
 

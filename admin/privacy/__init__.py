@@ -1,0 +1,1 @@
+"""Privacy: retention, guests' own requests from the portal, consent state."""

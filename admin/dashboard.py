@@ -49,72 +49,19 @@ def collect(
     offset_minutes: int,
 ) -> dict[str, Any]:
     """The dashboard figures; `places` None = the whole tenant."""
-    c, cl, v = schema.customers, schema.customer_locations, schema.visits
+    v = schema.visits
     now = utcnow()
     local_today = (now + timedelta(minutes=offset_minutes)).date()
     first_day = local_today - timedelta(days=days - 1)
     start = datetime.combine(first_day, datetime.min.time(), now.tzinfo) - timedelta(
         minutes=offset_minutes
     )
-    if places is None:
-        base = sa.select(sa.func.count()).select_from(c).where(c.c.tenant_id == tenant_id)
-        total = conn.execute(base).scalar_one()
-        new = conn.execute(base.where(c.c.first_visit_at >= start)).scalar_one()
-        came = conn.execute(base.where(c.c.last_visit_at >= start)).scalar_one()
-    else:
-        per = sa.select(sa.func.count(sa.distinct(cl.c.customer_id))).where(
-            cl.c.location_id.in_(places)
-        )
-        total = conn.execute(per).scalar_one()
-        older = cl.alias("older")
-        new = conn.execute(
-            per.where(
-                cl.c.first_visit_at >= start,
-                ~sa.exists().where(
-                    older.c.customer_id == cl.c.customer_id,
-                    older.c.location_id.in_(places),
-                    older.c.first_visit_at < start,
-                ),
-            )
-        ).scalar_one()
-        came = conn.execute(per.where(cl.c.last_visit_at >= start)).scalar_one()
-    where = [v.c.tenant_id == tenant_id, v.c.started_at >= start]
-    if places is not None:
-        # Per location: (location_id, started_at) is the index to read; the
-        # coalesce keeps SQLite off the tenant-wide (tenant_id, started_at, ...)
-        # one, which would scan the whole tenant's period.
-        where = [
-            sa.func.coalesce(v.c.tenant_id, 0) == tenant_id,
-            v.c.started_at >= start,
-            v.c.location_id.in_(places),
-        ]
-    per_day: dict[str, int] = {}
-    per_hour: dict[int, int] = {}
+    total, new, came = _customer_counts(conn, tenant_id, places, start)
+    where = _visits_where(tenant_id, places, start)
     if offset_minutes % 60 == 0:
-        # Whole-hour offset: sum the hourly rollup (a few hundred rows a month).
-        vh = schema.visit_hours
-        vh_where = [vh.c.tenant_id == tenant_id, vh.c.hour >= epoch_hour(start)]
-        if places is not None:
-            vh_where.append(vh.c.location_id.in_(places))
-        shift = offset_minutes // 60
-        for r in conn.execute(
-            sa.select(vh.c.hour, sa.func.sum(vh.c.visits).label("n"))
-            .where(*vh_where)
-            .group_by(vh.c.hour)
-        ):
-            local_hour = int(r.hour) + shift
-            key = (EPOCH + timedelta(hours=local_hour)).date().isoformat()
-            per_day[key] = per_day.get(key, 0) + int(r.n)
-            per_hour[local_hour % 24] = per_hour.get(local_hour % 24, 0) + int(r.n)
+        per_day, per_hour = _visits_from_rollup(conn, tenant_id, places, start, offset_minutes)
     else:
-        # One pass over the period's visits (the started_at index covers it).
-        day = _local(conn, v.c.started_at, offset_minutes, "day").label("d")
-        hour = _local(conn, v.c.started_at, offset_minutes, "hour").label("h")
-        for r in conn.execute(
-            sa.select(day, hour, sa.func.count().label("n")).where(*where).group_by(day, hour)
-        ):
-            per_day[r.d] = per_day.get(r.d, 0) + int(r.n)
-            per_hour[int(r.h)] = per_hour.get(int(r.h), 0) + int(r.n)
+        per_day, per_hour = _visits_from_rows(conn, where, offset_minutes)
     channels = [
         (r.channel, r.n)
         for r in conn.execute(
@@ -136,6 +83,94 @@ def collect(
         "first_day": first_day,
         "today": local_today,
     }
+
+
+def _customer_counts(
+    conn: Connection, tenant_id: int, places: list[int] | None, start: datetime
+) -> tuple[int, int, int]:
+    """(customers in total, new since `start`, seen since `start`)."""
+    c, cl = schema.customers, schema.customer_locations
+    if places is None:
+        base = sa.select(sa.func.count()).select_from(c).where(c.c.tenant_id == tenant_id)
+        total = conn.execute(base).scalar_one()
+        new = conn.execute(base.where(c.c.first_visit_at >= start)).scalar_one()
+        came = conn.execute(base.where(c.c.last_visit_at >= start)).scalar_one()
+        return total, new, came
+    per = sa.select(sa.func.count(sa.distinct(cl.c.customer_id))).where(
+        cl.c.location_id.in_(places)
+    )
+    total = conn.execute(per).scalar_one()
+    older = cl.alias("older")
+    new = conn.execute(
+        per.where(
+            cl.c.first_visit_at >= start,
+            ~sa.exists().where(
+                older.c.customer_id == cl.c.customer_id,
+                older.c.location_id.in_(places),
+                older.c.first_visit_at < start,
+            ),
+        )
+    ).scalar_one()
+    came = conn.execute(per.where(cl.c.last_visit_at >= start)).scalar_one()
+    return total, new, came
+
+
+def _visits_where(tenant_id: int, places: list[int] | None, start: datetime) -> list[Any]:
+    v = schema.visits
+    if places is None:
+        return [v.c.tenant_id == tenant_id, v.c.started_at >= start]
+    # Per location: (location_id, started_at) is the index to read; the
+    # coalesce keeps SQLite off the tenant-wide (tenant_id, started_at, ...)
+    # one, which would scan the whole tenant's period.
+    return [
+        sa.func.coalesce(v.c.tenant_id, 0) == tenant_id,
+        v.c.started_at >= start,
+        v.c.location_id.in_(places),
+    ]
+
+
+def _visits_from_rollup(
+    conn: Connection,
+    tenant_id: int,
+    places: list[int] | None,
+    start: datetime,
+    offset_minutes: int,
+) -> tuple[dict[str, int], dict[int, int]]:
+    """Whole-hour offset: sum the hourly rollup (a few hundred rows a month)."""
+    per_day: dict[str, int] = {}
+    per_hour: dict[int, int] = {}
+    vh = schema.visit_hours
+    vh_where = [vh.c.tenant_id == tenant_id, vh.c.hour >= epoch_hour(start)]
+    if places is not None:
+        vh_where.append(vh.c.location_id.in_(places))
+    shift = offset_minutes // 60
+    for r in conn.execute(
+        sa.select(vh.c.hour, sa.func.sum(vh.c.visits).label("n"))
+        .where(*vh_where)
+        .group_by(vh.c.hour)
+    ):
+        local_hour = int(r.hour) + shift
+        key = (EPOCH + timedelta(hours=local_hour)).date().isoformat()
+        per_day[key] = per_day.get(key, 0) + int(r.n)
+        per_hour[local_hour % 24] = per_hour.get(local_hour % 24, 0) + int(r.n)
+    return per_day, per_hour
+
+
+def _visits_from_rows(
+    conn: Connection, where: list[Any], offset_minutes: int
+) -> tuple[dict[str, int], dict[int, int]]:
+    """One pass over the period's visits (the started_at index covers it)."""
+    per_day: dict[str, int] = {}
+    per_hour: dict[int, int] = {}
+    v = schema.visits
+    day = _local(conn, v.c.started_at, offset_minutes, "day").label("d")
+    hour = _local(conn, v.c.started_at, offset_minutes, "hour").label("h")
+    for r in conn.execute(
+        sa.select(day, hour, sa.func.count().label("n")).where(*where).group_by(day, hour)
+    ):
+        per_day[r.d] = per_day.get(r.d, 0) + int(r.n)
+        per_hour[int(r.h)] = per_hour.get(int(r.h), 0) + int(r.n)
+    return per_day, per_hour
 
 
 def bar_chart(points: list[tuple[Any, int]], width: int = 720, height: int = 180) -> dict[str, Any]:

@@ -14,11 +14,12 @@ from typing import Any
 
 from jinja2 import Environment, PackageLoader, select_autoescape
 
+from porchlight.chat_accounts import chat_settings
 from porchlight.guest_page import guest_form
 from porchlight.guest_page.i18n import LANGUAGE_NAMES, LANGUAGES, localized, text, translations
 
 DEFAULT_COLORS = {"primary": "#0f766e", "background": "#f8fafc"}
-SOCIAL_LABELS = {"zalo": "Zalo", "facebook": "Facebook", "google": "Google"}
+SOCIAL_LABELS = {"zalo": "Zalo", "facebook": "Facebook", "google": "Google", "line": "LINE"}
 _COLOR = re.compile(r"^#(?:[0-9a-fA-F]{3}|[0-9a-fA-F]{6})$")
 
 
@@ -128,6 +129,7 @@ def render_login(
         fields=guest_form.field_modes(config),
         consents=consents,
         social=[(p, SOCIAL_LABELS[p]) for p in social if p in SOCIAL_LABELS and p in enabled],
+        line_offer="line_oa" in chat_settings(config),
         action=action,
     )
     return _environment(lang).get_template("login.html").render(context)
@@ -143,11 +145,20 @@ def render_message(
     refresh: Mapping[str, Any] | None = None,
     logo_src: str | None = None,
     base_path: str = "/",
+    follow: Sequence[Mapping[str, str]] = (),
 ) -> str:
-    """A short page (success, an error without a form): already-translated texts."""
+    """A short page (success, an error without a form): already-translated texts.
+
+    `follow` lists the venue's chat accounts to offer (``{platform, url}``).
+    """
     context = _common(config, lang, logo_src, base_path)
     context.update(
-        page_title=heading, heading=heading, lines=list(lines), link=link, refresh=refresh
+        page_title=heading,
+        heading=heading,
+        lines=list(lines),
+        link=link,
+        refresh=refresh,
+        follow=list(follow),
     )
     return _environment(context["lang"]).get_template("message.html").render(context)
 
@@ -179,7 +190,19 @@ def render_success(
         link=link,
         refresh=refresh,
         logo_src=logo_src,
+        follow=follow_links(config),
     )
+
+
+def follow_links(config: Mapping[str, Any]) -> list[dict[str, str]]:
+    """Links to follow the venue's LINE / Zalo Official Account (offered, never required)."""
+    chat = chat_settings(config)
+    links = []
+    if "line_oa" in chat:
+        links.append({"platform": "line", "url": f"https://line.me/R/ti/p/{chat['line_oa']}"})
+    if "zalo_oa" in chat:
+        links.append({"platform": "zalo", "url": f"https://zalo.me/{chat['zalo_oa']}"})
+    return links
 
 
 def safe_external_url(value: object) -> str | None:

@@ -310,3 +310,27 @@ def test_guest_who_cancels_at_line_can_choose_another_way(venue, line):
         headers={"Accept-Language": "th"},
     )
     _refused(agent, answer, 400, "การเข้าสู่ระบบด้วยโซเชียลไม่สำเร็จ")
+
+
+@pytest.mark.parametrize(
+    ("lang", "hint", "add"),
+    [
+        ("th", "LINE จะถามว่าคุณต้องการเพิ่ม", "เพิ่ม Café Sài Gòn เป็นเพื่อนใน LINE"),
+        ("vi", "LINE sẽ hỏi bạn có muốn kết bạn", "Kết bạn với Café Sài Gòn trên LINE"),
+        ("en", "That is up to you: the Wi-Fi works either way.", "Add Café Sài Gòn on LINE"),
+    ],
+)
+def test_guest_page_offers_line_and_says_following_is_optional(lang, hint, add):
+    from porchlight.guest_page.page import render_login, render_success
+
+    config = line_config()
+    config["portal"]["chat"]["zalo_oa"] = "4242424242"
+    html = render_login(config, lang, social=["line"])
+    assert 'name="channel" value="line"' in html and "LINE" in html
+    assert hint in html
+    success = render_success(config, lang)
+    assert 'href="https://line.me/R/ti/p/@porchcafe"' in success and add in success
+    assert 'href="https://zalo.me/4242424242"' in success
+    plain = line_config(line_oa=None)
+    assert hint not in render_login(plain, lang, social=["line"])
+    assert "line.me/R/ti/p" not in render_success(plain, lang)

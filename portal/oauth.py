@@ -31,6 +31,7 @@ from flask import Blueprint, current_app, redirect, request, session
 from werkzeug.wrappers import Response as BaseResponse
 
 from porchlight.agent_client import AgentError, AgentUnavailable
+from porchlight.chat_accounts import chat_settings
 from porchlight.guest_page import guest_form
 from porchlight.portal import oauth_line
 from porchlight.portal.agent_link import is_online
@@ -66,7 +67,7 @@ def start(
         base64.urlsafe_b64encode(hashlib.sha256(verifier.encode()).digest()).rstrip(b"=").decode()
     )
     nonce = secrets.token_urlsafe(16)
-    line_oa = oauth_line.chat_settings(config).get("line_oa") if name == "line" else None
+    line_oa = chat_settings(config).get("line_oa") if name == "line" else None
     session["oauth"] = {
         "p": name,
         "n": nonce,

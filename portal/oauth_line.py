@@ -33,8 +33,6 @@ from typing import Any
 
 from porchlight.chat_accounts import LINE_USER_ID, chat_settings
 
-__all__ = ["chat_settings"]  # portal/oauth.py reads the location's OA through here
-
 log = logging.getLogger(__name__)
 
 LINE_DEFAULTS: dict[str, str] = {

@@ -213,35 +213,8 @@ def seed(
     started = time.monotonic()
     with engine.begin() as conn:
         tenant_id, loc_ids = _tenant(conn, tenant, locations)
-        g = schema.groups
-        thresholds = sorted(
-            (r.min_visits, r.id)
-            for r in conn.execute(
-                sa.select(g).where(g.c.tenant_id == tenant_id, g.c.min_visits.is_not(None))
-            )
-        )
-        t = schema.tags
-        for name in TAGS:
-            if (
-                conn.execute(
-                    sa.select(t.c.id).where(t.c.tenant_id == tenant_id, t.c.name == name)
-                ).first()
-                is None
-            ):
-                conn.execute(t.insert().values(tenant_id=tenant_id, name=name))
-        tag_ids = list(conn.execute(sa.select(t.c.id).where(t.c.tenant_id == tenant_id)).scalars())
-        c = schema.customers
-        next_id = (
-            int(conn.execute(sa.select(sa.func.coalesce(sa.func.max(c.c.id), 0))).scalar_one()) + 1
-        )
-        next_visit = (
-            int(
-                conn.execute(
-                    sa.select(sa.func.coalesce(sa.func.max(schema.visits.c.id), 0))
-                ).scalar_one()
-            )
-            + 1
-        )
+        thresholds, tag_ids = _groups_and_tags(conn, tenant_id)
+        next_id, next_visit = _next_id(conn, schema.customers), _next_id(conn, schema.visits)
     bulk_tables = [
         schema.customers,
         schema.visits,
@@ -250,34 +223,8 @@ def seed(
         schema.customer_tags,
     ]
     indexes = [ix for table in bulk_tables for ix in table.indexes]
-    trgm: str | None = None  # PostgreSQL's name-search index (migration 0003), if made
-    fts_triggers: list[tuple[str, str]] = []  # SQLite's name-search triggers (migration 0004)
     with engine.begin() as conn:
-        # Bulk-load practice: drop the secondary indexes, load, build them once.
-        for ix in indexes:
-            conn.execute(sa.text(f'DROP INDEX IF EXISTS "{ix.name}"'))
-        if conn.dialect.name == "postgresql":
-            trgm = conn.execute(
-                sa.text("SELECT indexdef FROM pg_indexes WHERE indexname = :n"), {"n": TRGM}
-            ).scalar()
-            if trgm:
-                conn.execute(sa.text(f'DROP INDEX "{TRGM}"'))
-        else:
-            # The FTS triggers index every name as it is written (seeding
-            # 200,000 customers: 40.7 s with them, 29.8 s dropping them and
-            # rebuilding once): drop them, load, rebuild the FTS table once.
-            fts_triggers = [
-                (r.name, r.sql)
-                for r in conn.execute(
-                    sa.text(
-                        "SELECT name, sql FROM sqlite_master WHERE type = 'trigger' "
-                        "AND tbl_name = 'customers' AND name LIKE :p"
-                    ),
-                    {"p": f"{FTS}%"},
-                )
-            ]
-            for name, _sql in fts_triggers:
-                conn.execute(sa.text(f'DROP TRIGGER "{name}"'))
+        trgm, fts_triggers = _drop_indexes(conn, indexes)
     counts = _visit_counts(rng, customers, visits)
     first_visit_id = next_visit
     try:
@@ -286,17 +233,7 @@ def seed(
     finally:
         log.info("building indexes (%.0f s)", time.monotonic() - started)
         with engine.begin() as conn:
-            for ix in indexes:
-                ix.create(conn, checkfirst=True)
-            if trgm:
-                conn.execute(sa.text(trgm))
-                conn.execute(sa.text(f'ALTER INDEX "{TRGM}" ALTER COLUMN 1 SET STATISTICS 1000'))
-            if fts_triggers:
-                for _name, sql in fts_triggers:
-                    conn.execute(sa.text(sql))
-                conn.execute(
-                    sa.text("INSERT INTO customers_name_fts(customers_name_fts) VALUES ('rebuild')")
-                )
+            _build_indexes(conn, indexes, trgm, fts_triggers)
     visits_written = next_visit - first_visit_id
     with engine.begin() as conn:
         visit_rollup.add_visit_ids(conn, first_visit_id, next_visit)
@@ -317,6 +254,90 @@ def seed(
         "locations": len(loc_ids),
         "seconds": round(time.monotonic() - started, 1),
     }
+
+
+def _groups_and_tags(conn: Connection, tenant_id: int) -> tuple[list[tuple[int, int]], list[int]]:
+    """The tenant's (min visits, group id) thresholds, sorted; its tag ids (TAGS made)."""
+    g = schema.groups
+    thresholds = sorted(
+        (r.min_visits, r.id)
+        for r in conn.execute(
+            sa.select(g).where(g.c.tenant_id == tenant_id, g.c.min_visits.is_not(None))
+        )
+    )
+    t = schema.tags
+    for name in TAGS:
+        if (
+            conn.execute(
+                sa.select(t.c.id).where(t.c.tenant_id == tenant_id, t.c.name == name)
+            ).first()
+            is None
+        ):
+            conn.execute(t.insert().values(tenant_id=tenant_id, name=name))
+    tag_ids = list(conn.execute(sa.select(t.c.id).where(t.c.tenant_id == tenant_id)).scalars())
+    return thresholds, tag_ids
+
+
+def _next_id(conn: Connection, table: sa.Table) -> int:
+    return (
+        int(conn.execute(sa.select(sa.func.coalesce(sa.func.max(table.c.id), 0))).scalar_one()) + 1
+    )
+
+
+def _drop_indexes(
+    conn: Connection, indexes: list[sa.Index]
+) -> tuple[str | None, list[tuple[str, str]]]:
+    """Bulk-load practice: drop the secondary indexes, load, build them once.
+
+    Returns PostgreSQL's name-search index definition (migration 0003), if
+    made, and SQLite's name-search triggers (migration 0004), to build again.
+    """
+    trgm: str | None = None
+    fts_triggers: list[tuple[str, str]] = []
+    for ix in indexes:
+        conn.execute(sa.text(f'DROP INDEX IF EXISTS "{ix.name}"'))
+    if conn.dialect.name == "postgresql":
+        trgm = conn.execute(
+            sa.text("SELECT indexdef FROM pg_indexes WHERE indexname = :n"), {"n": TRGM}
+        ).scalar()
+        if trgm:
+            conn.execute(sa.text(f'DROP INDEX "{TRGM}"'))
+    else:
+        # The FTS triggers index every name as it is written (seeding
+        # 200,000 customers: 40.7 s with them, 29.8 s dropping them and
+        # rebuilding once): drop them, load, rebuild the FTS table once.
+        fts_triggers = [
+            (r.name, r.sql)
+            for r in conn.execute(
+                sa.text(
+                    "SELECT name, sql FROM sqlite_master WHERE type = 'trigger' "
+                    "AND tbl_name = 'customers' AND name LIKE :p"
+                ),
+                {"p": f"{FTS}%"},
+            )
+        ]
+        for name, _sql in fts_triggers:
+            conn.execute(sa.text(f'DROP TRIGGER "{name}"'))
+    return trgm, fts_triggers
+
+
+def _build_indexes(
+    conn: Connection,
+    indexes: list[sa.Index],
+    trgm: str | None,
+    fts_triggers: list[tuple[str, str]],
+) -> None:
+    for ix in indexes:
+        ix.create(conn, checkfirst=True)
+    if trgm:
+        conn.execute(sa.text(trgm))
+        conn.execute(sa.text(f'ALTER INDEX "{TRGM}" ALTER COLUMN 1 SET STATISTICS 1000'))
+    if fts_triggers:
+        for _name, sql in fts_triggers:
+            conn.execute(sa.text(sql))
+        conn.execute(
+            sa.text("INSERT INTO customers_name_fts(customers_name_fts) VALUES ('rebuild')")
+        )
 
 
 def _cmd_seed(args: argparse.Namespace) -> int:

@@ -28,6 +28,7 @@ import time
 from collections.abc import Callable
 from typing import Any
 
+from porchlight.agent import retention
 from porchlight.agent.enroll import TOKEN_FILE, read_enrollment
 from porchlight.agent.enroll import register as enroll_register
 from porchlight.agent.store import db_path, open_db
@@ -187,6 +188,7 @@ class SyncWorker:
         if not self.events_only and (force_poll or now >= self.next_poll):
             self.next_poll = now + self.poll_interval * random.uniform(0.9, 1.1)
             result["config"] = int(pull_config(self.client, self.db, self.apply_config))
+            retention.prune_if_due(self.db)  # the tenant's device window, hourly
             result["commands"] = heartbeat(self.client, self.db, self.status, self.deauthorize)
         return result
 

@@ -25,6 +25,7 @@ DEFAULTS: dict[str, Any] = {
     "CLIENT_CACHE_SECONDS": 2.0,  # detection probes only; login views always ask afresh
     "FORM_MAX_AGE": 3600,
     "OAUTH_PROVIDERS": {},  # name -> {client_id, client_secret, [authorize_url...]}
+    "OAUTH_TIMEOUT": 5.0,  # seconds for each call to a social login provider
     "LOGO_MAX_BYTES": 200_000,
 }
 

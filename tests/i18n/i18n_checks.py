@@ -166,11 +166,12 @@ def bare_text(source: str) -> list[str]:
 # -- Python: a sentence a person reads must be marked for the catalog ---------
 
 _SENTENCE = re.compile(r"^[A-Z][a-z']+(?:,? [a-z'][\w'-]*){2,}[ .!?:,]*")
-GETTEXT_CALLS = {"N_", "_", "gettext", "ngettext", "lazy_gettext", "_l", "pgettext"}
+GETTEXT_CALLS = {"N_", "P_", "_", "gettext", "ngettext", "lazy_gettext", "_l", "pgettext"}
 NOT_FOR_GUESTS = {  # calls whose text is for operators and logs, not the page
     "debug", "info", "warning", "error", "exception", "critical", "log",
     "PorchlightError", "ConfigError", "ValueError", "TypeError", "RuntimeError",
     "SystemExit", "ArgumentParser", "add_argument", "add_parser", "say", "print",
+    "_aliases",  # the importer's table of headers other programs write (read, never shown)
 }  # fmt: skip
 
 
@@ -183,7 +184,7 @@ def _call_name(node: ast.Call) -> str:
     return ""
 
 
-def unmarked_sentences(path: Path) -> list[str]:
+def unmarked_sentences(path: Path, root: Path = ROOT) -> list[str]:
     """English sentences in `path` outside gettext calls, docstrings, logs and errors."""
     tree = ast.parse(path.read_text(encoding="utf-8"))
     skip: set[int] = set()
@@ -199,7 +200,7 @@ def unmarked_sentences(path: Path) -> list[str]:
             if body and isinstance(body[0], ast.Expr) and isinstance(body[0].value, ast.Constant):
                 skip.add(id(body[0].value))
     return [
-        f"{path.relative_to(ROOT)}:{node.lineno}: {node.value[:70]!r}"
+        f"{path.relative_to(root)}:{node.lineno}: {node.value[:70]!r}"
         for node in ast.walk(tree)
         if isinstance(node, ast.Constant)
         and isinstance(node.value, str)

@@ -33,14 +33,30 @@ def test_the_check_sees_bare_text_and_read_attributes():
     assert bare_text(source) == ["Hello", 'b[title="Hi there"]', 'input[value="Send it"]']
 
 
-GUEST_PYTHON = [
+PYTHON = [
     pytest.param(path, id=str(path.relative_to(ROOT)))
-    for folder in ("porchlight/guest_page", "portal")
-    for path in sorted((ROOT / folder).rglob("*.py"))
+    for catalog in CATALOGS
+    for folder in catalog.sources
+    for path in sorted(folder.rglob("*.py"))
+    if "migrations" not in path.parts
 ]
 
 
-@pytest.mark.parametrize("path", GUEST_PYTHON)
-def test_guest_python_marks_its_sentences(path):
-    """A sentence written in the portal's Python goes through N_() and the catalog."""
+@pytest.mark.parametrize("path", PYTHON)
+def test_python_marks_its_sentences(path):
+    """An English sentence in the portal's or the admin's Python goes through a catalog
+    (``_()``, ``N_()``, ``P_()``); logs, errors for operators and docstrings are exempt."""
     assert unmarked_sentences(path) == []
+
+
+def test_the_sentence_check_sees_an_unmarked_sentence(tmp_path):
+    module = tmp_path / "page.py"
+    module.write_text(
+        '"""Docstring: not shown."""\n'
+        'log.info("Written for the log only")\n'
+        'ok = N_("Please enter your name.")\n'
+        'shown = "Please enter your name."\n',
+        encoding="utf-8",
+    )
+    (finding,) = unmarked_sentences(module, root=tmp_path)
+    assert finding.startswith("page.py:4:")

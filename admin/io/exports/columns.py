@@ -26,6 +26,7 @@ from porchlight.admin.io.exports.xlsx_stream import (
     STYLE_TEXT,
 )
 from porchlight.admin.io.imports.layouts import FIELD_LABELS
+from porchlight.admin.io.imports.texts import P_, in_all
 
 FORMULA_START = ("=", "+", "-", "@", "\t", "\r")
 _FORMULA_CHARS = frozenset(FORMULA_START)
@@ -56,28 +57,28 @@ COLUMNS: tuple[Column, ...] = (
     Column("phone", _label("phone"), "phone", 16),
     Column("email", _label("email"), "free", 28),
     Column("tags", _label("tags"), "free", 24),
-    Column("group", ("Nhóm", "กลุ่ม", "Group"), "free", 14),
-    Column("visit_count", ("Số lượt ghé", "จำนวนครั้งที่มา", "Visits"), "int", 10),
-    Column("first_visit_at", ("Lần đầu ghé", "มาครั้งแรก", "First visit"), "datetime", 17),
-    Column("last_visit_at", ("Lần cuối ghé", "มาครั้งล่าสุด", "Last visit"), "datetime", 17),
-    Column("last_channel", ("Kênh đăng nhập", "ช่องทางเข้าสู่ระบบ", "Login channel"), "text", 14),
+    Column("group", in_all(P_("export", "Group")), "free", 14),
+    Column("visit_count", in_all(P_("export", "Visits")), "int", 10),
+    Column("first_visit_at", in_all(P_("export", "First visit")), "datetime", 17),
+    Column("last_visit_at", in_all(P_("export", "Last visit")), "datetime", 17),
+    Column("last_channel", in_all(P_("export", "Login channel")), "text", 14),
     Column("spend_total", _label("spend_total"), "money", 14),
     Column("province", _label("province"), "free", 18),
     Column("postal_code", _label("postal_code"), "free", 10),
     Column("address", _label("address"), "free", 30),
     Column("birthday", _label("birthday"), "date", 12),
     Column("gender", _label("gender"), "text", 9),
-    Column("consent_wifi", ("Đồng ý Wi-Fi", "ยินยอม Wi-Fi", "Wi-Fi consent"), "text", 12),
+    Column("consent_wifi", in_all(P_("export", "Wi-Fi consent")), "text", 12),
     Column(
         "consent_marketing",
-        ("Đồng ý tiếp thị", "ยินยอมการตลาด", "Marketing consent"),
+        in_all(P_("export", "Marketing consent")),
         "text",
         14,
     ),
     # The text version of the marketing consent in force (empty: none or withdrawn).
     Column(
         "consent_marketing_version",
-        ("Phiên bản nội dung đồng ý tiếp thị", "ฉบับข้อความยินยอมการตลาด", "Marketing consent text"),
+        in_all(P_("export", "Marketing consent text")),
         "text",
         16,
     ),
@@ -123,18 +124,18 @@ WIDTHS = [col.width for col in COLUMNS]
 _LANG = {"vi": 0, "th": 1, "en": 2}
 
 CHANNELS = {
-    "form": ("Biểu mẫu", "แบบฟอร์ม", "Form"),
-    "click": ("Bấm kết nối", "คลิกเข้าใช้", "Click-through"),
-    "voucher": ("Mã voucher", "บัตรกำนัล", "Voucher"),
-    "returning": ("Thiết bị quen", "อุปกรณ์เดิม", "Returning device"),
-    "import": ("Nhập từ tệp", "นำเข้า", "Import"),
+    "form": in_all(P_("export", "Form")),
+    "click": in_all(P_("export", "Click-through")),
+    "voucher": in_all(P_("export", "Voucher")),
+    "returning": in_all(P_("export", "Returning device")),
+    "import": in_all(P_("export", "Import")),
 }
 GENDERS = {
-    "male": ("Nam", "ชาย", "male"),
-    "female": ("Nữ", "หญิง", "female"),
-    "other": ("Khác", "อื่นๆ", "other"),
+    "male": in_all(P_("export", "male")),
+    "female": in_all(P_("export", "female")),
+    "other": in_all(P_("export", "other")),
 }
-YES_NO = {True: ("Có", "ใช่", "yes"), False: ("Không", "ไม่", "no")}
+YES_NO = {True: in_all(P_("export", "yes")), False: in_all(P_("export", "no"))}
 
 
 def headers(lang: str) -> list[str]:

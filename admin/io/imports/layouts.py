@@ -12,6 +12,8 @@ import unicodedata
 from collections.abc import Iterable, Mapping
 from dataclasses import dataclass
 
+from porchlight.admin.io.imports.texts import P_, in_all
+
 # Fields a column may fill, in the order the mapping step offers them.
 FIELDS: tuple[str, ...] = (
     "name",
@@ -31,22 +33,23 @@ FIELDS: tuple[str, ...] = (
     "spend_total",
 )
 
+# Each field's column header in vi, th and en (the io catalog, context "import field").
 FIELD_LABELS: dict[str, tuple[str, str, str]] = {
-    "name": ("Tên khách hàng", "ชื่อลูกค้า", "Name"),
-    "phone": ("Điện thoại", "เบอร์โทรศัพท์", "Phone"),
-    "email": ("Email", "อีเมล", "Email"),
-    "tags": ("Thẻ", "แท็ก", "Tags"),
-    "groups": ("Nhóm khách hàng", "กลุ่มลูกค้า", "Group"),
-    "external_code": ("Mã khách hàng", "รหัสลูกค้า", "Customer code"),
-    "address": ("Địa chỉ", "ที่อยู่", "Address"),
-    "ward": ("Phường/Xã", "ตำบล/แขวง", "Ward"),
-    "area": ("Khu vực", "เขต/อำเภอ", "Area"),
-    "province": ("Tỉnh/Thành phố", "จังหวัด", "Province"),
-    "postal_code": ("Mã bưu chính", "รหัสไปรษณีย์", "Postal code"),
-    "birthday": ("Ngày sinh", "วันเกิด", "Birthday"),
-    "gender": ("Giới tính", "เพศ", "Gender"),
-    "notes": ("Ghi chú", "หมายเหตุ", "Notes"),
-    "spend_total": ("Tổng chi tiêu", "ยอดชำระ", "Spend"),
+    "name": in_all(P_("import field", "Name")),
+    "phone": in_all(P_("import field", "Phone")),
+    "email": in_all(P_("import field", "Email")),
+    "tags": in_all(P_("import field", "Tags")),
+    "groups": in_all(P_("import field", "Group")),
+    "external_code": in_all(P_("import field", "Customer code")),
+    "address": in_all(P_("import field", "Address")),
+    "ward": in_all(P_("import field", "Ward")),
+    "area": in_all(P_("import field", "Area")),
+    "province": in_all(P_("import field", "Province")),
+    "postal_code": in_all(P_("import field", "Postal code")),
+    "birthday": in_all(P_("import field", "Birthday")),
+    "gender": in_all(P_("import field", "Gender")),
+    "notes": in_all(P_("import field", "Notes")),
+    "spend_total": in_all(P_("import field", "Spend")),
 }
 
 # Our template's columns (its header row is the Vietnamese, Thai or English label).

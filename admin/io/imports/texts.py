@@ -158,6 +158,13 @@ def text(code: str, lang: str = "en", **params: object) -> str:
     return _say(message, lang, params)
 
 
+def in_all(message: str | tuple[str, str]) -> tuple[str, str, str]:
+    """(vi, th, en) of a text, for tables that need every language at once: the
+    importer recognises a header in any of them; an export writes the requester's."""
+    english = message if isinstance(message, str) else message[1]
+    return (_say(message, "vi", {}), _say(message, "th", {}), english)
+
+
 def page_text(key: str, lang: str, **params: object) -> str:
     message = PAGE.get(key)
     if message is None:

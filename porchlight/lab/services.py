@@ -67,55 +67,21 @@ def start_admin(
         state.info["skipped"].append("admin (" + ", ".join(lacking) + " not available yet)")
         return None
     state_dir = Path(state.state_dir)
-    admin_dir = state.add_path(state_dir / "admin")
-    admin_dir.mkdir(mode=0o700, exist_ok=True)
-    (admin_dir / "data").mkdir(mode=0o700, exist_ok=True)
-    owner = _uid_gid(UNPRIVILEGED_USER, UNPRIVILEGED_GROUP)
-    if can_drop_privileges():
-        for path in (admin_dir, admin_dir / "data"):
-            os.chown(path, *owner)
-    secret_file = state.add_path(state_dir / "admin-secret-key")
-    fd = os.open(secret_file, os.O_WRONLY | os.O_CREAT | os.O_EXCL, 0o600)
-    with os.fdopen(fd, "w", encoding="ascii") as out:
-        out.write(secrets.token_urlsafe(48) + "\n")
+    admin_dir = _admin_dir(state, state_dir)
     admin_socket = admin_dir / "admin.sock"
     url = f"http://127.0.0.1:{admin_port}"
     env = admin_env(state_dir, url)
-    porchlight = porchlight_argv()
 
     say("==> admin: migrate, demo tenant, router enrollment code")
-    run(unprivileged([*porchlight, "admin", "migrate"]), env=env, cwd=str(admin_dir), timeout=60)
+    _admin_command(env, admin_dir, "migrate")
     demo = parts.parse_json_output(
-        run(
-            unprivileged([*porchlight, "admin", "demo", "--json"]),
-            env=env,
-            cwd=str(admin_dir),
-            timeout=60,
-        ),
-        "porchlight admin demo",
+        _admin_command(env, admin_dir, "demo", "--json"), "porchlight admin demo"
     )
     enrollment = parts.parse_json_output(
-        run(
-            unprivileged(
-                [
-                    *porchlight,
-                    "admin",
-                    "router-add",
-                    "--tenant",
-                    "demo",
-                    "--location",
-                    DEMO_LOCATION,
-                    "--name",
-                    ROUTER_NAME,
-                    "--json",
-                ]
-            ),
-            env=env,
-            cwd=str(admin_dir),
-            timeout=60,
-        ),
+        _admin_command(env, admin_dir, "router-add", "--tenant", "demo",
+                       "--location", DEMO_LOCATION, "--name", ROUTER_NAME, "--json"),
         "porchlight admin router-add",
-    )
+    )  # fmt: skip
     code = parts.find_value(enrollment, ("code", "enrollment_code"))
     if not code:
         raise LabError(f"admin router-add printed no enrollment code: {enrollment}")
@@ -138,7 +104,7 @@ def start_admin(
         "admin",
         unprivileged(
             [
-                *porchlight,
+                *porchlight_argv(),
                 "admin",
                 "serve",
                 "--bind",
@@ -151,7 +117,33 @@ def start_admin(
         cwd=str(admin_dir),
     )
     processes.wait_until(admin, processes.unix_ready(admin_socket), "listening", timeout=40)
+    return _start_forwarder(state, admin_socket, say)
 
+
+def _admin_dir(state: LabState, state_dir: Path) -> Path:
+    """The admin's directory (its data and socket) and its secret key file, made new."""
+    admin_dir = state.add_path(state_dir / "admin")
+    admin_dir.mkdir(mode=0o700, exist_ok=True)
+    (admin_dir / "data").mkdir(mode=0o700, exist_ok=True)
+    owner = _uid_gid(UNPRIVILEGED_USER, UNPRIVILEGED_GROUP)
+    if can_drop_privileges():
+        for path in (admin_dir, admin_dir / "data"):
+            os.chown(path, *owner)
+    secret_file = state.add_path(state_dir / "admin-secret-key")
+    fd = os.open(secret_file, os.O_WRONLY | os.O_CREAT | os.O_EXCL, 0o600)
+    with os.fdopen(fd, "w", encoding="ascii") as out:
+        out.write(secrets.token_urlsafe(48) + "\n")
+    return admin_dir
+
+
+def _admin_command(env: dict[str, str], admin_dir: Path, *args: str) -> str:
+    """Run `porchlight admin ARGS` as the unprivileged user; its output."""
+    argv = unprivileged([*porchlight_argv(), "admin", *args])
+    return run(argv, env=env, cwd=str(admin_dir), timeout=60)
+
+
+def _start_forwarder(state: LabState, admin_socket: Path, say: Any) -> str:
+    """The admin reachable from the router namespace; its URL there."""
     router = topology.Names(state.prefix).router
     say(f"==> forwarder 127.0.0.1:{ADMIN_IN_ROUTER_PORT} in the router namespace → admin socket")
     forwarder = processes.spawn(

@@ -93,7 +93,51 @@ def state_flag(state_dir: Path) -> str:
 def _build(state: LabState, options: UpOptions, commands: dict[str, set[str]], say: Any) -> None:
     state_dir = Path(state.state_dir)
     names = topology.Names(state.prefix)
+    _namespaces(state, options, say)
+    _internet(state, say)
 
+    agent_dir = state.add_path(state_dir / "agent")
+    agent_dir.mkdir(mode=0o700, exist_ok=True)
+    conf_dir = agent_dir / "dnsmasq.d"
+    conf_dir.mkdir(mode=0o755, exist_ok=True)
+    agent_socket = state.add_path(state_dir / "agent.sock")
+    state.info.update(agent_socket=str(agent_socket), agent_state_dir=str(agent_dir))
+
+    admin_url_in_router: str | None = None
+    if not options.network_only:
+        web_user = services.UNPRIVILEGED_USER if services.can_drop_privileges() else "root"
+        state.info["web_user"] = web_user
+        if web_user == "root":
+            say(
+                f"==> note: {services.UNPRIVILEGED_USER} cannot run {sys.executable} (it lives "
+                "where others may not go), so the admin, portal and forwarder run as root"
+            )
+    if options.network_only:
+        state.info["skipped"].append("admin, agent and portal (--network-only)")
+    else:
+        admin_url_in_router = services.start_admin(state, options.admin_port, commands, say)
+        services.start_agent(state, commands, admin_url_in_router, say)
+
+    _lan_dnsmasq(state, names, conf_dir, say)
+
+    if not options.network_only:
+        services.start_portal(state, commands, say)
+
+    state.begin("check")
+    for record in state.processes:
+        if not record.alive():
+            raise LabError(
+                f"{record.name} died after starting: {processes.log_tail(record) or 'no output'}",
+                hint=f"see {record.log}",
+            )
+    state.complete = True
+    state.begin("up")
+
+
+def _namespaces(state: LabState, options: UpOptions, say: Any) -> None:
+    """The namespaces and veths; each guest's DHCP hook; what they are in `state.info`."""
+    state_dir = Path(state.state_dir)
+    names = topology.Names(state.prefix)
     say(f"==> namespaces {state.prefix}-* (router, internet, {options.guests} guest(s))")
     topology.build(state, options.guests)
     guests = []
@@ -114,6 +158,11 @@ def _build(state: LabState, options: UpOptions, commands: dict[str, set[str]], s
     )
     state.add_path(state_dir / "logs")
 
+
+def _internet(state: LabState, say: Any) -> None:
+    """The internet host's web server and DNS server, answering from the router."""
+    state_dir = Path(state.state_dir)
+    names = topology.Names(state.prefix)
     say(f"==> internet host on {topology.INTERNET_IP}:80")
     internet = processes.spawn(
         state,
@@ -146,28 +195,10 @@ def _build(state: LabState, options: UpOptions, commands: dict[str, set[str]], s
         internet_dns, processes.tcp_ready(names.router, topology.INTERNET_IP, 53), "reachable"
     )
 
-    agent_dir = state.add_path(state_dir / "agent")
-    agent_dir.mkdir(mode=0o700, exist_ok=True)
-    conf_dir = agent_dir / "dnsmasq.d"
-    conf_dir.mkdir(mode=0o755, exist_ok=True)
-    agent_socket = state.add_path(state_dir / "agent.sock")
-    state.info.update(agent_socket=str(agent_socket), agent_state_dir=str(agent_dir))
 
-    admin_url_in_router: str | None = None
-    if not options.network_only:
-        web_user = services.UNPRIVILEGED_USER if services.can_drop_privileges() else "root"
-        state.info["web_user"] = web_user
-        if web_user == "root":
-            say(
-                f"==> note: {services.UNPRIVILEGED_USER} cannot run {sys.executable} (it lives "
-                "where others may not go), so the admin, portal and forwarder run as root"
-            )
-    if options.network_only:
-        state.info["skipped"].append("admin, agent and portal (--network-only)")
-    else:
-        admin_url_in_router = services.start_admin(state, options.admin_port, commands, say)
-        services.start_agent(state, commands, admin_url_in_router, say)
-
+def _lan_dnsmasq(state: LabState, names: topology.Names, conf_dir: Path, say: Any) -> None:
+    """The router's dnsmasq (DHCP with option 114, DNS), restarted when `conf_dir` changes."""
+    state_dir = Path(state.state_dir)
     say("==> dnsmasq (DHCP with option 114, DNS) on " + topology.LAN_BRIDGE)
     api_url = dnsmasq_conf.captive_api_url()
     conf = state.add_path(state_dir / "dnsmasq.conf")
@@ -193,16 +224,3 @@ def _build(state: LabState, options: UpOptions, commands: dict[str, set[str]], s
     processes.wait_until(
         dnsmasq, processes.tcp_ready(names.router, topology.ROUTER_LAN_IP, 53), "answering DNS"
     )
-
-    if not options.network_only:
-        services.start_portal(state, commands, say)
-
-    state.begin("check")
-    for record in state.processes:
-        if not record.alive():
-            raise LabError(
-                f"{record.name} died after starting: {processes.log_tail(record) or 'no output'}",
-                hint=f"see {record.log}",
-            )
-    state.complete = True
-    state.begin("up")

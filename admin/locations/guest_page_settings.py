@@ -15,7 +15,6 @@ answers guests gave keep pointing at the text they saw.
 from __future__ import annotations
 
 import copy
-import ipaddress
 import logging
 import re
 from collections.abc import Mapping
@@ -29,6 +28,14 @@ from porchlight import events
 from porchlight.admin import schema
 from porchlight.admin.db import utcnow
 from porchlight.admin.locations.chat_accounts import chat_values, clean_chat
+from porchlight.admin.locations.field_checks import (
+    MAX_URL,
+    clean_color,
+    clean_number,
+    clean_text,
+    clean_url,
+    clean_walled_entry,
+)
 from porchlight.admin.sync.location_config import (
     SETTINGS_KEYS,
     build_location_config,
@@ -42,105 +49,15 @@ CHANNELS = tuple(channel for channel in events.CHANNELS if channel != "import")
 FIELDS = ("name", "phone", "email")
 FIELD_MODES = ("required", "optional", "off")
 PURPOSES = events.CONSENT_PURPOSES
-LIMITS = {"venue_name": 100, "welcome": 500, "consent": 2000, "tag": 50, "url": 500}
+LIMITS = {"venue_name": 100, "welcome": 500, "consent": 2000, "tag": 50, "url": MAX_URL}
 SESSION_MINUTES = (5, 30 * 24 * 60)  # 5 minutes .. 30 days
 REMEMBER_DAYS = (0, 365)
 BANDWIDTH_MBPS = (0.064, 10_000.0)
 MAX_TAGS = 20
 MAX_WALLED = 200
 
-_HEX = re.compile(r"^#?([0-9a-fA-F]{6}|[0-9a-fA-F]{3})$")
-_HTML = re.compile(r"<\s*[a-zA-Z!/?]|&[a-zA-Z]+;|&#\d+;")
-_CONTROL = re.compile(r"[\x00-\x08\x0b\x0c\x0e-\x1f\x7f]")
-_LABEL = re.compile(r"^(?!-)[a-z0-9-]{1,63}(?<!-)$")
 _VERSION = re.compile(r"-v(?P<n>\d+)$")
 VERSION_PREFIX = {"wifi": "wifi", "marketing": "marketing"}
-
-# --- single-field checks (each raises ValueError with the user's message) ---
-
-
-def clean_text(value: str, limit: int, *, label: str) -> str:
-    text = _CONTROL.sub("", (value or "").replace("\r\n", "\n").replace("\r", "\n")).strip()
-    if _HTML.search(text):
-        raise ValueError(_("%(label)s: HTML is not allowed here; write plain text.", label=label))
-    if len(text) > limit:
-        raise ValueError(
-            _("%(label)s: at most %(n)d characters (now %(m)d).", label=label, n=limit, m=len(text))
-        )
-    return text
-
-
-def clean_color(value: str, *, label: str) -> str:
-    match = _HEX.match((value or "").strip())
-    if not match:
-        raise ValueError(_("%(label)s: use a color like #0f766e.", label=label))
-    digits = match.group(1).lower()
-    if len(digits) == 3:
-        digits = "".join(ch * 2 for ch in digits)
-    return "#" + digits
-
-
-def clean_walled_entry(entry: str) -> tuple[str, str]:
-    """One walled-garden line -> ("domain", "example.com") or ("cidr", "1.2.3.0/24")."""
-    raw = entry.strip()
-    value = raw.lower().rstrip(".")
-    if "://" in value or "/" in value and not re.match(r"^[0-9a-f:.]+/\d+$", value):
-        raise ValueError(
-            _("“%(v)s” is a web address; write only the domain, like example.com.", v=raw)
-        )
-    try:
-        net = ipaddress.ip_network(value, strict=False)
-    except ValueError:
-        pass
-    else:
-        if net.prefixlen < (8 if net.version == 4 else 32):
-            raise ValueError(_("“%(v)s” opens too much of the internet.", v=raw))
-        return "cidr", str(net)
-    if value.startswith("*."):
-        value = value[2:]
-    value = value.lstrip(".")
-    try:
-        ascii_name = value.encode("idna").decode("ascii")
-    except UnicodeError:
-        ascii_name = ""
-    labels = ascii_name.split(".")
-    if (
-        len(labels) < 2
-        or len(ascii_name) > 253
-        or not all(_LABEL.match(label) for label in labels)
-        or labels[-1].isdigit()
-    ):
-        raise ValueError(_("“%(v)s” is not a domain name (like example.com).", v=raw[:80]))
-    return "domain", ascii_name
-
-
-def clean_url(value: str) -> str | None:
-    text = (value or "").strip()
-    if not text:
-        return None
-    if len(text) > LIMITS["url"] or _CONTROL.search(text) or " " in text:
-        raise ValueError(_("Enter a web address like https://example.com/offers."))
-    match = re.match(r"^(https?)://([^/?#@]+)([/?#].*)?$", text, re.IGNORECASE)
-    if not match:
-        raise ValueError(_("Enter a web address starting with https:// (or http://)."))
-    host = match.group(2).split(":")[0]
-    try:
-        clean_walled_entry(host)
-    except ValueError as exc:
-        raise ValueError(_("The address has no valid host name.")) from exc
-    return text
-
-
-def _number(value: str, *, label: str, integer: bool = True) -> float:
-    text = (value or "").strip().replace(",", ".")
-    try:
-        number = float(int(text)) if integer else float(text)
-    except ValueError as exc:
-        kind = _("a whole number") if integer else _("a number")
-        raise ValueError(_("%(label)s: enter %(kind)s.", label=label, kind=kind)) from exc
-    if number != number or number in (float("inf"), float("-inf")):
-        raise ValueError(_("%(label)s: enter a number.", label=label))
-    return number
 
 
 def consent_version(purpose: str, text: dict[str, str], previous: Any, highest: int) -> str:
@@ -154,9 +71,6 @@ def consent_version(purpose: str, text: dict[str, str], previous: Any, highest: 
         if match:
             highest = max(highest, int(match.group("n")))
     return f"{VERSION_PREFIX[purpose]}-v{highest + 1}"
-
-
-# --- the whole form ---
 
 
 def _langs(form: Mapping[str, str], prefix: str, limit: int, label: str, errors: dict[str, str]):
@@ -185,8 +99,30 @@ def clean_form(
     errors: dict[str, str] = {}
     out = copy.deepcopy(previous)
     portal = out["portal"]
+    _clean_looks(form, portal, errors)
     highest = dict(highest_versions or {})
+    portal["consents"] = _clean_consents(form, previous, portal["consents"], highest, errors)
+    _clean_ways_in(form, portal, errors)
+    try:
+        out["tags"] = _clean_tags(form)
+    except ValueError as exc:
+        errors["tags"] = str(exc)
+    _clean_session(form, out["session"], errors)
+    if "returning" in portal["channels"] and out["session"]["remember_seconds"] == 0:
+        errors["remember_days"] = _("“Welcome back” needs a remember window of at least 1 day.")
+    _clean_walled_garden(form, out, errors)
+    try:
+        portal["success_url"] = clean_url(form.get("success_url", ""))
+    except ValueError as exc:
+        errors["success_url"] = str(exc)
+    chat = clean_chat(form, errors)
+    if chat or "chat" in portal:
+        portal["chat"] = chat
+    return out, errors
 
+
+def _clean_looks(form: Mapping[str, str], portal: dict[str, Any], errors: dict[str, str]) -> None:
+    """Venue name, colors and welcome text."""
     try:
         name = clean_text(form.get("venue_name", ""), LIMITS["venue_name"], label=_("Venue name"))
         if not name:
@@ -205,31 +141,43 @@ def clean_form(
     if not any(k.startswith("welcome_") for k in errors):
         portal["welcome"] = welcome
 
+
+def _clean_consents(
+    form: Mapping[str, str],
+    previous: dict[str, Any],
+    kept: list[dict[str, Any]],
+    highest: dict[str, int],
+    errors: dict[str, str],
+) -> list[dict[str, Any]]:
+    """The consents asked, each text with its version (a purpose with errors `kept` as it was)."""
     consents = []
     for purpose in PURPOSES:
         label = _("Wi-Fi terms") if purpose == "wifi" else _("Marketing consent")
         text = _langs(form, f"consent_{purpose}", LIMITS["consent"], label, errors)
         if any(k.startswith(f"consent_{purpose}_") for k in errors):
-            consents += [c for c in portal["consents"] if c["purpose"] == purpose]
+            consents += [c for c in kept if c["purpose"] == purpose]
             continue
         if not text["en"]:
             if purpose == "wifi":
                 errors["consent_wifi_en"] = _(
                     "Wi-Fi terms: write the text in at least one language."
                 )
-                consents += [c for c in portal["consents"] if c["purpose"] == purpose]
+                consents += [c for c in kept if c["purpose"] == purpose]
             continue  # no marketing text: marketing consent is not asked
         version = consent_version(purpose, text, previous, highest.get(purpose, 0))
         consents.append(
             {"purpose": purpose, "required": purpose == "wifi", "version": version, "text": text}
         )
-    portal["consents"] = consents
+    return consents
 
+
+def _clean_ways_in(form: Mapping[str, str], portal: dict[str, Any], errors: dict[str, str]) -> None:
+    """The login channels in their order, and the form's fields."""
     positions = []
     for index, channel in enumerate(CHANNELS):
         if form.get(f"channel_{channel}"):
             try:
-                pos = _number(form.get(f"order_{channel}") or str(index + 1), label=_("Order"))
+                pos = clean_number(form.get(f"order_{channel}") or str(index + 1), label=_("Order"))
             except ValueError as exc:
                 errors[f"order_{channel}"] = str(exc)
                 pos = index + 1
@@ -250,22 +198,21 @@ def clean_form(
         errors["field_phone"] = _("The form must ask for a phone number or an email address.")
     portal["fields"] = fields
 
-    try:
-        tags = []
-        for tag in (form.get("tags") or "").split(","):
-            tag = clean_text(tag, LIMITS["tag"], label=_("Tags"))
-            if tag and tag not in tags:
-                tags.append(tag)
-        if len(tags) > MAX_TAGS:
-            raise ValueError(_("Tags: at most %(n)d.", n=MAX_TAGS))
-        out["tags"] = tags
-    except ValueError as exc:
-        errors["tags"] = str(exc)
 
-    _clean_session(form, out["session"], errors)
-    if "returning" in portal["channels"] and out["session"]["remember_seconds"] == 0:
-        errors["remember_days"] = _("“Welcome back” needs a remember window of at least 1 day.")
+def _clean_tags(form: Mapping[str, str]) -> list[str]:
+    tags: list[str] = []
+    for tag in (form.get("tags") or "").split(","):
+        tag = clean_text(tag, LIMITS["tag"], label=_("Tags"))
+        if tag and tag not in tags:
+            tags.append(tag)
+    if len(tags) > MAX_TAGS:
+        raise ValueError(_("Tags: at most %(n)d.", n=MAX_TAGS))
+    return tags
 
+
+def _clean_walled_garden(
+    form: Mapping[str, str], out: dict[str, Any], errors: dict[str, str]
+) -> None:
     domains: list[str] = []
     cidrs: list[str] = []
     bad = []
@@ -286,19 +233,10 @@ def clean_form(
     else:
         out["walled_garden"] = {"domains": domains, "cidrs": cidrs}
 
-    try:
-        portal["success_url"] = clean_url(form.get("success_url", ""))
-    except ValueError as exc:
-        errors["success_url"] = str(exc)
-    chat = clean_chat(form, errors)
-    if chat or "chat" in portal:
-        portal["chat"] = chat
-    return out, errors
-
 
 def _clean_session(form: Mapping[str, str], session: dict[str, Any], errors: dict[str, str]):
     try:
-        minutes = _number(form.get("session_minutes", ""), label=_("Session length"))
+        minutes = clean_number(form.get("session_minutes", ""), label=_("Session length"))
         low, high = SESSION_MINUTES
         if not low <= minutes <= high:
             raise ValueError(_("Session length: between 5 minutes and 30 days (43200 minutes)."))
@@ -306,14 +244,14 @@ def _clean_session(form: Mapping[str, str], session: dict[str, Any], errors: dic
     except ValueError as exc:
         errors["session_minutes"] = str(exc)
     try:
-        idle = _number(form.get("idle_minutes") or "0", label=_("Idle timeout"))
+        idle = clean_number(form.get("idle_minutes") or "0", label=_("Idle timeout"))
         if idle < 0 or idle * 60 > session["length_seconds"]:
             raise ValueError(_("Idle timeout: from 0 (off) up to the session length."))
         session["idle_seconds"] = int(idle) * 60 or None
     except ValueError as exc:
         errors["idle_minutes"] = str(exc)
     try:
-        days = _number(form.get("remember_days") or "0", label=_("Remember devices"))
+        days = clean_number(form.get("remember_days") or "0", label=_("Remember devices"))
         if not REMEMBER_DAYS[0] <= days <= REMEMBER_DAYS[1]:
             raise ValueError(_("Remember devices: from 0 (off) to 365 days."))
         session["remember_seconds"] = int(days) * 86400
@@ -324,7 +262,7 @@ def _clean_session(form: Mapping[str, str], session: dict[str, Any], errors: dic
         if not raw:
             session["bandwidth_kbps"] = None
         else:
-            mbps = _number(raw, label=_("Bandwidth limit"), integer=False)
+            mbps = clean_number(raw, label=_("Bandwidth limit"), integer=False)
             if not BANDWIDTH_MBPS[0] <= mbps <= BANDWIDTH_MBPS[1]:
                 raise ValueError(_("Bandwidth limit: between 0.064 and 10000 Mbit/s, or empty."))
             session["bandwidth_kbps"] = round(mbps * 1000)

@@ -1,0 +1,102 @@
+"""Single-field checks of the guest-page settings form.
+
+Each takes the text a manager typed and returns the clean value, or raises
+ValueError with the message to show them (in their language).
+"""
+
+from __future__ import annotations
+
+import ipaddress
+import re
+
+from flask_babel import gettext as _
+
+MAX_URL = 500
+_HEX = re.compile(r"^#?([0-9a-fA-F]{6}|[0-9a-fA-F]{3})$")
+_HTML = re.compile(r"<\s*[a-zA-Z!/?]|&[a-zA-Z]+;|&#\d+;")
+_CONTROL = re.compile(r"[\x00-\x08\x0b\x0c\x0e-\x1f\x7f]")
+_LABEL = re.compile(r"^(?!-)[a-z0-9-]{1,63}(?<!-)$")
+
+
+def clean_text(value: str, limit: int, *, label: str) -> str:
+    text = _CONTROL.sub("", (value or "").replace("\r\n", "\n").replace("\r", "\n")).strip()
+    if _HTML.search(text):
+        raise ValueError(_("%(label)s: HTML is not allowed here; write plain text.", label=label))
+    if len(text) > limit:
+        raise ValueError(
+            _("%(label)s: at most %(n)d characters (now %(m)d).", label=label, n=limit, m=len(text))
+        )
+    return text
+
+
+def clean_color(value: str, *, label: str) -> str:
+    match = _HEX.match((value or "").strip())
+    if not match:
+        raise ValueError(_("%(label)s: use a color like #0f766e.", label=label))
+    digits = match.group(1).lower()
+    if len(digits) == 3:
+        digits = "".join(ch * 2 for ch in digits)
+    return "#" + digits
+
+
+def clean_walled_entry(entry: str) -> tuple[str, str]:
+    """One walled-garden line -> ("domain", "example.com") or ("cidr", "1.2.3.0/24")."""
+    raw = entry.strip()
+    value = raw.lower().rstrip(".")
+    if "://" in value or "/" in value and not re.match(r"^[0-9a-f:.]+/\d+$", value):
+        raise ValueError(
+            _("“%(v)s” is a web address; write only the domain, like example.com.", v=raw)
+        )
+    try:
+        net = ipaddress.ip_network(value, strict=False)
+    except ValueError:
+        pass
+    else:
+        if net.prefixlen < (8 if net.version == 4 else 32):
+            raise ValueError(_("“%(v)s” opens too much of the internet.", v=raw))
+        return "cidr", str(net)
+    if value.startswith("*."):
+        value = value[2:]
+    value = value.lstrip(".")
+    try:
+        ascii_name = value.encode("idna").decode("ascii")
+    except UnicodeError:
+        ascii_name = ""
+    labels = ascii_name.split(".")
+    if (
+        len(labels) < 2
+        or len(ascii_name) > 253
+        or not all(_LABEL.match(label) for label in labels)
+        or labels[-1].isdigit()
+    ):
+        raise ValueError(_("“%(v)s” is not a domain name (like example.com).", v=raw[:80]))
+    return "domain", ascii_name
+
+
+def clean_url(value: str) -> str | None:
+    text = (value or "").strip()
+    if not text:
+        return None
+    if len(text) > MAX_URL or _CONTROL.search(text) or " " in text:
+        raise ValueError(_("Enter a web address like https://example.com/offers."))
+    match = re.match(r"^(https?)://([^/?#@]+)([/?#].*)?$", text, re.IGNORECASE)
+    if not match:
+        raise ValueError(_("Enter a web address starting with https:// (or http://)."))
+    host = match.group(2).split(":")[0]
+    try:
+        clean_walled_entry(host)
+    except ValueError as exc:
+        raise ValueError(_("The address has no valid host name.")) from exc
+    return text
+
+
+def clean_number(value: str, *, label: str, integer: bool = True) -> float:
+    text = (value or "").strip().replace(",", ".")
+    try:
+        number = float(int(text)) if integer else float(text)
+    except ValueError as exc:
+        kind = _("a whole number") if integer else _("a number")
+        raise ValueError(_("%(label)s: enter %(kind)s.", label=label, kind=kind)) from exc
+    if number != number or number in (float("inf"), float("-inf")):
+        raise ValueError(_("%(label)s: enter a number.", label=label))
+    return number

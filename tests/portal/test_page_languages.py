@@ -9,6 +9,8 @@ from __future__ import annotations
 
 import copy
 import re
+import subprocess
+import sys
 from html.parser import HTMLParser
 
 import pytest
@@ -128,3 +130,26 @@ def test_thai_keeps_the_spaces_between_phrases():
     assert i18n.text("th", "err_csrf") == "หน้านี้หมดอายุแล้ว กรุณาลองอีกครั้ง"
     html = render_login(_config_with_everything(), "th", notice="err_agent_down")
     assert "ระบบเข้าสู่ระบบ Wi-Fi ขัดข้องชั่วคราว กรุณาลองใหม่ในอีกสักครู่" in html
+
+
+def test_the_router_reads_the_catalogs_without_babel():
+    """The router extra has no babel: the compiled .mo files are read by the standard
+    library's gettext and Jinja's i18n extension. Here babel cannot even be imported."""
+    code = (
+        "import sys\n"
+        "class NoBabel:\n"
+        "    def find_spec(self, name, path=None, target=None):\n"
+        "        if name.split('.')[0] in ('babel', 'flask_babel'):\n"
+        "            raise ImportError(name + ' is not installed on a router')\n"
+        "sys.meta_path.insert(0, NoBabel())\n"
+        "import porchlight.portal.app\n"
+        "from porchlight.guest_page.page import render_login\n"
+        "html = render_login({'portal': {'channels': ['form']}}, 'th')\n"
+        "assert 'เบอร์โทรศัพท์' in html and 'ดำเนินการต่อ' not in html, html\n"
+        "print('ok')\n"
+    )
+    out = subprocess.run(
+        [sys.executable, "-c", code], capture_output=True, text=True, timeout=60, check=False
+    )
+    assert out.returncode == 0, out.stderr[-2000:]
+    assert out.stdout.strip() == "ok"

@@ -22,12 +22,13 @@ from flask_login import current_user
 from sqlalchemy.engine import Connection
 
 from porchlight.admin import schema
+from porchlight.admin.audit import audit
 from porchlight.admin.customers import visit_rollup
 from porchlight.admin.customers.chat_links import links_for
 from porchlight.admin.customers.groups import assign_group, tenant_groups
 from porchlight.admin.customers.list_page import channel_labels, location_scope
-from porchlight.admin.db import utcnow
-from porchlight.admin.web import audit, current_tenant_id, get_engine, inserted_id, require_role
+from porchlight.admin.db import get_engine, inserted_id, utcnow
+from porchlight.admin.scope import current_tenant_id, require_role
 from porchlight.phones import display_phone
 
 log = logging.getLogger(__name__)

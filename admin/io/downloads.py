@@ -23,19 +23,14 @@ from flask_babel import get_locale
 from flask_login import current_user
 
 from porchlight.admin import schema
+from porchlight.admin.audit import audit
 from porchlight.admin.customers.filters import parse_filters
-from porchlight.admin.db import utcnow
+from porchlight.admin.db import get_engine, utcnow
 from porchlight.admin.io import jobs
 from porchlight.admin.io.exports.rows import SCOPES
 from porchlight.admin.io.exports.writers import FORMATS
 from porchlight.admin.io.imports.texts import page_text
-from porchlight.admin.web import (
-    audit,
-    current_tenant_id,
-    get_engine,
-    require_role,
-    visible_location_ids,
-)
+from porchlight.admin.scope import current_tenant_id, require_role, visible_location_ids
 
 log = logging.getLogger(__name__)
 

@@ -92,8 +92,8 @@ def serve(engine: Engine, data_dir: str | Path, stop: threading.Event) -> None:
 
 
 def _cmd_worker(args: argparse.Namespace) -> int:
-    from porchlight.admin.cli import engine_from_env
     from porchlight.admin.config import AdminConfig
+    from porchlight.admin.db import engine_from_env
 
     engine = engine_from_env()
     data_dir = AdminConfig.from_env(require_secret=False).DATA_DIR

@@ -22,13 +22,14 @@ from flask_login import current_user
 from sqlalchemy.engine import Connection
 
 from porchlight.admin import schema
+from porchlight.admin.audit import audit
 from porchlight.admin.customers import visit_rollup
-from porchlight.admin.db import utcnow
+from porchlight.admin.db import get_engine, utcnow
 from porchlight.admin.privacy import retention, schedule
 from porchlight.admin.privacy import settings as privacy_settings
 from porchlight.admin.privacy.guest_events import ERASURE_DEADLINE
+from porchlight.admin.scope import current_tenant_id, require_role
 from porchlight.admin.sync.location_config import default_settings, latest_settings
-from porchlight.admin.web import audit, current_tenant_id, get_engine, require_role
 
 bp = Blueprint("privacy", __name__)
 

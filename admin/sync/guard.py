@@ -24,11 +24,11 @@ from flask import current_app, request
 from sqlalchemy.engine import Connection, Engine
 from sqlalchemy.exc import OperationalError
 
+from porchlight.admin.client import client_ip
 from porchlight.admin.db import utcnow
 from porchlight.admin.schema import rate_limits
 from porchlight.admin.sync.enrollment import RouterIdentity, authenticate
 from porchlight.admin.sync.ingest_rows import dialect_insert
-from porchlight.admin.web import client_ip
 
 MAX_BODY = 1024 * 1024  # docs/protocols.md section 2
 DEFAULT_LIMITS = {

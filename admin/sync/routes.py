@@ -9,6 +9,7 @@ import sqlalchemy as sa
 from flask import Blueprint, Response, jsonify, request
 from sqlalchemy.exc import OperationalError
 
+from porchlight.admin.client import client_ip
 from porchlight.admin.db import utcnow
 from porchlight.admin.schema import locations, router_commands, routers
 from porchlight.admin.sync.enrollment import EnrollmentError
@@ -24,7 +25,6 @@ from porchlight.admin.sync.guard import (
 )
 from porchlight.admin.sync.ingest import ForeignEventError, ingest_batch, write_transaction
 from porchlight.admin.sync.location_config import build_location_config
-from porchlight.admin.web import client_ip
 from porchlight.events import MAX_BATCH, EventError, validate_event
 
 log = logging.getLogger(__name__)

@@ -13,6 +13,7 @@ timezone), `fmt_date` and `fmt_duration`.
 from __future__ import annotations
 
 import logging
+from collections.abc import Callable
 from datetime import date, datetime
 from decimal import Decimal
 from functools import lru_cache
@@ -146,14 +147,13 @@ def fmt_date(value: date | datetime | None, tz: str | None = None) -> str:
     return value.strftime(_DATE.get(_locale(), _DATE["en"]))
 
 
-_UNITS = {"vi": ("giờ", "phút"), "th": ("ชม.", "นาที"), "en": ("h", "min")}
-
-
 def fmt_duration(seconds: int | None) -> str:
     """A stay like "42 min" or "1 h 5 min" (babel's is too slow for long tables)."""
     if seconds is None:
         return ""
-    hours_unit, minutes_unit = _UNITS.get(_locale(), _UNITS["en"])
+    words = _request_translations()
+    hours_unit = words.pgettext("duration", "h")
+    minutes_unit = words.pgettext("duration", "min")
     minutes = max(int(seconds) // 60, 0)
     hours, minutes = divmod(minutes, 60)
     if hours and minutes:
@@ -163,11 +163,12 @@ def fmt_duration(seconds: int | None) -> str:
     return f"{minutes} {minutes_unit}"
 
 
-_LONG_UNITS = {
-    "en": (("day", "days"), ("hour", "hours"), ("minute", "minutes")),
-    "vi": (("ngày", "ngày"), ("giờ", "giờ"), ("phút", "phút")),
-    "th": (("วัน", "วัน"), ("ชั่วโมง", "ชั่วโมง"), ("นาที", "นาที")),
-}
+def _long_units(words: Any) -> tuple[Callable[[int], str], ...]:
+    return (
+        lambda n: words.npgettext("duration", "%(num)s day", "%(num)s days", n),
+        lambda n: words.npgettext("duration", "%(num)s hour", "%(num)s hours", n),
+        lambda n: words.npgettext("duration", "%(num)s minute", "%(num)s minutes", n),
+    )
 
 
 def fmt_duration_long(seconds: int | None) -> str:
@@ -177,10 +178,10 @@ def fmt_duration_long(seconds: int | None) -> str:
     minutes = max(int(seconds) // 60, 0)
     days, rest = divmod(minutes, 24 * 60)
     hours, minutes = divmod(rest, 60)
-    names = _LONG_UNITS.get(_locale(), _LONG_UNITS["en"])
+    units = _long_units(_request_translations())
     parts = [
-        f"{fmt_number(value)} {one if value == 1 else many}"
-        for value, (one, many) in zip((days, hours, minutes), names, strict=True)
+        unit(value) % {"num": fmt_number(value)}
+        for value, unit in zip((days, hours, minutes), units, strict=True)
         if value
     ]
-    return " ".join(parts) or f"0 {names[2][1]}"
+    return " ".join(parts) or units[2](0) % {"num": fmt_number(0)}

@@ -207,3 +207,21 @@ def unmarked_sentences(path: Path, root: Path = ROOT) -> list[str]:
         and id(node) not in skip
         and _SENTENCE.match(node.value)
     ]
+
+
+def template_sentences(source: str) -> list[str]:
+    """English sentences written as string constants in a template's expressions
+    ({% set x = "..." %}, {{ "..." }}) outside _() / gettext calls."""
+    from jinja2 import Environment, nodes
+
+    tree = Environment(extensions=["jinja2.ext.i18n"]).parse(source)
+    skip: set[int] = set()
+    for call in tree.find_all(nodes.Call):
+        name = getattr(call.node, "name", None) or getattr(call.node, "attr", None)
+        if name in GETTEXT_CALLS:
+            skip.update(id(inner) for inner in call.find_all(nodes.Const))
+    return [
+        const.value
+        for const in tree.find_all(nodes.Const)
+        if isinstance(const.value, str) and id(const) not in skip and _SENTENCE.match(const.value)
+    ]

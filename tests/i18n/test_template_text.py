@@ -9,7 +9,7 @@ digits, brand names and each language's own name.
 from __future__ import annotations
 
 import pytest
-from i18n_checks import CATALOGS, ROOT, bare_text, unmarked_sentences
+from i18n_checks import CATALOGS, ROOT, bare_text, template_sentences, unmarked_sentences
 
 TEMPLATES = [
     pytest.param(path, id=str(path.relative_to(ROOT)))
@@ -21,7 +21,9 @@ TEMPLATES = [
 
 @pytest.mark.parametrize("path", TEMPLATES)
 def test_template_has_no_bare_text(path):
-    assert bare_text(path.read_text(encoding="utf-8")) == []
+    source = path.read_text(encoding="utf-8")
+    assert bare_text(source) == []
+    assert template_sentences(source) == []  # {% set x = "..." %}, {{ "..." }}
 
 
 def test_the_check_sees_bare_text_and_read_attributes():
@@ -31,6 +33,8 @@ def test_the_check_sees_bare_text_and_read_attributes():
         "<style>a{color:red}</style>{# a note #}<td>v{{ n }} · Wi-Fi</td>"
     )
     assert bare_text(source) == ["Hello", 'b[title="Hi there"]', 'input[value="Send it"]']
+    hidden = '{% set x = "Hello there world" %}{{ _("Fine words here") }}{{ "Say hi to all" }}'
+    assert template_sentences(hidden) == ["Hello there world", "Say hi to all"]
 
 
 PYTHON = [

@@ -131,39 +131,7 @@ def start_session(
     started, expires = iso(now), iso(now + length)
     with db.atomic():
         if login is not None:
-            client = get_client(db, mac) or {}
-            device = dict(login.get("device") or {})
-            device.setdefault("ip", ip)
-            device.setdefault("hostname", client.get("hostname"))
-            device.setdefault("vendor_class", client.get("vendor_class"))
-            device.setdefault("randomized", is_randomized_mac(mac))
-            data = {**login, "session_id": session_id, "channel": channel, "device": device}
-            enqueue_event(
-                db,
-                {
-                    "id": new_event_id(),
-                    "type": "login",
-                    "occurred_at": started,
-                    "mac": mac,
-                    "data": data,
-                },
-            )
-            keep = remember or {}
-            db.execute(
-                "INSERT INTO remembered (mac, name, channel, login_at, phone_tail, proof) "
-                "VALUES (?, ?, ?, ?, ?, ?) "
-                "ON CONFLICT (mac) DO UPDATE SET name = coalesce(excluded.name, name), "
-                "channel = excluded.channel, login_at = excluded.login_at, "
-                "phone_tail = coalesce(excluded.phone_tail, phone_tail), "
-                "proof = excluded.proof, failures = 0",
-                [mac, keep.get("name"), channel, started]
-                + [keep.get("phone_tail"), keep.get("proof")],
-            )
-            if channel == "voucher" and login.get("voucher"):
-                db.execute(
-                    "INSERT INTO voucher_uses (code, mac, session_id, used_at) VALUES (?, ?, ?, ?)",
-                    [login["voucher"], mac, session_id, started],
-                )
+            _record_login(db, mac, ip, channel, login, remember, session_id, started)
         enqueue_event(
             db,
             {
@@ -196,6 +164,51 @@ def start_session(
         "expires_at": expires,
         "seconds_remaining": length,
     }
+
+
+def _record_login(
+    db: Database,
+    mac: str,
+    ip: str | None,
+    channel: str,
+    login: dict[str, Any],
+    remember: dict[str, str | None] | None,
+    session_id: str,
+    started: str,
+) -> None:
+    """The login's outbox event, welcome-back record and voucher use (caller's transaction)."""
+    client = get_client(db, mac) or {}
+    device = dict(login.get("device") or {})
+    device.setdefault("ip", ip)
+    device.setdefault("hostname", client.get("hostname"))
+    device.setdefault("vendor_class", client.get("vendor_class"))
+    device.setdefault("randomized", is_randomized_mac(mac))
+    data = {**login, "session_id": session_id, "channel": channel, "device": device}
+    enqueue_event(
+        db,
+        {
+            "id": new_event_id(),
+            "type": "login",
+            "occurred_at": started,
+            "mac": mac,
+            "data": data,
+        },
+    )
+    keep = remember or {}
+    db.execute(
+        "INSERT INTO remembered (mac, name, channel, login_at, phone_tail, proof) "
+        "VALUES (?, ?, ?, ?, ?, ?) "
+        "ON CONFLICT (mac) DO UPDATE SET name = coalesce(excluded.name, name), "
+        "channel = excluded.channel, login_at = excluded.login_at, "
+        "phone_tail = coalesce(excluded.phone_tail, phone_tail), "
+        "proof = excluded.proof, failures = 0",
+        [mac, keep.get("name"), channel, started] + [keep.get("phone_tail"), keep.get("proof")],
+    )
+    if channel == "voucher" and login.get("voucher"):
+        db.execute(
+            "INSERT INTO voucher_uses (code, mac, session_id, used_at) VALUES (?, ?, ?, ?)",
+            [login["voucher"], mac, session_id, started],
+        )
 
 
 def end_session(db: Database, session: dict[str, Any], now: float, reason: str) -> bool:

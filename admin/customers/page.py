@@ -111,33 +111,60 @@ def _consents_query(customer_id: int, scope: list[int] | None) -> sa.Select[Any]
     return query
 
 
+def _visit_history(
+    conn: Connection, customer_id: int, scope: list[int] | None
+) -> tuple[list[Any], int]:
+    """The newest HISTORY visits in scope, and how many there are in all."""
+    v = schema.visits
+    visits = list(
+        conn.execute(
+            _visits_query(customer_id, scope).order_by(v.c.started_at.desc()).limit(HISTORY)
+        )
+    )
+    count_query = sa.select(sa.func.count()).select_from(v).where(v.c.customer_id == customer_id)
+    if scope is not None:
+        count_query = count_query.where(v.c.location_id.in_(scope))
+    return visits, conn.execute(count_query).scalar_one()
+
+
+def _places(conn: Connection, customer_id: int, scope: list[int] | None) -> list[Any]:
+    """The customer's locations in scope (counters and names), latest visit first."""
+    cl, loc = schema.customer_locations, schema.locations
+    places_query = (
+        sa.select(cl, loc.c.name, loc.c.timezone)
+        .join(loc, loc.c.id == cl.c.location_id)
+        .where(cl.c.customer_id == customer_id)
+        .order_by(cl.c.last_visit_at.desc())
+    )
+    if scope is not None:
+        places_query = places_query.where(cl.c.location_id.in_(scope))
+    return list(conn.execute(places_query))
+
+
+def _channels(conn: Connection, customer_id: int, scope: list[int] | None) -> list[str]:
+    """The ways the customer logged in (at the locations in scope), sorted."""
+    if scope is None:
+        cc = schema.customer_channels
+        channel_query = sa.select(cc.c.channel).where(cc.c.customer_id == customer_id)
+    else:
+        v = schema.visits
+        channel_query = (
+            sa.select(v.c.channel)
+            .where(v.c.customer_id == customer_id, v.c.location_id.in_(scope))
+            .distinct()
+        )
+    return sorted(conn.execute(channel_query).scalars())
+
+
 @bp.route("/customers/<int:customer_id>")
 @require_role()
 def show(customer_id: int) -> ResponseReturnValue:
     tenant_id = current_tenant_id()
-    v, d, cl, loc = schema.visits, schema.devices, schema.customer_locations, schema.locations
+    d = schema.devices
     with get_engine().connect() as conn:
         row, scope = load_customer(conn, customer_id)
-        visits = list(
-            conn.execute(
-                _visits_query(customer_id, scope).order_by(v.c.started_at.desc()).limit(HISTORY)
-            )
-        )
-        count_query = (
-            sa.select(sa.func.count()).select_from(v).where(v.c.customer_id == customer_id)
-        )
-        if scope is not None:
-            count_query = count_query.where(v.c.location_id.in_(scope))
-        visit_total = conn.execute(count_query).scalar_one()
-        places_query = (
-            sa.select(cl, loc.c.name, loc.c.timezone)
-            .join(loc, loc.c.id == cl.c.location_id)
-            .where(cl.c.customer_id == customer_id)
-            .order_by(cl.c.last_visit_at.desc())
-        )
-        if scope is not None:
-            places_query = places_query.where(cl.c.location_id.in_(scope))
-        places = list(conn.execute(places_query))
+        visits, visit_total = _visit_history(conn, customer_id, scope)
+        places = _places(conn, customer_id, scope)
         devices = list(
             conn.execute(
                 sa.select(d).where(d.c.customer_id == customer_id).order_by(d.c.last_seen_at.desc())
@@ -162,16 +189,7 @@ def show(customer_id: int) -> ResponseReturnValue:
             ).scalars()
         )
         groups = tenant_groups(conn, tenant_id)
-        if scope is None:
-            cc = schema.customer_channels
-            channel_query = sa.select(cc.c.channel).where(cc.c.customer_id == customer_id)
-        else:
-            channel_query = (
-                sa.select(v.c.channel)
-                .where(v.c.customer_id == customer_id, v.c.location_id.in_(scope))
-                .distinct()
-            )
-        channels = sorted(conn.execute(channel_query).scalars())
+        channels = _channels(conn, customer_id, scope)
         chat = links_for(conn, row, channels, scope)
     return render_template(
         "customer.html",

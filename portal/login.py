@@ -17,7 +17,7 @@ from werkzeug.wrappers import Response as BaseResponse
 
 from porchlight.agent_client import AgentError, AgentUnavailable
 from porchlight.guest_page import guest_form
-from porchlight.portal import oauth
+from porchlight.portal import oauth, welcome_back
 from porchlight.portal.agent_link import is_online
 from porchlight.portal.context import client_ip, guest_language, safe_lang, state
 from porchlight.portal.login_pages import complete_login, render_form, render_success
@@ -46,9 +46,8 @@ def index() -> BaseResponse:
     if is_online(client):
         return render_success(config, lang, client)
     notice = "err_blocked" if client and client.get("state") == "blocked" else None
-    remembered = client.get("remembered") if client else None
     return render_form(
-        config, lang, notice=notice, remembered=remembered if isinstance(remembered, dict) else None
+        config, lang, notice=notice, remembered=welcome_back.offer((client or {}).get("remembered"))
     )
 
 
@@ -108,7 +107,7 @@ def submit() -> BaseResponse:
         return again(409, "err_form_reused")
 
     channel = request.form.get("channel") or "form"
-    remembered = client.get("remembered") if isinstance(client.get("remembered"), dict) else None
+    remembered = welcome_back.offer(client.get("remembered"))
     known["remembered"] = remembered
     if channel == "returning" and remembered is None:
         return again(422, "err_channel_unavailable")
@@ -123,6 +122,8 @@ def submit() -> BaseResponse:
     result = guest_form.validate_login(request.form, channel, config)
     if result.login is None:
         return again(422, errors=result.errors)
+    if channel == "returning":
+        result.login["proof"] = welcome_back.proof_from_request()
     return complete_login(config, lang, client, result.login, on_error=again)
 
 

@@ -18,6 +18,7 @@ from werkzeug.wrappers import Response as BaseResponse
 from porchlight.agent_client import AgentError, AgentUnavailable
 from porchlight.guest_page import guest_form, page
 from porchlight.guest_page.i18n import LANGUAGES
+from porchlight.portal import welcome_back
 from porchlight.portal.context import LANG_COOKIE, client_ip, state
 from porchlight.portal.logo import logo_src
 from porchlight.portal.providers import available
@@ -99,7 +100,7 @@ def complete_login(
         },
     }
     try:
-        state().agent.authorize(str(client["mac"]), ip, login)
+        session = state().agent.authorize(str(client["mac"]), ip, login)
     except AgentUnavailable:
         return on_error(503, "err_agent_down")
     except AgentError as exc:
@@ -109,7 +110,11 @@ def complete_login(
             return on_error(403, "err_blocked")
         if exc.code == "not_found":
             return on_error(409, "err_mac_not_found")
+        if exc.code == "returning_proof":
+            return on_error(422, errors={welcome_back.DIGITS_FIELD: "err_returning_proof"})
         log.error("agent refused authorize for %s: %s %s", ip, exc.code, exc)
         return on_error(500, "err_internal")
     log.info("guest %s online by %s", client.get("mac"), login["channel"])
-    return redirect(url_for("login.success", lang=lang), code=303)
+    response = redirect(url_for("login.success", lang=lang), code=303)
+    welcome_back.keep_proof(response, session.get("proof"), config)
+    return response

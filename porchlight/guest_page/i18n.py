@@ -78,6 +78,9 @@ MESSAGES: dict[str, str] = {
     "err_form_reused": N_("This form was already sent. Please check and send it again."),
     "err_rate_limited": N_("Too many attempts. Please wait a minute and try again."),
     "err_channel_unavailable": N_("This way of logging in is not available here."),
+    "err_returning_proof": N_(
+        "These are not the last 3 digits of the phone number you used here before."
+    ),
     "err_social_failed": N_(
         "The social login did not finish. Please try again or use another way."
     ),

@@ -78,6 +78,7 @@ class FakeAgent:
         self.path = os.path.join(self.dir, "agent.sock")
         self.clients: dict[str, dict[str, Any]] = {}  # by ip
         self.logins: list[dict[str, Any]] = []  # validated login events
+        self.proofs: list[Any] = []  # the proof each authorize brought (welcome back)
         self.voucher_uses: dict[str, list[str]] = {}
         self.calls: list[str] = []
         self.lock = threading.Lock()
@@ -137,6 +138,8 @@ class FakeAgent:
         login = request.get("login")
         if not isinstance(login, dict):
             return _error("bad_request", "login: expected an object")
+        self.proofs.append(login.get("proof"))
+        login = {k: v for k, v in login.items() if k != "proof"}  # as the agent: never an event
         session_id = str(uuid.uuid4())
         event = {
             "id": new_event_id(),

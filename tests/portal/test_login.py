@@ -113,14 +113,25 @@ def test_vouchers_and_each_refusal_in_the_guests_language(guest, agent):
     assert agent.online_macs() == {GUEST_MAC}
 
 
-def test_returning_device_gets_a_one_tap_welcome_back(guest, agent):
-    agent.clients[GUEST_IP]["remembered"] = {"name": "Lan", "channel": "form"}
+def test_returning_device_is_welcomed_back_with_the_phone_digits(guest, agent):
+    agent.clients[GUEST_IP]["remembered"] = {"name": "Lan", "channel": "form", "phone_check": True}
     page = guest.get(f"{PORTAL}/", headers={"Accept-Language": "en"}).get_data(as_text=True)
-    assert "Welcome back, Lan!" in page
-    data = {"csrf_token": csrf_of(page), "channel": "returning"}
+    assert "Welcome back, Lan!" in page and 'name="phone_tail"' in page
+    data = {"csrf_token": csrf_of(page), "channel": "returning", "phone_tail": " 6-7-8 "}
     answer = guest.post(f"{PORTAL}/login", data=data)
     assert answer.status_code == 303
     assert agent.logins[0]["data"]["channel"] == "returning"
+    assert agent.proofs == [{"phone_tail": "678"}]
+
+
+def test_no_welcome_back_without_a_proof_that_could_work(guest, agent):
+    """No phone on file and no cookie from this browser: nothing to offer."""
+    offer = {"name": "Lan", "channel": "click", "phone_check": False}
+    agent.clients[GUEST_IP]["remembered"] = offer
+    page = guest.get(f"{PORTAL}/", headers={"Accept-Language": "en"}).get_data(as_text=True)
+    assert "Welcome back" not in page
+    answer = form_post(guest, {"channel": "returning", "lang": "en"})
+    assert answer.status_code == 422 and agent.online_macs() == set()
 
 
 def test_returning_is_refused_for_a_device_not_remembered(guest, agent):

@@ -126,7 +126,7 @@ def test_portal_answers_show_no_english(guest, lang):
 
 
 def test_thai_keeps_the_spaces_between_phrases():
-    assert i18n.text("th", "welcome_back", name="Lan") == "ยินดีต้อนรับกลับมา คุณLan!"
+    assert i18n.text("th", "welcome_back", name="Bình") == "ยินดีต้อนรับกลับมา คุณ Bình!"
     assert i18n.text("th", "err_csrf") == "หน้านี้หมดอายุแล้ว กรุณาลองอีกครั้ง"
     html = render_login(_config_with_everything(), "th", notice="err_agent_down")
     assert "ระบบเข้าสู่ระบบ Wi-Fi ขัดข้องชั่วคราว กรุณาลองใหม่ในอีกสักครู่" in html

@@ -175,6 +175,9 @@ NOT_FOR_GUESTS = {  # calls whose text is for operators and logs, not the page
 }  # fmt: skip
 
 
+SHOWN_AS_IS = {"flash", "Markup"}
+
+
 def _call_name(node: ast.Call) -> str:
     func = node.func
     if isinstance(func, ast.Name):
@@ -199,7 +202,7 @@ def unmarked_sentences(path: Path, root: Path = ROOT) -> list[str]:
             body = node.body
             if body and isinstance(body[0], ast.Expr) and isinstance(body[0].value, ast.Constant):
                 skip.add(id(body[0].value))
-    return [
+    found = [
         f"{path.relative_to(root)}:{node.lineno}: {node.value[:70]!r}"
         for node in ast.walk(tree)
         if isinstance(node, ast.Constant)
@@ -207,6 +210,16 @@ def unmarked_sentences(path: Path, root: Path = ROOT) -> list[str]:
         and id(node) not in skip
         and _SENTENCE.match(node.value)
     ]
+    # whatever its length, a literal flashed or marked up is shown as it is
+    found += [
+        f"{path.relative_to(root)}:{node.lineno}: {_call_name(node)}({ast.unparse(node.args[0])})"
+        for node in ast.walk(tree)
+        if isinstance(node, ast.Call)
+        and _call_name(node) in SHOWN_AS_IS
+        and node.args
+        and isinstance(node.args[0], ast.Constant | ast.JoinedStr)
+    ]
+    return found
 
 
 def template_sentences(source: str) -> list[str]:

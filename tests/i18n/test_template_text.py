@@ -59,8 +59,9 @@ def test_the_sentence_check_sees_an_unmarked_sentence(tmp_path):
         '"""Docstring: not shown."""\n'
         'log.info("Written for the log only")\n'
         'ok = N_("Please enter your name.")\n'
-        'shown = "Please enter your name."\n',
+        'shown = "Please enter your name."\n'
+        'flash("Saved.")\n',
         encoding="utf-8",
     )
-    (finding,) = unmarked_sentences(module, root=tmp_path)
-    assert finding.startswith("page.py:4:")
+    sentence, flashed = unmarked_sentences(module, root=tmp_path)
+    assert sentence.startswith("page.py:4:") and flashed.startswith("page.py:5: flash(")

@@ -153,3 +153,23 @@ def test_the_router_reads_the_catalogs_without_babel():
     )
     assert out.returncode == 0, out.stderr[-2000:]
     assert out.stdout.strip() == "ok"
+
+
+def test_every_error_code_in_the_code_has_a_text():
+    """A code the portal passes around ("err_...") is a key of the catalog's MESSAGES,
+    so a guest never reads a raw code."""
+    import ast
+    from pathlib import Path
+
+    root = Path(__file__).resolve().parents[2]
+    codes = {
+        (path.name, node.value)
+        for folder in ("portal", "porchlight/guest_page")
+        for path in (root / folder).rglob("*.py")
+        for node in ast.walk(ast.parse(path.read_text(encoding="utf-8")))
+        if isinstance(node, ast.Constant)
+        and isinstance(node.value, str)
+        and re.fullmatch(r"err_[a-z_]+", node.value)
+    }
+    assert codes, "the scan found no codes at all"
+    assert sorted(c for c in codes if c[1] not in i18n.MESSAGES) == []

@@ -62,6 +62,8 @@ COLUMNS: tuple[Column, ...] = (
     Column("first_visit_at", in_all(P_("export", "First visit")), "datetime", 17),
     Column("last_visit_at", in_all(P_("export", "Last visit")), "datetime", 17),
     Column("last_channel", in_all(P_("export", "Login channel")), "text", 14),
+    # Every channel the customer logged in with ("Form, LINE"), for chat follow-up.
+    Column("channels", in_all(P_("export", "Login channels")), "text", 18),
     Column("spend_total", _label("spend_total"), "money", 14),
     Column("province", _label("province"), "free", 18),
     Column("postal_code", _label("postal_code"), "free", 10),
@@ -82,6 +84,10 @@ COLUMNS: tuple[Column, ...] = (
         "text",
         16,
     ),
+    # Whether the customer follows the venue's chat account now (their newest
+    # line_follow / zalo_follow answer; empty: never asked or not known).
+    Column("line_follow", in_all(P_("export", "LINE friend")), "text", 10),
+    Column("zalo_follow", in_all(P_("export", "Zalo follower")), "text", 10),
     Column("notes", _label("notes"), "free", 30),
 )
 
@@ -108,6 +114,9 @@ FIELDS: tuple[str, ...] = (
     "consent_wifi",
     "consent_marketing",
     "consent_marketing_version",
+    "channels",
+    "line_follow",
+    "zalo_follow",
 )
 
 _STYLES = {
@@ -129,6 +138,10 @@ CHANNELS = {
     "voucher": in_all(P_("export", "Voucher")),
     "returning": in_all(P_("export", "Returning device")),
     "import": in_all(P_("export", "Import")),
+    "zalo": ("Zalo", "Zalo", "Zalo"),
+    "facebook": ("Facebook", "Facebook", "Facebook"),
+    "google": ("Google", "Google", "Google"),
+    "line": ("LINE", "LINE", "LINE"),
 }
 GENDERS = {
     "male": in_all(P_("export", "male")),
@@ -189,6 +202,10 @@ class RowMaker:
                 self._convert.append(self._phones)
             elif col.key == "last_channel":
                 self._convert.append(_labeller(CHANNELS, i))
+            elif col.key == "channels":
+                self._convert.append(_channel_lists(i))
+            elif col.key in ("line_follow", "zalo_follow"):
+                self._convert.append(_yes_no(i))
             elif col.key == "gender":
                 self._convert.append(_labeller(GENDERS, i))
             elif col.key == "consent_marketing_version":
@@ -316,6 +333,18 @@ def _yes_no(i: int) -> Callable[[Sequence[Any]], list[object]]:
         return ["" if v is None else (yes if v else no) for v in values]
 
     return answers
+
+
+def _channel_lists(i: int) -> Callable[[Sequence[Any]], list[object]]:
+    """Channel lists ("form,line") as labels ("Form, LINE") in the file's language."""
+    known = {key: entry[i] for key, entry in CHANNELS.items()}
+
+    def labels(values: Sequence[Any]) -> list[object]:
+        return [
+            ", ".join(known.get(ch, ch) for ch in sorted(v.split(","))) if v else "" for v in values
+        ]
+
+    return labels
 
 
 def _labeller(

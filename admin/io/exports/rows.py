@@ -16,6 +16,7 @@ from sqlalchemy.engine import Connection
 
 from porchlight.admin import schema
 from porchlight.admin.customers.filters import CustomerFilters, parse_filters
+from porchlight.admin.customers.follows import newest_follow_answers
 from porchlight.admin.customers.query import build_customer_query, count_query
 from porchlight.admin.privacy.consent_state import current_consent, granted_versions
 
@@ -140,7 +141,7 @@ def details(conn: Connection, ids: list[int]) -> Columns:
     # A range (`_among`) also fetches ids outside the page, other tenants' too.
     found = [row for row in conn.execute(customers).all() if row[0] in wanted]
     if not found:
-        return [() for _ in range(len(customers.selected_columns) + 4)]
+        return [() for _ in range(len(customers.selected_columns) + 7)]
     fields: Columns = list(zip(*found, strict=True))
     customer_ids = fields[0]
     names = list(map(tags.get, customer_ids))
@@ -149,6 +150,19 @@ def details(conn: Connection, ids: list[int]) -> Columns:
     fields.append(list(map(marketing.get, customer_ids)))
     versions = granted_versions(conn, list(customer_ids))
     fields.append(list(map(versions.get, customer_ids)))
+    cc = schema.customer_channels
+    channel_lists: dict[int, str] = {
+        int(customer_id): channels
+        for customer_id, channels in conn.execute(
+            sa.select(cc.c.customer_id, sa.func.aggregate_strings(cc.c.channel, ","))
+            .where(_among(cc.c.customer_id, ids))
+            .group_by(cc.c.customer_id)
+        ).all()
+    }
+    fields.append(list(map(channel_lists.get, customer_ids)))
+    follows = newest_follow_answers(conn, list(customer_ids))
+    for platform in ("line", "zalo"):
+        fields.append([follows.get(cid, {}).get(platform) for cid in customer_ids])
     return fields
 
 

@@ -10,7 +10,7 @@ from __future__ import annotations
 import copy
 from typing import Any
 
-from porchlight.agent import walled_garden
+from porchlight import walled_garden
 from porchlight.errors import PorchlightError
 from porchlight.events import parse_time
 

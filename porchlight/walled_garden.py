@@ -1,7 +1,8 @@
 """What a location may open before login (the walled garden), and what social logins need.
 
 One check shared by the agent's config validation and the admin's settings
-form, so a typo is refused with the same words in both places:
+form (so it lives in the core package, which both import), so a typo is
+refused for the same reasons in both places:
 
 - a domain must be a registrable name or below one, never a public suffix
   (``com.vn``, ``co.uk``, ``github.io``: the Public Suffix List, ICANN and
@@ -58,7 +59,17 @@ _DOMAIN = re.compile(r"^(?=.{1,253}$)([a-z0-9]([a-z0-9-]{0,61}[a-z0-9])?\.)*[a-z
 
 
 class WalledGardenError(ValueError):
-    """An entry the walled garden refuses; the message names the entry."""
+    """An entry the walled garden refuses; the message names the entry.
+
+    `kind` says why, for callers that word it in the reader's language:
+    ``not_domain``, ``public_suffix``, ``not_cidr``, ``not_public``, ``too_wide``
+    (then `prefix` is the widest allowed prefix length).
+    """
+
+    def __init__(self, message: str, kind: str, prefix: int | None = None) -> None:
+        super().__init__(message)
+        self.kind = kind
+        self.prefix = prefix
 
 
 @functools.cache
@@ -73,11 +84,12 @@ def clean_domain(value: object) -> str:
     text = value.strip().lower().rstrip(".") if isinstance(value, str) else ""
     shown = str(value)[:60]
     if not _DOMAIN.match(text):
-        raise WalledGardenError(f"{shown!r} is not a domain name")
+        raise WalledGardenError(f"{shown!r} is not a domain name", "not_domain")
     if "." not in text or _psl().privatesuffix(text) is None:
         raise WalledGardenError(
             f"{shown!r} is a public suffix (it would open every site under it): "
-            "name the site, e.g. example.com"
+            "name the site, e.g. example.com",
+            "public_suffix",
         )
     return text
 
@@ -88,13 +100,15 @@ def clean_cidr(value: object) -> str:
     try:
         net = ipaddress.ip_network(str(value).strip(), strict=False)
     except ValueError as exc:
-        raise WalledGardenError(f"{shown!r} is not an IP address or range") from exc
+        raise WalledGardenError(f"{shown!r} is not an IP address or range", "not_cidr") from exc
     kind = _not_public(net)
     if kind:
-        raise WalledGardenError(f"{shown!r} is {kind}, not the internet")
+        raise WalledGardenError(f"{shown!r} is {kind}, not the internet", "not_public")
     if net.prefixlen < MIN_PREFIX[net.version]:
         raise WalledGardenError(
-            f"{shown!r} is wider than a /{MIN_PREFIX[net.version]}: name a smaller range"
+            f"{shown!r} is wider than a /{MIN_PREFIX[net.version]}: name a smaller range",
+            "too_wide",
+            MIN_PREFIX[net.version],
         )
     return str(net)
 

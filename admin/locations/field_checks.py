@@ -11,6 +11,8 @@ import re
 
 from flask_babel import gettext as _
 
+from porchlight import walled_garden
+
 MAX_URL = 500
 _HEX = re.compile(r"^#?([0-9a-fA-F]{6}|[0-9a-fA-F]{3})$")
 _HTML = re.compile(r"<\s*[a-zA-Z!/?]|&[a-zA-Z]+;|&#\d+;")
@@ -39,8 +41,39 @@ def clean_color(value: str, *, label: str) -> str:
     return "#" + digits
 
 
-def clean_walled_entry(entry: str) -> tuple[str, str]:
-    """One walled-garden line -> ("domain", "example.com") or ("cidr", "1.2.3.0/24")."""
+def clean_walled_entry(entry: str, *, policy: bool = True) -> tuple[str, str]:
+    """One walled-garden line -> ("domain", "example.com") or ("cidr", "1.2.3.0/24").
+
+    With `policy` (the walled garden itself) the agent's rules apply too: no public
+    suffix, no private, local or multicast range, nothing wider than a /16.
+    """
+    kind, value = _walled_syntax(entry)
+    if policy:
+        try:
+            if kind == "domain":
+                walled_garden.clean_domain(value)
+            else:
+                walled_garden.clean_cidr(value)
+        except walled_garden.WalledGardenError as exc:
+            raise ValueError(_walled_refusal(exc, entry.strip()[:80])) from exc
+    return kind, value
+
+
+def _walled_refusal(exc: walled_garden.WalledGardenError, raw: str) -> str:
+    if exc.kind == "public_suffix":
+        return _(
+            "“%(v)s” is a public suffix: it would open every site under it. "
+            "Name the site, like shop.%(v)s.",
+            v=raw,
+        )
+    if exc.kind == "too_wide":
+        return _("“%(v)s” is wider than a /%(n)d: name a smaller range.", v=raw, n=exc.prefix)
+    if exc.kind == "not_public":
+        return _("“%(v)s” is a private, local or multicast range, not the internet.", v=raw)
+    return _("“%(v)s” is not a domain name (like example.com).", v=raw)
+
+
+def _walled_syntax(entry: str) -> tuple[str, str]:
     raw = entry.strip()
     value = raw.lower().rstrip(".")
     if "://" in value or "/" in value and not re.match(r"^[0-9a-f:.]+/\d+$", value):
@@ -52,8 +85,6 @@ def clean_walled_entry(entry: str) -> tuple[str, str]:
     except ValueError:
         pass
     else:
-        if net.prefixlen < (8 if net.version == 4 else 32):
-            raise ValueError(_("“%(v)s” opens too much of the internet.", v=raw))
         return "cidr", str(net)
     if value.startswith("*."):
         value = value[2:]
@@ -84,7 +115,7 @@ def clean_url(value: str) -> str | None:
         raise ValueError(_("Enter a web address starting with https:// (or http://)."))
     host = match.group(2).split(":")[0]
     try:
-        clean_walled_entry(host)
+        clean_walled_entry(host, policy=False)
     except ValueError as exc:
         raise ValueError(_("The address has no valid host name.")) from exc
     return text

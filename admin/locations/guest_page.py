@@ -38,6 +38,7 @@ from porchlight.admin.locations.logo import MAX_UPLOAD_BYTES, LogoError, check_s
 from porchlight.admin.scope import location_or_404, require_role
 from porchlight.admin.sync.location_config import build_location_config, latest_settings
 from porchlight.guest_page.page import render_login
+from porchlight.walled_garden import SOCIAL_DOMAINS
 
 log = logging.getLogger(__name__)
 
@@ -87,6 +88,11 @@ def _page(
             editable=current_user.can_edit and location.archived_at is None,
             versions=versions,
             preview_lang={"VN": "vi", "TH": "th"}.get(location.country, "en"),
+            social_walled=[
+                (channel, domains)
+                for channel, domains in SOCIAL_DOMAINS.items()
+                if values.get(f"channel_{channel}")
+            ],
         ),
         status,
     )

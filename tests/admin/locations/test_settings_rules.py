@@ -79,6 +79,28 @@ def test_walled_garden_refuses_what_is_not_a_domain(entry: str) -> None:
     assert settings["walled_garden"] == {"domains": [], "cidrs": []}
 
 
+@pytest.mark.parametrize(
+    ("entry", "said"),
+    [
+        ("com.vn", "public suffix"),
+        ("co.uk", "public suffix"),
+        ("github.io", "public suffix"),
+        ("10.0.0.0/8", "private"),
+        ("127.0.0.0/8", "private, local"),
+        ("192.168.1.0/24", "private"),
+        ("169.254.0.0/16", "local"),
+        ("224.0.0.1", "multicast"),
+        ("fe80::/64", "local"),
+        ("8.0.0.0/12", "wider than a /16"),
+    ],
+)
+def test_walled_garden_refuses_what_would_open_a_country_or_the_lan(entry: str, said: str) -> None:
+    """Issue 15, finding 5: the same rules as the agent's, each naming the entry."""
+    settings, errors = ps.clean_form(form(walled_garden=f"zalo.me\n{entry}"), base())
+    assert said in errors["walled_garden"] and f"“{entry}”" in errors["walled_garden"]
+    assert settings["walled_garden"] == {"domains": [], "cidrs": []}
+
+
 def test_consent_text_with_html_is_refused() -> None:
     settings, errors = ps.clean_form(
         form(consent_wifi_en='I agree <a href="http://x">terms</a>'), base()

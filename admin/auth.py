@@ -90,10 +90,15 @@ def hash_password(password: str) -> str:
 
 def _too_many(verdict: signin_limits.Verdict, next_url: str, email: str) -> ResponseReturnValue:
     if verdict.reason == "slow_down":
-        message = _("Too many failed sign-ins for this account. Wait %(n)s seconds and try again.")
+        message = _(
+            "Too many failed sign-ins for this account. Wait %(n)s seconds and try again.",
+            n=verdict.retry_after,
+        )
     else:
-        message = _("Too many failed sign-ins. Wait %(n)s seconds and try again.")
-    flash(message % {"n": verdict.retry_after}, "error")
+        message = _(
+            "Too many failed sign-ins. Wait %(n)s seconds and try again.", n=verdict.retry_after
+        )
+    flash(message, "error")
     response = current_app.make_response(
         (render_template("login.html", next=next_url, email=email), 429)
     )
@@ -194,8 +199,10 @@ def change_password() -> ResponseReturnValue:
         return redirect(url_for("auth.account")), 303
     if len(new) < MIN_PASSWORD or new != request.form.get("new_password_again"):
         flash(
-            _("The new password needs at least %(n)s characters, typed twice the same.")
-            % {"n": MIN_PASSWORD},
+            _(
+                "The new password needs at least %(n)s characters, typed twice the same.",
+                n=MIN_PASSWORD,
+            ),
             "error",
         )
         return redirect(url_for("auth.account")), 303

@@ -36,6 +36,7 @@ from porchlight.agent.sync_config import RetryLater, check_answer, heartbeat, pu
 from porchlight.agent.sync_http import AdminClient, AdminUnreachable
 from porchlight.agent.sync_parked import park, unpark
 from porchlight.errors import PorchlightError
+from porchlight.events import utc_now_iso
 
 log = logging.getLogger(__name__)
 
@@ -144,7 +145,9 @@ class SyncWorker:
             ids.append(event_id)
             parts.append(body)
             size += len(body.encode()) + 1
-        return ids, ('{"events":[' + ",".join(parts) + "]}").encode()
+        # sent_at: the router's clock, so the admin can record how far off it is
+        head = '{"sent_at":"' + utc_now_iso() + '","events":['
+        return ids, (head + ",".join(parts) + "]}").encode()
 
     def _delete(self, acked: list[str]) -> None:
         with self.db.atomic():

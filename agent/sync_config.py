@@ -23,7 +23,9 @@ from porchlight.agent.config import ConfigError, validate_config
 from porchlight.agent.store import kv_get, kv_set
 from porchlight.agent.sync_http import AdminClient, AdminResponse
 from porchlight.agent.sync_parked import heartbeat_fields
+from porchlight.bounds import MAX_INT32, MAX_SAFE_INT
 from porchlight.errors import PorchlightError
+from porchlight.events import utc_now_iso
 
 log = logging.getLogger(__name__)
 
@@ -113,10 +115,11 @@ def heartbeat(
         log.exception("status() failed; sending a bare heartbeat")
     body = {
         "agent_version": str(info.get("agent_version") or __version__)[:40],
-        "uptime_seconds": int(info.get("uptime_seconds") or 0),
-        "clients_online": int(info.get("clients_online") or 0),
+        "uptime_seconds": min(int(info.get("uptime_seconds") or 0), MAX_SAFE_INT),
+        "clients_online": min(int(info.get("clients_online") or 0), MAX_INT32),
         **heartbeat_fields(db),  # outbox_depth, rejected_events, rejected_reason
         "config_etag": kv_get(db, KEY_ETAG),
+        "clock": utc_now_iso(),  # the admin records how far off this router's clock is
     }
     answer = client.post_json("/api/v1/heartbeat", body)
     check_answer(answer, "heartbeat")

@@ -27,6 +27,12 @@ From the portal's "My data" (the guest's own say; no name or phone travels):
 
 `validate_event` is the one check both sides run: the agent before it queues,
 the admin before it stores. It returns a cleaned copy or raises `EventError`.
+Every field is bounded (`porchlight.bounds`): text without control characters
+but tab and newline, at most MAX_TEXT characters (fewer where the admin's
+column is smaller: `TEXT_LIMITS`); whole numbers from 0 to 2^53 - 1
+(`dwell_seconds` to `MAX_DWELL`); times with a zone and, given the admin's
+clock (`now=`), within `porchlight.bounds.MAX_PAST` before it and
+`MAX_AHEAD` after it.
 """
 
 from __future__ import annotations
@@ -36,6 +42,7 @@ import uuid
 from datetime import UTC, datetime
 from typing import Any
 
+from porchlight import bounds
 from porchlight.errors import PorchlightError
 
 EVENT_TYPES = ("login", "session_start", "session_end", "consent", "erasure_request")
@@ -58,6 +65,9 @@ FOLLOW_PURPOSES = ("line_follow", "zalo_follow")
 MAX_BATCH = 500
 MAX_TEXT = 200
 MAX_TAGS = 20
+MAX_DWELL = 400 * 86400  # seconds (visits.dwell_seconds is a 32-bit column)
+# Shorter than MAX_TEXT where the admin stores the value in a shorter column.
+TEXT_LIMITS = {"session_id": 64, "ip": 45, "phone": 40, "voucher": 40, "reason": 40}
 
 _MAC = re.compile(r"^[0-9a-f]{2}(:[0-9a-f]{2}){5}$")
 
@@ -84,7 +94,21 @@ def parse_time(value: Any, field: str = "time") -> datetime:
         raise EventError(f"{field}: expected an ISO-8601 time") from exc
     if parsed.tzinfo is None:
         raise EventError(f"{field}: time needs a zone (Z or an offset)")
-    return parsed.astimezone(UTC)
+    try:
+        return parsed.astimezone(UTC)
+    except OverflowError as exc:  # 0001-01-01T00:00:00+14:00 is before year 1 in UTC
+        raise EventError(f"{field}: {value[:40]} is out of range") from exc
+
+
+def _time(value: Any, field: str, now: datetime | None) -> datetime:
+    """`parse_time`, and within the admin's window when `now` (its clock) is given."""
+    when = parse_time(value, field)
+    if now is not None:
+        try:
+            bounds.in_window(when, field, now)
+        except bounds.BoundsError as exc:
+            raise EventError(str(exc)) from exc
+    return when
 
 
 def normalize_mac(value: Any) -> str:
@@ -111,22 +135,23 @@ def _text(data: dict[str, Any], key: str, *, required: bool = False) -> str | No
         if required:
             raise EventError(f"{key}: required")
         return None
-    if not isinstance(value, str):
-        raise EventError(f"{key}: expected a string")
-    value = value.strip()
-    if len(value) > MAX_TEXT:
-        raise EventError(f"{key}: longer than {MAX_TEXT} characters")
-    return value
+    try:
+        clean = bounds.text(value, key, TEXT_LIMITS.get(key, MAX_TEXT)).strip()
+    except bounds.BoundsError as exc:
+        raise EventError(str(exc)) from exc
+    if not clean and required:
+        raise EventError(f"{key}: required")
+    return clean or None
 
 
-def _int(data: dict[str, Any], key: str) -> int:
-    value = data.get(key, 0)
-    if isinstance(value, bool) or not isinstance(value, int) or value < 0:
-        raise EventError(f"{key}: expected a non-negative integer")
-    return value
+def _int(data: dict[str, Any], key: str, maximum: int = bounds.MAX_SAFE_INT) -> int:
+    try:
+        return bounds.whole(data.get(key, 0), key, maximum)
+    except bounds.BoundsError as exc:
+        raise EventError(str(exc)) from exc
 
 
-def _login(data: dict[str, Any]) -> dict[str, Any]:
+def _login(data: dict[str, Any], now: datetime | None) -> dict[str, Any]:
     channel = data.get("channel")
     if channel not in CHANNELS:
         raise EventError(f"channel: expected one of {', '.join(CHANNELS)}")
@@ -137,6 +162,8 @@ def _login(data: dict[str, Any]) -> dict[str, Any]:
     for tag in tags:
         if not isinstance(tag, str) or not tag.strip() or len(tag) > 50:
             raise EventError("tags: each tag is a non-empty string of at most 50 characters")
+        if (char := bounds.bad_character(tag)) is not None:
+            raise EventError(f"tags: control character U+{ord(char):04X} is not allowed")
         clean_tags.append(tag.strip())
     consents = data.get("consents") or []
     if not isinstance(consents, list) or len(consents) > 10:
@@ -179,26 +206,26 @@ def _login(data: dict[str, Any]) -> dict[str, Any]:
     }
 
 
-def _session_start(data: dict[str, Any]) -> dict[str, Any]:
+def _session_start(data: dict[str, Any], now: datetime | None) -> dict[str, Any]:
     return {
         "session_id": _text(data, "session_id", required=True),
-        "expires_at": parse_time(data.get("expires_at"), "expires_at").isoformat(),
+        "expires_at": _time(data.get("expires_at"), "expires_at", now).isoformat(),
     }
 
 
-def _session_end(data: dict[str, Any]) -> dict[str, Any]:
+def _session_end(data: dict[str, Any], now: datetime | None) -> dict[str, Any]:
     return {
         "session_id": _text(data, "session_id", required=True),
-        "started_at": parse_time(data.get("started_at"), "started_at").isoformat(),
-        "ended_at": parse_time(data.get("ended_at"), "ended_at").isoformat(),
-        "dwell_seconds": _int(data, "dwell_seconds"),
+        "started_at": _time(data.get("started_at"), "started_at", now).isoformat(),
+        "ended_at": _time(data.get("ended_at"), "ended_at", now).isoformat(),
+        "dwell_seconds": _int(data, "dwell_seconds", MAX_DWELL),
         "bytes_in": _int(data, "bytes_in"),
         "bytes_out": _int(data, "bytes_out"),
         "reason": _text(data, "reason") or "ended",
     }
 
 
-def _consent(data: dict[str, Any]) -> dict[str, Any]:
+def _consent(data: dict[str, Any], now: datetime | None) -> dict[str, Any]:
     if data.get("purpose") not in CONSENT_PURPOSES:
         raise EventError(f"purpose: expected one of {', '.join(CONSENT_PURPOSES)}")
     if not isinstance(data.get("granted"), bool):
@@ -211,7 +238,7 @@ def _consent(data: dict[str, Any]) -> dict[str, Any]:
     }
 
 
-def _erasure_request(data: dict[str, Any]) -> dict[str, Any]:
+def _erasure_request(data: dict[str, Any], now: datetime | None) -> dict[str, Any]:
     return {"session_id": _text(data, "session_id", required=True)}
 
 
@@ -224,8 +251,14 @@ _DATA = {
 }
 
 
-def validate_event(event: Any) -> dict[str, Any]:
-    """Check one event against the schema; return a cleaned copy."""
+def validate_event(event: Any, *, now: datetime | None = None) -> dict[str, Any]:
+    """Check one event against the schema; return a cleaned copy.
+
+    `now` is the admin's clock: times must then lie in its window
+    (`porchlight.bounds.in_window`). The agent checks without it: a router
+    whose clock is wrong still queues its guests' events, and the admin's
+    refusal (422) parks them where the Routers page shows the clock's skew.
+    """
     if not isinstance(event, dict):
         raise EventError("event: expected an object")
     event_id = event.get("id")
@@ -241,9 +274,9 @@ def validate_event(event: Any) -> dict[str, Any]:
     return {
         "id": str(parsed_id),
         "type": event["type"],
-        "occurred_at": parse_time(event.get("occurred_at"), "occurred_at")
+        "occurred_at": _time(event.get("occurred_at"), "occurred_at", now)
         .isoformat(timespec="milliseconds")
         .replace("+00:00", "Z"),
         "mac": normalize_mac(event.get("mac")),
-        "data": _DATA[event["type"]](data),
+        "data": _DATA[event["type"]](data, now),
     }

@@ -24,6 +24,7 @@ from flask import current_app, request
 from sqlalchemy.engine import Connection, Engine
 from sqlalchemy.exc import OperationalError
 
+from porchlight import bounds
 from porchlight.admin.client import client_ip
 from porchlight.admin.db import utcnow
 from porchlight.admin.schema import rate_limits
@@ -153,8 +154,29 @@ def require_router() -> RouterIdentity:
     return router
 
 
-def json_body(max_bytes: int = MAX_BODY) -> Any:
-    """The request's JSON, refusing more than `max_bytes` before parsing."""
+def parse_json(raw: bytes, *, element_level: int | None = None) -> Any:
+    """`raw` parsed, refusing more than `bounds.MAX_DEPTH` levels before parsing.
+
+    With `element_level` (the events array's level: 2 in ``{"events": [...]}``)
+    a too-deep event is named by its index (422, so the agent parks that
+    event alone); otherwise, or when none can be named, 400.
+    """
+    if bounds.json_depth(raw) > bounds.MAX_DEPTH:
+        index = None
+        if element_level is not None:
+            index = bounds.too_deep_element(raw, bounds.MAX_DEPTH - element_level)
+        message = f"JSON nests deeper than {bounds.MAX_DEPTH} levels"
+        if index is not None:
+            raise ApiError(422, "invalid_event", message, extra={"index": index})
+        raise ApiError(400, "too_deep", message)
+    try:
+        return json.loads(raw)
+    except (ValueError, UnicodeDecodeError, RecursionError) as exc:
+        raise ApiError(400, "bad_json", "body is not valid JSON") from exc
+
+
+def json_body(max_bytes: int = MAX_BODY, *, element_level: int | None = None) -> Any:
+    """The request's JSON, refusing more than `max_bytes` or too deep before parsing."""
     length = request.content_length
     if length is not None and length > max_bytes:
         raise ApiError(413, "too_large", f"body larger than {max_bytes} bytes")
@@ -163,7 +185,4 @@ def json_body(max_bytes: int = MAX_BODY) -> Any:
         raise ApiError(413, "too_large", f"body larger than {max_bytes} bytes")
     if not request.is_json:
         raise ApiError(415, "unsupported_media_type", "send Content-Type: application/json")
-    try:
-        return json.loads(raw)
-    except (ValueError, UnicodeDecodeError) as exc:
-        raise ApiError(400, "bad_json", "body is not valid JSON") from exc
+    return parse_json(raw, element_level=element_level)

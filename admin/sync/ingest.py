@@ -125,25 +125,30 @@ class ForeignEventError(Exception):
 
 
 def _refuse_foreign(
-    conn: Connection, router: RouterIdentity, seen: list[str], order: list[str]
+    conn: Connection, router: RouterIdentity, seen: list[str], events: list[dict[str, Any]]
 ) -> None:
-    """Raise (rolling the batch back) if a seen id belongs to another router."""
+    """Raise (rolling the batch back) if a seen id belongs to another router.
+
+    The error names the first such event by its position in the batch as
+    sent (duplicates included), which is the index the agent parks.
+    """
     if not seen:
         return
-    foreign = (
+    foreign = set(
         conn.execute(
-            sa.select(sync_events.c.id).where(
+            sa.select(sync_events.c.id)
+            .where(
                 sync_events.c.id.in_(seen),
                 sa.or_(
                     sync_events.c.router_id.is_(None), sync_events.c.router_id != router.router_id
                 ),
             )
-        )
-        .scalars()
-        .first()
+            .order_by(sync_events.c.id)
+        ).scalars()
     )
-    if foreign is not None:
-        raise ForeignEventError(str(foreign), order.index(str(foreign)))
+    for index, event in enumerate(events):
+        if event["id"] in foreign:
+            raise ForeignEventError(str(event["id"]), index)
 
 
 def ingest_batch(
@@ -162,7 +167,7 @@ def ingest_batch(
     if not unique:
         return IngestResult(acked=[], duplicates=len(events))
     fresh_ids = _record_ledger(conn, router, list(unique.values()), now)
-    _refuse_foreign(conn, router, [i for i in unique if i not in fresh_ids], acked)
+    _refuse_foreign(conn, router, [i for i in unique if i not in fresh_ids], events)
     fresh = [e for e in unique.values() if e["id"] in fresh_ids]
     result = IngestResult(acked=acked, duplicates=len(events) - len(fresh), applied=len(fresh))
     logins = [e for e in fresh if e["type"] == "login"]

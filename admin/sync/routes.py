@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import logging
-from typing import Any
 
 import sqlalchemy as sa
 from flask import Blueprint, Response, jsonify, request
@@ -14,6 +13,7 @@ from porchlight.admin.db import utcnow
 from porchlight.admin.schema import locations, router_commands, routers
 from porchlight.admin.sync.enrollment import EnrollmentError
 from porchlight.admin.sync.enrollment import enroll as enroll_router
+from porchlight.admin.sync.fields import clock_skew, heartbeat_values, record_skew, short_text
 from porchlight.admin.sync.guard import (
     ApiError,
     busy,
@@ -46,45 +46,15 @@ def _api_error(error: ApiError) -> Response:
     return response
 
 
-def _without_nul(value: Any) -> Any:
-    """NUL characters removed from every string (PostgreSQL text cannot hold them)."""
-    if isinstance(value, str):
-        return value.replace("\x00", "") if "\x00" in value else value
-    if isinstance(value, list):
-        return [_without_nul(v) for v in value]
-    if isinstance(value, dict):
-        return {k: _without_nul(v) for k, v in value.items()}
-    return value
-
-
-def _short_text(body: dict[str, Any], key: str, limit: int) -> str | None:
-    value = body.get(key)
-    if value is None:
-        return None
-    if not isinstance(value, str) or len(value) > limit:
-        raise ApiError(422, "invalid", f"{key}: expected a string of at most {limit} characters")
-    return str(_without_nul(value))
-
-
-def _count(body: dict[str, Any], key: str, maximum: int = 2**31 - 1) -> int | None:
-    """A non-negative integer field that fits its column (Integer unless told)."""
-    value = body.get(key)
-    if value is None:
-        return None
-    if isinstance(value, bool) or not isinstance(value, int) or not 0 <= value <= maximum:
-        raise ApiError(422, "invalid", f"{key}: expected an integer from 0 to {maximum}")
-    return value
-
-
 @bp.post("/enroll")
 def enroll() -> tuple[Response, int]:
     rate_limit(client_ip() or "unknown", "API_ENROLL_PER_MINUTE")  # behind ProxyFix
     body = json_body(16 * 1024)
     if not isinstance(body, dict) or not isinstance(body.get("code"), str):
         raise ApiError(422, "invalid", "code: required")
-    code = _short_text(body, "code", 40) or ""
-    hostname = _short_text(body, "hostname", 200)
-    version = _short_text(body, "agent_version", 40)
+    code = short_text(body, "code", 40) or ""
+    hostname = short_text(body, "hostname", 200)
+    version = short_text(body, "agent_version", 40)
     try:
         with engine().begin() as conn:
             identity, token = enroll_router(conn, code, hostname=hostname, agent_version=version)
@@ -111,24 +81,30 @@ def enroll() -> tuple[Response, int]:
 def events() -> Response:
     router = require_router()
     rate_limit(str(router.router_id), "API_EVENTS_PER_MINUTE")
-    body = json_body()
+    body = json_body(element_level=2)  # a too-deep event is named by its index
     if not isinstance(body, dict) or not isinstance(body.get("events"), list):
         raise ApiError(400, "bad_request", 'expected {"events": [...]}')
     batch = body["events"]
     if len(batch) > MAX_BATCH:
         raise ApiError(413, "too_many_events", f"at most {MAX_BATCH} events per batch")
+    now = utcnow()
+    skew = clock_skew(body, "sent_at", now)
     clean = []
     for index, event in enumerate(batch):
         try:
-            clean.append(_without_nul(validate_event(event)))
+            clean.append(validate_event(event, now=now))
         except EventError as exc:
+            if skew is not None:  # the Routers page shows why its events are refused
+                with engine().begin() as conn:
+                    record_skew(conn, router.router_id, skew)
             raise ApiError(422, "invalid_event", exc.message, extra={"index": index}) from exc
     slot = ingest_slot()
     if not slot.acquire(timeout=INGEST_WAIT_SECONDS):
         raise busy("too many batches being written; retry later")
     try:
         with write_transaction(engine(), router.tenant_id) as conn:
-            result = ingest_batch(conn, router, clean)
+            result = ingest_batch(conn, router, clean, now=now)
+            record_skew(conn, router.router_id, skew)
     except ForeignEventError as exc:
         raise ApiError(
             409, "foreign_event", "an event id of another router", extra={"index": exc.index}
@@ -178,17 +154,7 @@ def heartbeat() -> Response:
     body = json_body(16 * 1024)
     if not isinstance(body, dict):
         raise ApiError(400, "bad_request", "expected a JSON object")
-    values = {
-        "last_seen_at": utcnow(),
-        "agent_version": _short_text(body, "agent_version", 40),
-        "uptime_seconds": _count(body, "uptime_seconds", 2**63 - 1),
-        "clients_online": _count(body, "clients_online"),
-        "outbox_depth": _count(body, "outbox_depth"),
-        "config_etag": _short_text(body, "config_etag", 80),
-        "rejected_events": _count(body, "rejected_events"),
-        "rejected_reason": _short_text(body, "rejected_reason", 200),
-    }
-    values = {key: value for key, value in values.items() if value is not None}
+    values = heartbeat_values(body, utcnow())
     try:
         with engine().begin() as conn:
             conn.execute(routers.update().where(routers.c.id == router.router_id).values(values))

@@ -14,7 +14,7 @@ from collections.abc import Sequence
 from pathlib import Path
 
 from .host import DeployError, Host
-from .install import read_record, run_install
+from .install import read_record, run_install, run_stage
 from .preflight import InstallOptions
 from .remove import run_uninstall
 from .tls import installed as installed_tls
@@ -68,6 +68,11 @@ def build_parser() -> argparse.ArgumentParser:
     inst.add_argument("--tls-cert", type=Path, metavar="FILE", help="PEM certificate for NAME")
     inst.add_argument("--tls-key", type=Path, metavar="FILE", help="its PEM private key")
     inst.add_argument("--rollback", action="store_true", help="undo an install that did not finish")
+    inst.add_argument(
+        "--stage-only",
+        action="store_true",
+        help="software and unit files only, configured at first boot (deploy/build-image)",
+    )
     _common(inst)
     _source(inst)
     up = sub.add_parser("upgrade", prog="upgrade-router", help="upgrade in place")
@@ -120,6 +125,15 @@ def install_options(args: argparse.Namespace, host: Host) -> InstallOptions:
 
 
 def main(argv: Sequence[str] | None = None) -> int:
+    argv = sys.argv[1:] if argv is None else list(argv)
+    if argv[:1] == ["image"]:  # deploy/build-image
+        from .image_build import main as build_image
+
+        return build_image(argv[1:])
+    if argv[:1] == ["firstboot"]:  # porchlight-firstboot.service, in a flashed image
+        from .firstboot import main as firstboot
+
+        return firstboot(argv[1:])
     args = build_parser().parse_args(argv)
     level = logging.DEBUG if args.verbose else logging.WARNING if args.dry_run else logging.INFO
     logging.basicConfig(level=level, format="==> %(message)s", stream=sys.stdout)
@@ -138,6 +152,8 @@ def main(argv: Sequence[str] | None = None) -> int:
         except BlockingIOError:
             print(f"{prog}: another install, upgrade or uninstall is running", file=sys.stderr)
             return 1
+        if args.command == "install" and args.stage_only:
+            return run_stage(host, Source(wheel=args.wheel, wheelhouse=args.wheelhouse))
         if args.command == "install":
             opts = install_options(args, host)
             return run_install(host, opts, args.dry_run, args.rollback)

@@ -28,6 +28,7 @@ from .host import (
     OPT,
     PORTAL_USER,
     RECORD,
+    ROUTER_UNITS,
     STATE,
     UNIT_DIR,
     DeployError,
@@ -81,20 +82,7 @@ def write_record(host: Host, **updates: Any) -> None:
 
 def apply(host: Host, journal: Journal, opts: InstallOptions, lan: Lan) -> str:
     """Make the host match the plan; returns what happened to the packages."""
-    journal.mkdir(STATE)
-    packages = install_packages(host, journal)
-    for target, mode in (
-        (ETC, 0o755),
-        (OPT, 0o755),
-        (AGENT_STATE, 0o700),
-        (WALLED_GARDEN_DIR, 0o755),
-        (f"{STATE}/dnsmasq", 0o755),
-    ):
-        journal.mkdir(target, mode)
-    install_venv(host, journal, opts.source)
-    if not host.has_user(PORTAL_USER) and journal.note(f"create system user {PORTAL_USER}"):
-        journal.record("user", name=PORTAL_USER)
-        host.add_system_user(PORTAL_USER)
+    packages = install_software(host, journal, opts.source)
     before = len(journal.changes)
     name = opts.tls.name if opts.tls else None
     tls_port = TLS_PORT if opts.tls else None
@@ -106,9 +94,7 @@ def apply(host: Host, journal: Journal, opts: InstallOptions, lan: Lan) -> str:
         install_certificate(journal, opts.tls)
     if host.systemd_running and not journal.dry_run:
         host.run(["dnsmasq", "--test", f"--conf-file={ETC}/dnsmasq.conf"], timeout=30)
-    for unit in (*opts.units, *HELPER_UNITS):
-        data = (SOURCE_TREE / "systemd" / unit).read_bytes()
-        journal.write(f"{UNIT_DIR}/{unit}", data)
+    write_units(journal, opts.units)
     changed = len(journal.changes) > before
     enable_units(host, journal, opts.units)
     start_units(host, journal, opts.units, restart=changed)
@@ -124,6 +110,51 @@ def apply(host: Host, journal: Journal, opts: InstallOptions, lan: Lan) -> str:
             host, lan=lan.iface, admin_url=opts.admin_url, version=opts.source.version, **names
         )
     return packages
+
+
+def install_software(host: Host, journal: Journal, source: Source) -> str:
+    """Packages, directories, the venv and the portal's user: what needs no LAN."""
+    journal.mkdir(STATE)
+    packages = install_packages(host, journal)
+    for target, mode in (
+        (ETC, 0o755),
+        (OPT, 0o755),
+        (AGENT_STATE, 0o700),
+        (WALLED_GARDEN_DIR, 0o755),
+        (f"{STATE}/dnsmasq", 0o755),
+    ):
+        journal.mkdir(target, mode)
+    install_venv(host, journal, source)
+    if not host.has_user(PORTAL_USER) and journal.note(f"create system user {PORTAL_USER}"):
+        journal.record("user", name=PORTAL_USER)
+        host.add_system_user(PORTAL_USER)
+    return packages
+
+
+def write_units(journal: Journal, units: tuple[str, ...]) -> None:
+    for unit in (*units, *HELPER_UNITS):
+        data = (SOURCE_TREE / "systemd" / unit).read_bytes()
+        journal.write(f"{UNIT_DIR}/{unit}", data)
+
+
+def run_stage(host: Host, source: Source) -> int:
+    """`install --stage-only` (deploy/build-image, inside the image's root): the
+    software and the unit files, neither configured nor enabled; first boot runs
+    install-router with the LAN it finds, which keeps this venv (same version)."""
+    journal = Journal(host, dry_run=False)
+    source.check()
+    try:
+        install_software(host, journal, source)
+        write_units(journal, ROUTER_UNITS)
+    except (DeployError, OSError) as exc:
+        problems = journal.rollback()
+        print(f"install-router: {exc}", file=sys.stderr)
+        for problem in problems:
+            print(f"  could not undo: {problem}", file=sys.stderr)
+        return 1
+    journal.finish()
+    print(f"Porchlight {source.version} staged (configured at first boot).")
+    return 0
 
 
 def portal_secret(host: Host) -> str:
@@ -187,7 +218,11 @@ def start_units(host: Host, journal: Journal, units: tuple[str, ...], restart: b
             return
     verb = "restart" if restart else "start"
     if journal.note(f"{verb} {' '.join(units)}"):
-        journal.record("units-started", units=list(units))
+        # a gate this run brings up: its nftables table (which outlives the agent) goes on undo
+        agent = host.systemctl("is-active", "porchlight-agent.service", check=False)
+        journal.record(
+            "units-started", units=list(units), new_gate=agent.stdout.strip() != "active"
+        )
         host.systemctl(verb, *units)
         wait_for_agent(host)
 

@@ -186,6 +186,8 @@ class Journal:
         elif kind == "units-started":
             if self.host.systemd_running:
                 self.host.systemctl("stop", *rec["units"], check=False)
+            if rec.get("new_gate"):  # never a half-configured gate left in the kernel
+                self.host.nft_delete_table("inet", "porchlight")
         elif kind == "sysctl":  # net.ipv4.ip_forward, the only one
             ip_forward.set_live(rec["old"])
         elif kind == "enrolled":

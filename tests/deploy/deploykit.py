@@ -109,11 +109,18 @@ Inside = Callable[..., subprocess.CompletedProcess]
 
 
 @contextmanager
-def boot(root: Path, netns: Netns, binds: dict[str, Path], log_path: Path) -> Iterator[Inside]:
+def boot(
+    root: Path,
+    netns: Netns,
+    binds: dict[str, Path],
+    log_path: Path,
+    binds_rw: dict[str, Path] | None = None,
+) -> Iterator[Inside]:
     """Boot `root` with systemd-nspawn (`--volatile=overlay`: the root stays
     pristine) inside `netns`, the source tree at /root/porchlight and `binds`
-    (container path -> host path) read-only; yield `inside(command)`, which runs
-    a bash command in the booted container. Powered off afterwards."""
+    (container path -> host path) read-only, `binds_rw` writable; yield
+    `inside(command)`, which runs a bash command in the booted container.
+    Powered off afterwards."""
     argv = [
         "systemd-nspawn",
         "-D",
@@ -130,6 +137,7 @@ def boot(root: Path, netns: Netns, binds: dict[str, Path], log_path: Path) -> It
         f"--bind-ro={REPO}:/root/porchlight",
     ]
     argv += [f"--bind-ro={host}:{path}" for path, host in binds.items()]
+    argv += [f"--bind={host}:{path}" for path, host in (binds_rw or {}).items()]
     with log_path.open("w") as log:
         proc = subprocess.Popen(
             argv, stdin=subprocess.DEVNULL, stdout=log, stderr=log, start_new_session=True

@@ -12,6 +12,7 @@ import csv
 import gc
 import io
 import logging
+import re
 import shutil
 import tempfile
 import zipfile
@@ -33,6 +34,12 @@ class _Part(Protocol):
     def close(self) -> None: ...
 
 
+# Control characters (but tab, newline and the CR of CSV's line ends): whatever
+# older data or a router ever stored, a CSV cell never carries one (Excel and
+# many CSV readers stop at a NUL or show garbage). One pass over each batch.
+_CONTROL = re.compile("[\x00-\x08\x0b\x0c\x0e-\x1f\x7f-\x9f]")
+
+
 class _CsvPart:
     """Rows go through a string buffer, one file write a batch (not one a row)."""
 
@@ -44,12 +51,12 @@ class _CsvPart:
 
     def write(self, rows: list[tuple[object, ...]]) -> None:
         self._writer.writerows(rows)
-        self._fh.write(self._buffer.getvalue())
+        self._fh.write(_CONTROL.sub("", self._buffer.getvalue()))
         self._buffer.seek(0)
         self._buffer.truncate()
 
     def close(self) -> None:
-        self._fh.write(self._buffer.getvalue())
+        self._fh.write(_CONTROL.sub("", self._buffer.getvalue()))
         self._fh.close()
 
 

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import uuid
 from dataclasses import dataclass
+from datetime import datetime, timedelta
 from typing import Any
 
 import sqlalchemy as sa
@@ -78,6 +79,10 @@ def login_event(
     }
 
 
+def _iso(when: datetime) -> str:
+    return when.isoformat(timespec="milliseconds").replace("+00:00", "Z")
+
+
 def end_event(
     session_id: str, *, mac: str = "aa:bb:cc:dd:ee:01", dwell: int = 600
 ) -> dict[str, Any]:
@@ -88,8 +93,9 @@ def end_event(
         "mac": mac,
         "data": {
             "session_id": session_id,
-            "started_at": "2026-11-25T10:00:00Z",
-            "ended_at": "2026-11-25T10:10:00Z",
+            # within the admin's window around its clock (porchlight/bounds.py)
+            "started_at": _iso(utcnow() - timedelta(minutes=10)),
+            "ended_at": _iso(utcnow()),
             "dwell_seconds": dwell,
             "bytes_in": 1000,
             "bytes_out": 2000,

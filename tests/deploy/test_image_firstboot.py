@@ -1,0 +1,209 @@
+"""A flashed router's first boot, from the root filesystem deploy/build-image made.
+
+The image is built once per session (`deploy/build-image --keep-root`: the
+directory `mkfs.ext4 -d` turned into the root partition) and booted with the
+systemd-nspawn harness in the router namespace, a directory bound at
+/boot/porchlight standing in for the PORCHLIGHT FAT partition, an upstream
+namespace answering DHCP behind wan0 and the real admin on 127.0.0.1:
+
+    router ns (the container)                           upstream ns
+    lan0 10.77.0.1/24 (guests)   wan0 (DHCP) ──veth── eth0 192.0.2.1 (dnsmasq)
+    admin on 127.0.0.1:8137
+
+The base root comes from `deploy/build-image --base-only` (scripts/setup
+--tests); without it these tests skip, under PORCHLIGHT_REQUIRE_ALL=1 they fail.
+"""
+
+from __future__ import annotations
+
+import os
+import secrets
+import subprocess
+import time
+from collections.abc import Iterator
+from contextlib import contextmanager
+from pathlib import Path
+
+import pytest
+from deploykit import REPO, Netns, boot, run
+
+pytestmark = [pytest.mark.root, pytest.mark.slow]
+
+BASE = Path("/var/cache/porchlight/image-bookworm-amd64")
+UPSTREAM_IP = "192.0.2.1"
+
+
+@pytest.fixture(scope="session")
+def image_root(nspawn_root, root_wheelhouse, tmp_path_factory) -> Path:
+    """The image's root directory, built once (about a minute with a cached base)."""
+    if not (BASE / "usr/lib/systemd/boot/efi/systemd-bootx64.efi").exists():
+        reason = f"no image base root in {BASE}: run deploy/build-image --arch amd64 --base-only"
+        if os.environ.get("PORCHLIGHT_REQUIRE_ALL") == "1":
+            pytest.fail(reason, pytrace=False)
+        pytest.skip(reason)
+    work = tmp_path_factory.mktemp("image")
+    started = time.monotonic()
+    proc = run(
+        [str(REPO / "deploy/build-image"), "--arch", "amd64", "--out", str(work / "router.img")]
+        + ["--wheelhouse", str(root_wheelhouse), "--keep-root", str(work / "root")]
+        + ["--admin-url", "http://127.0.0.1:8137"],
+        timeout=900,
+        check=False,
+    )
+    assert proc.returncode == 0, proc.stdout + proc.stderr
+    print(f"image built in {time.monotonic() - started:.0f} s")
+    (work / "router.img").unlink()  # the root directory is what the tests boot
+    return work / "root"
+
+
+@contextmanager
+def upstream_dhcp(netns: Netns) -> Iterator[Netns]:
+    """wan0 in the router namespace, its peer in a namespace whose dnsmasq answers DHCP."""
+    ns = Netns("pl" + secrets.token_hex(3))
+    run(["ip", "netns", "add", ns.name])
+    server = None
+    try:
+        run(["ip", "-n", netns.name, "link", "add", "wan0", "type", "veth"]
+            + ["peer", "name", "eth0", "netns", ns.name])  # fmt: skip
+        for argv in (
+            ["link", "set", "lo", "up"],
+            ["addr", "add", f"{UPSTREAM_IP}/24", "dev", "eth0"],
+            ["link", "set", "eth0", "up"],
+        ):
+            run(["ip", "-n", ns.name, *argv])
+        run(["ip", "-n", netns.name, "link", "set", "wan0", "up"])
+        server = subprocess.Popen(
+            ["ip", "netns", "exec", ns.name, "dnsmasq", "--keep-in-foreground", "--port=0"]
+            + ["--interface=eth0", "--bind-interfaces", "--dhcp-range=192.0.2.50,192.0.2.99,1h"]
+            + ["--dhcp-leasefile=/dev/null", "--pid-file", "--conf-file=/dev/null"],
+            stdout=subprocess.DEVNULL,
+            stderr=subprocess.DEVNULL,
+        )
+        yield ns
+    finally:
+        if server is not None:
+            server.terminate()
+            server.wait(timeout=20)
+        run(["ip", "netns", "del", ns.name], check=False)
+
+
+@pytest.fixture
+def upstream(netns) -> Iterator[Netns]:
+    with upstream_dhcp(netns) as ns:
+        yield ns
+
+
+def write_txt(folder: Path, text: str, bom: bool = True) -> Path:
+    """porchlight.txt as Windows Notepad saves it: a UTF-8 BOM and CRLF."""
+    path = folder / "porchlight.txt"
+    data = text.replace("\n", "\r\n").encode()
+    path.write_bytes((b"\xef\xbb\xbf" if bom else b"") + data)
+    return path
+
+
+def wait_for_answer(path: Path, seconds: float = 180, after: str = "") -> str:
+    """porchlight.txt once the router has written its status into it."""
+    deadline = time.monotonic() + seconds
+    while time.monotonic() < deadline:
+        text = path.read_bytes().decode("utf-8", "replace")
+        if "status = " in text and text != after:
+            return text
+        time.sleep(1)
+    raise AssertionError(f"no status in porchlight.txt after {seconds:.0f}s: {text}")
+
+
+def gate_absent(inside) -> None:
+    """Nothing of a gate: no device token, config or enabled units (install-router undid it)."""
+    assert inside("test -e /var/lib/porchlight/agent/device-token").returncode != 0
+    assert inside("test -e /etc/porchlight/agent.env").returncode != 0
+    assert inside("systemctl is-enabled porchlight-agent").stdout.strip() != "enabled"
+    assert inside("nft list table inet porchlight").returncode != 0
+
+
+def test_first_boot_from_porchlight_txt(image_root, netns, upstream, admin, tmp_path):
+    url, new_code = admin
+    code = new_code()
+    fat = tmp_path / "fat"
+    fat.mkdir()
+    txt = write_txt(
+        fat,
+        f"# edited in Notepad\nadmin_url = {url}\nCode = {code}\nlan = lan0\nwan = wan0\n"
+        "lan_address = 10.77.0.1/24\n",
+    )
+    log = tmp_path / "nspawn.log"
+    started = time.monotonic()
+    with boot(image_root, netns, {}, log, binds_rw={"/boot/porchlight": fat}) as inside:
+        text = wait_for_answer(txt)
+        ready = time.monotonic() - started
+        print(f"first boot to gate ready under nspawn: {ready:.0f} s")
+        assert "status = enrolled" in text, text
+        assert code not in text and "code =\r\n" in text
+        assert "gate ready at Lab Café" in text
+        assert "# edited in Notepad" in text  # the installer's own lines are kept
+        assert inside("test -s /var/lib/porchlight/agent/device-token").returncode == 0
+        states = inside("systemctl is-active porchlight-agent porchlight-portal porchlight-dnsmasq")
+        assert states.stdout.split() == ["active"] * 3, states.stdout
+        assert "inet 192.0.2." in inside("ip -4 -o addr show dev wan0").stdout
+        agent_env = inside("cat /etc/porchlight/agent.env").stdout
+        assert "PORCHLIGHT_LAN=lan0" in agent_env and "--wan wan0" in agent_env
+        # a unique identity made at this boot, not baked in
+        machine_id = inside("cat /etc/machine-id").stdout.strip()
+        assert len(machine_id) == 32 and machine_id != "uninitialized"
+        assert inside("systemctl is-enabled ssh").stdout.strip() != "enabled"
+    assert "porchlight-agent ready" in log.read_text()
+
+
+def test_first_boot_bad_inputs(image_root, netns, admin, tmp_path):
+    """Each bad porchlight.txt or setup gets its message and no gate; one boot,
+    porchlight-firstboot restarted for each case."""
+    url, new_code = admin
+    fat = tmp_path / "fat"
+    fat.mkdir()
+    # one port only: lan0's peer goes to a namespace of its own, there is no wan0
+    other = Netns("pl" + secrets.token_hex(3))
+    run(["ip", "netns", "add", other.name])
+    try:
+        run(["ip", "-n", netns.name, "link", "set", "lan0p", "netns", other.name])
+        txt = write_txt(fat, f"admin_url = {url}\ncode = {new_code()}\n")
+        log = tmp_path / "nspawn.log"
+        with boot(image_root, netns, {}, log, binds_rw={"/boot/porchlight": fat}) as inside:
+            text = wait_for_answer(txt)
+            assert "status = problem" in text and "only one network port found (lan0)" in text
+            gate_absent(inside)
+
+            def again(content: bytes) -> str:
+                txt.write_bytes(content)
+                proc = inside("systemctl restart porchlight-firstboot")
+                assert proc.returncode == 0, proc.stderr
+                return wait_for_answer(txt, after=content.decode("utf-8", "replace"))
+
+            text = again(b"\xef\xbb\xbf\x00\x01\xfe garbage \xff\r\n")
+            assert "porchlight.txt is not text" in text, text
+            text = again(b"\xef\xbb\xbfadmin_url = https://a.example\r\nwifi password = x\r\n")
+            assert "line 2: unknown setting 'wifi_password'" in text, text
+            # two ports from here on: lan0 and wan0, where DHCP answers
+            with upstream_dhcp(netns):
+                base = "lan = lan0\r\nwan = wan0\r\nlan_address = 10.77.0.1/24\r\n"
+                text = again(f"admin_url = {url}\r\ncode = AAAA-BBBB-CCCC\r\n{base}".encode())
+                # the admin says the same of a wrong and a used code (no oracle for guessing)
+                refused = "code is not valid, already used, or expired"
+                assert "enrollment failed" in text and refused in text, text
+                assert "AAAA-BBBB-CCCC" in text  # kept to be corrected, never used
+                gate_absent(inside)
+                used = new_code()
+                exe = str(REPO / ".venv/bin/porchlight")
+                state = tmp_path / "other-router"
+                netns.exec(
+                    [exe, "agent", "enroll", url, used, "--state-dir", str(state)], check=True
+                )
+                text = again(f"admin_url = {url}\r\ncode = {used}\r\n{base}".encode())
+                assert "enrollment failed" in text and refused in text, text
+                gate_absent(inside)
+                dead = "http://127.0.0.1:9"
+                text = again(f"admin_url = {dead}\r\ncode = {new_code()}\r\n{base}".encode())
+                assert f"cannot reach the admin at {dead}" in text, text
+                gate_absent(inside)
+        console = log.read_text()
+        assert "porchlight: problem: only one network port found" in console
+    finally:
+        run(["ip", "netns", "del", other.name], check=False)

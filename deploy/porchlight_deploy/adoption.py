@@ -4,8 +4,8 @@ from __future__ import annotations
 
 from typing import Any
 
+from .firstboot_problem import Problem
+
 
 def adopt(ctx: Any, setup: Any, baked: dict[str, Any], lan: str, wan: str) -> None:
-    from .firstboot import Problem
-
     raise Problem("porchlight.txt has no code: put the enrollment code from the admin in it")

@@ -26,21 +26,14 @@ from dataclasses import dataclass
 from pathlib import Path
 
 from . import image_layout as il
+from .adoption import adopt
+from .firstboot_problem import FIX_BY_HAND, RETRY, Problem
 from .porchlight_txt import Setup, TxtError, parse, rewrite
 
 INSTALLER = "/opt/porchlight/installer/deploy/install-router"
 NETWORK_DIR = "/etc/systemd/network"
 PROBE_FILE = "90-porchlight-probe.network"
 VIRTUAL = ("lo", "docker", "virbr", "br-", "wg", "tun", "tap", "ifb", "dummy")
-FIX_BY_HAND = 3
-RETRY = 1
-
-
-class Problem(Exception):
-    def __init__(self, message: str, exit_code: int = FIX_BY_HAND) -> None:
-        super().__init__(message)
-        self.message = message
-        self.exit_code = exit_code
 
 
 @dataclass
@@ -256,8 +249,6 @@ def first_boot(ctx: Context) -> int:
         lan, wan = find_ports(ctx, setup)
         configure_ports(ctx, setup, lan, wan)
         if not setup.code:
-            from .adoption import adopt
-
             adopt(ctx, setup, baked, lan, wan)
         else:
             install_with_code(setup, lan, wan)

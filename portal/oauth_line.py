@@ -40,7 +40,9 @@ LINE_DEFAULTS: dict[str, str] = {
     "token_url": "https://api.line.me/oauth2/v2.1/token",
     "userinfo_url": "https://api.line.me/oauth2/v2.1/verify",  # the ID token check
     "friendship_url": "https://api.line.me/friendship/v1/status",
-    "scope": "openid profile email",
+    # "openid profile email" once LINE approved the channel's e-mail permission
+    # (the venue sets "scope" in the portal's OAuth file).
+    "scope": "openid profile",
     "style": "line",
 }
 FetchJson = Callable[[urllib.request.Request], dict[str, Any]]

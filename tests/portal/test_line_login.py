@@ -196,7 +196,7 @@ def test_line_login_offers_the_venue_account_and_records_the_follow(venue, line)
     query = dict(urllib.parse.parse_qsl(urllib.parse.urlsplit(target).query))
     assert query["client_id"] == "1657000000"
     assert query["response_type"] == "code"
-    assert query["scope"] == "openid profile email"
+    assert query["scope"] == "openid profile"
     assert query["redirect_uri"] == f"{PORTAL}/oauth/line/callback"
     assert query["code_challenge_method"] == "S256"
     assert query["bot_prompt"] == "aggressive"

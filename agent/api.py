@@ -19,7 +19,8 @@ from collections.abc import Callable
 from pathlib import Path
 from typing import Any
 
-from porchlight.agent.gate import Gate, GateError
+from porchlight.agent import guest_data, sessions
+from porchlight.agent.gate import Gate, GateError, clean_mac
 from porchlight.errors import PorchlightError
 
 log = logging.getLogger(__name__)
@@ -56,7 +57,22 @@ class Api:
             "trust": lambda r: self._list(r, "trusted"),
             "block": lambda r: self._list(r, "blocked"),
             "reload": self._do_reload,
+            # the portal's "My data" (agent/guest_data.py): only for a device online now
+            "my_data": lambda r: self._guest(r, None),
+            "withdraw_marketing": lambda r: self._guest(r, guest_data.withdraw_marketing),
+            "request_erasure": lambda r: self._guest(r, guest_data.request_erasure),
         }
+
+    def _guest(
+        self, request: dict[str, Any], change: Callable[[Any, str, str], bool] | None
+    ) -> dict[str, Any]:
+        mac = clean_mac(request.get("mac"))
+        gate = self.gate
+        with gate.lock:
+            if sessions.open_session(gate.db, mac) is None:
+                raise GateError("not_logged_in", "this device is not logged in")
+            changed = change(gate.db, mac, sessions.iso(gate.clock())) if change else False
+            return {"data": guest_data.view(gate.db, mac), "changed": changed}
 
     def _admit(self, request: dict[str, Any]) -> dict[str, Any]:
         seconds = request.get("seconds")

@@ -60,6 +60,9 @@ def prune(db: Database, now: float, days: int, voucher_codes: set[str]) -> dict[
             f"DELETE FROM voucher_uses WHERE used_at < ? AND code NOT IN ({marks})",  # noqa: S608
             [cutoff, *codes],
         ).rowcount
+        counts["guest_data"] = db.execute(
+            "DELETE FROM guest_data WHERE last_login_at < ?", [cutoff]
+        ).rowcount
         counts["parked_events"] = db.execute(
             "DELETE FROM parked_events WHERE parked_at < ?", [cutoff]
         ).rowcount

@@ -14,6 +14,7 @@ from typing import Any
 
 from sqlite_utils import Database
 
+from porchlight.agent import guest_data
 from porchlight.agent.store import enqueue_event
 from porchlight.agent.welcome_back import MAX_FAILURES
 from porchlight.events import is_randomized_mac, new_event_id
@@ -204,6 +205,7 @@ def _record_login(
         "proof = excluded.proof, failures = 0",
         [mac, keep.get("name"), channel, started] + [keep.get("phone_tail"), keep.get("proof")],
     )
+    guest_data.record_login(db, mac, session_id, login, started)  # "My data" on the portal
     if channel == "voucher" and login.get("voucher"):
         db.execute(
             "INSERT INTO voucher_uses (code, mac, session_id, used_at) VALUES (?, ?, ?, ?)",

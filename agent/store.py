@@ -18,6 +18,8 @@ Tables:
 - ``kv``: small agent state (applied config, config ETag, ...).
 - ``parked_events``: outbox events the admin refused for good (409/422), with
   the answer, moved out of the outbox by the sync worker (m002).
+- ``guest_data``: per MAC, what the portal's "My data" shows (name, phone and
+  e-mail masked, consents, logins here), agent/guest_data.py (m004).
 """
 
 from __future__ import annotations
@@ -136,6 +138,28 @@ def m003_welcome_back_proof(db: Database) -> None:
     db.execute("ALTER TABLE remembered ADD COLUMN phone_tail TEXT")
     db.execute("ALTER TABLE remembered ADD COLUMN proof TEXT")
     db.execute("ALTER TABLE remembered ADD COLUMN failures INTEGER NOT NULL DEFAULT 0")
+
+
+@MIGRATIONS()
+def m004_guest_data(db: Database) -> None:
+    """What the portal's "My data" shows a device (agent/guest_data.py): masked, per MAC."""
+    db.execute(
+        """
+        CREATE TABLE guest_data (
+            mac TEXT PRIMARY KEY,
+            session_id TEXT NOT NULL,
+            name TEXT,
+            phone_masked TEXT,
+            email_masked TEXT,
+            consents TEXT NOT NULL DEFAULT '[]',
+            visits INTEGER NOT NULL DEFAULT 0,
+            first_login_at TEXT NOT NULL,
+            last_login_at TEXT NOT NULL,
+            erasure_requested_at TEXT
+        )
+        """
+    )
+    db.execute("CREATE INDEX guest_data_last ON guest_data (last_login_at)")
 
 
 def open_db(path: str | Path) -> Database:

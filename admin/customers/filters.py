@@ -12,7 +12,7 @@ import json
 import re
 from collections.abc import Mapping
 from dataclasses import asdict, dataclass, field, replace
-from datetime import date, datetime
+from datetime import UTC, date, datetime
 from decimal import Decimal
 from typing import Any
 from urllib.parse import urlencode
@@ -81,10 +81,13 @@ def _int(raw: str, low: int, high: int) -> int | None:
 
 
 def _date(raw: str) -> date | None:
+    """A date of the years the admin stores (1900-2200), else None (0001-01-01 and
+    9999-12-31 would overflow once turned into the tenant's midnight in UTC)."""
     try:
-        return date.fromisoformat(raw.strip()[:10])
+        value = date.fromisoformat(raw.strip()[:10])
     except ValueError:
         return None
+    return value if 1900 <= value.year <= 2200 else None
 
 
 def parse_filters(args: Mapping[str, Any]) -> tuple[CustomerFilters, list[str]]:
@@ -178,7 +181,7 @@ def parse_filters(args: Mapping[str, Any]) -> tuple[CustomerFilters, list[str]]:
         else:
             notices.append(_("Unknown sort “%(v)s”; sorted by last visit.", v=raw[:20]))
     if raw := get("after"):
-        if decode_cursor(raw) is not None:
+        if decode_cursor(raw, values.get("sort", DEFAULT_SORT)) is not None:
             values["after"] = raw
         else:
             notices.append(_("The page link was damaged; showing the first page."))
@@ -197,18 +200,55 @@ def encode_cursor(phase: int, value: Any, customer_id: int) -> str:
     return base64.urlsafe_b64encode(raw.encode()).decode().rstrip("=")
 
 
-def decode_cursor(text: str) -> tuple[int, Any, int] | None:
+_CURSOR_KINDS: dict[str, tuple[type, ...]] = {
+    "visits": (int,),
+    "last_visit": (datetime,),
+    "spend": (Decimal, int),
+    "spend_desc": (Decimal, int),
+    "name": (str,),
+}
+MAX_ID = 2**31 - 1  # an Integer column
+
+
+def _cursor_value(value: Any) -> Any:
+    """The sort key a cursor carries, or raise ValueError when it is not a real one."""
+    if isinstance(value, list) and len(value) == 2 and value[0] == "dt":
+        when = datetime.fromisoformat(str(value[1]))
+        if when.tzinfo is None or not 1900 <= when.astimezone(UTC).year <= 2200:
+            raise ValueError("a cursor time needs a zone and a sane year")
+        return when
+    if isinstance(value, list) and len(value) == 2 and value[0] == "dec":
+        amount = Decimal(str(value[1]))
+        if not amount.is_finite() or abs(amount) >= Decimal(10) ** 14:
+            raise ValueError("a cursor amount out of range")
+        return amount
+    if isinstance(value, bool) or isinstance(value, float):
+        raise ValueError("no float or boolean is a sort key")
+    if isinstance(value, int) and abs(value) > MAX_ID:
+        raise ValueError("a cursor count out of range")
+    if isinstance(value, str) and (len(value) > 200 or "\x00" in value):
+        raise ValueError("a cursor name out of range")
+    if value is not None and not isinstance(value, int | str):
+        raise ValueError("not a sort key")
+    return value
+
+
+def decode_cursor(text: str, sort: str | None = None) -> tuple[int, Any, int] | None:
+    """(phase, sort key, customer id) of a page link, or None when it was damaged or
+    crafted: a key that no sort has (NaN, infinity, a float, a time without zone, a
+    huge number) or, given `sort`, not that sort's kind."""
     try:
-        raw = base64.urlsafe_b64decode(text + "=" * (-len(text) % 4))
+        raw = base64.urlsafe_b64decode(text[:1000] + "=" * (-len(text[:1000]) % 4))
         phase, value, customer_id = json.loads(raw)
-        if isinstance(value, list) and len(value) == 2 and value[0] == "dt":
-            value = datetime.fromisoformat(value[1])
-        elif isinstance(value, list) and len(value) == 2 and value[0] == "dec":
-            value = Decimal(value[1])
-        if phase not in (1, 2) or not isinstance(customer_id, int):
-            return None
-        if value is not None and not isinstance(value, int | float | str | datetime | Decimal):
-            return None
-        return phase, value, customer_id
-    except (ValueError, TypeError):
+        value = _cursor_value(value)
+    except (ValueError, TypeError, ArithmeticError, OverflowError):
         return None
+    if phase not in (1, 2) or isinstance(customer_id, bool) or not isinstance(customer_id, int):
+        return None
+    if not 0 <= customer_id <= MAX_ID:
+        return None
+    if sort is not None and value is not None:
+        kinds = _CURSOR_KINDS.get(sort, ())
+        if not isinstance(value, kinds) or (phase == 2 and value is not None):
+            return None
+    return phase, value, customer_id

@@ -192,10 +192,11 @@ def test_guests_reach_only_dhcp_dns_portal_and_echo_on_the_router_unless_a_port_
     assert not reaches_router_port(1)  # logged in: still not (sshd, a router UI ...)
     assert venue.fetch(1, f"http://{LAN_IP}:8080/") == "portal"
     assert venue.resolve(venue.guest(1), "internet.test") == WEB_IP
-    ping = ["busybox", "ping", "-c", "1", "-W", "2", LAN_IP]
-    assert sh(venue.guest(1), *ping, check=False).count("1 packets received") == 1
+    ping = ["busybox", "ping", "-c", "1", "-W", "3", LAN_IP]
+    assert wait_for(lambda: "1 packets received" in sh(venue.guest(1), *ping, check=False), 6)
     venue.apply(config(router_tcp_ports=[2222]))
-    assert reaches_router_port(1) and reaches_router_port(2)
+    assert wait_for(lambda: reaches_router_port(1), 5)
+    assert wait_for(lambda: reaches_router_port(2), 5)
 
 
 def test_guests_cannot_reach_each_other_unless_the_location_turns_isolation_off(venue):

@@ -195,23 +195,38 @@ def _apply_logins(
     logins = minimise.strip_unasked(logins, minimise.asked_fields(conn, router.location_id))
     resolver = CustomerResolver(conn, router.tenant_id, str(region or "VN"), now)
     resolver.preload(logins)
-    visit_rows: list[dict[str, Any]] = []
-    per_customer: dict[int, dict[str, Any]] = {}
-    channel_rows: set[tuple[int, str]] = set()
-    tag_pairs: set[tuple[int, str]] = set()
-    device_rows: dict[tuple[int, str], dict[str, Any]] = {}
-    consent_rows: list[dict[str, Any]] = []
+    rows = _LoginRows(router, now)
     resolved = [(event, resolver.resolve(event)) for event in logins]
     resolver.flush()
     for event, row in resolved:
-        data = event["data"]
-        started = parse_time(event["occurred_at"])
         if row is None:
             log.info("login %s carries no phone, e-mail or social id: no customer", event["id"])
             continue
         customer_id = int(row["id"])
         result.customer_ids.add(customer_id)
-        visit_rows.append(
+        rows.add(event, customer_id)
+    result.new_customers = resolver.created
+    if rows.visits:
+        rows.write(conn, result)
+
+
+@dataclass
+class _LoginRows:
+    """What a batch's logins write, gathered per table (one statement each)."""
+
+    router: RouterIdentity
+    now: datetime
+    visits: list[dict[str, Any]] = field(default_factory=list)
+    per_customer: dict[int, dict[str, Any]] = field(default_factory=dict)
+    channels: set[tuple[int, str]] = field(default_factory=set)
+    tags: set[tuple[int, str]] = field(default_factory=set)
+    devices: dict[tuple[int, str], dict[str, Any]] = field(default_factory=dict)
+    consents: list[dict[str, Any]] = field(default_factory=list)
+
+    def add(self, event: dict[str, Any], customer_id: int) -> None:
+        router, data = self.router, event["data"]
+        started = parse_time(event["occurred_at"])
+        self.visits.append(
             {
                 "tenant_id": router.tenant_id,
                 "customer_id": customer_id,
@@ -221,34 +236,21 @@ def _apply_logins(
                 "mac": event["mac"],
                 "channel": data["channel"],
                 "started_at": started,
-                "received_at": now,
+                "received_at": self.now,
             }
         )
-        agg = per_customer.setdefault(
+        agg = self.per_customer.setdefault(
             customer_id, {"n": 0, "first": started, "last": started, "channel": data["channel"]}
         )
         agg["n"] += 1
         agg["first"] = min(agg["first"], started)
         if started >= agg["last"]:
             agg["last"], agg["channel"] = started, data["channel"]
-        channel_rows.add((customer_id, data["channel"]))
-        tag_pairs.update((customer_id, tag) for tag in data["tags"])
-        device = data["device"]
-        key = (customer_id, event["mac"])
-        previous = device_rows.get(key)
-        if previous is None or previous["last_seen_at"] <= started:
-            device_rows[key] = {
-                "tenant_id": router.tenant_id,
-                "customer_id": customer_id,
-                "mac": event["mac"],
-                "hostname": device["hostname"],
-                "vendor_class": device["vendor_class"],
-                "randomized": bool(device["randomized"]),
-                "first_seen_at": previous["first_seen_at"] if previous else started,
-                "last_seen_at": started,
-            }
+        self.channels.add((customer_id, data["channel"]))
+        self.tags.update((customer_id, tag) for tag in data["tags"])
+        self._add_device(event, customer_id, started)
         for consent in data["consents"]:
-            consent_rows.append(
+            self.consents.append(
                 {
                     "tenant_id": router.tenant_id,
                     "customer_id": customer_id,
@@ -258,25 +260,41 @@ def _apply_logins(
                     "location_id": router.location_id,
                     "mac": event["mac"],
                     "given_at": started,
-                    "received_at": now,
+                    "received_at": self.now,
                 }
             )
-    result.new_customers = resolver.created
-    if not visit_rows:
-        return
-    conn.execute(visits.insert(), visit_rows)
-    visit_rollup.add(conn, visit_rows)  # the dashboard's visits per hour, same transaction
-    result.visits = len(visit_rows)
-    result.late_ends = apply_pending_ends(conn, router, {r["session_id"] for r in visit_rows})
-    bump_counters(conn, router, per_customer, now)
-    recompute_groups(conn, router.tenant_id, sorted(per_customer))
-    ins = dialect_insert(conn, customer_channels)
-    conn.execute(
-        ins.on_conflict_do_nothing(),
-        [{"customer_id": c, "channel": ch} for c, ch in sorted(channel_rows)],
-    )
-    if tag_pairs:
-        add_tags(conn, router.tenant_id, tag_pairs)
-    upsert_devices(conn, list(device_rows.values()))
-    if consent_rows:
-        conn.execute(consents.insert(), consent_rows)
+
+    def _add_device(self, event: dict[str, Any], customer_id: int, started: datetime) -> None:
+        device = event["data"]["device"]
+        key = (customer_id, event["mac"])
+        previous = self.devices.get(key)
+        if previous is None or previous["last_seen_at"] <= started:
+            self.devices[key] = {
+                "tenant_id": self.router.tenant_id,
+                "customer_id": customer_id,
+                "mac": event["mac"],
+                "hostname": device["hostname"],
+                "vendor_class": device["vendor_class"],
+                "randomized": bool(device["randomized"]),
+                "first_seen_at": previous["first_seen_at"] if previous else started,
+                "last_seen_at": started,
+            }
+
+    def write(self, conn: Connection, result: IngestResult) -> None:
+        router, now = self.router, self.now
+        conn.execute(visits.insert(), self.visits)
+        visit_rollup.add(conn, self.visits)  # the dashboard's visits per hour, same transaction
+        result.visits = len(self.visits)
+        result.late_ends = apply_pending_ends(conn, router, {r["session_id"] for r in self.visits})
+        bump_counters(conn, router, self.per_customer, now)
+        recompute_groups(conn, router.tenant_id, sorted(self.per_customer))
+        ins = dialect_insert(conn, customer_channels)
+        conn.execute(
+            ins.on_conflict_do_nothing(),
+            [{"customer_id": c, "channel": ch} for c, ch in sorted(self.channels)],
+        )
+        if self.tags:
+            add_tags(conn, router.tenant_id, self.tags)
+        upsert_devices(conn, list(self.devices.values()))
+        if self.consents:
+            conn.execute(consents.insert(), self.consents)

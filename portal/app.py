@@ -17,7 +17,7 @@ from flask.sessions import SecureCookieSession, SecureCookieSessionInterface
 
 from porchlight.guest_page import page
 from porchlight.guest_page.i18n import text
-from porchlight.portal import detection, login, oauth
+from porchlight.portal import detection, login, my_data, oauth
 from porchlight.portal.agent_link import AgentLink
 from porchlight.portal.context import PortalState, guest_language, state
 from porchlight.portal.providers import provider_origins
@@ -65,6 +65,7 @@ def create_app(config: Mapping[str, Any] | None = None) -> Flask:
     app.wsgi_app = detection.ProbeFastPath(app, app.wsgi_app)  # type: ignore[method-assign]
     app.register_blueprint(login.bp)
     app.register_blueprint(oauth.bp)
+    app.register_blueprint(my_data.bp)  # the guest's own say (issue 20)
     app.session_interface = LoginOnlySessions()
     headers = security_headers(settings)
     app.after_request(lambda response: _add_headers(response, headers))

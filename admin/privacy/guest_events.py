@@ -19,7 +19,7 @@ Both are audited (router as the actor, no personal data in the details).
 from __future__ import annotations
 
 import logging
-from datetime import datetime, timedelta
+from datetime import datetime
 from typing import Any
 
 import sqlalchemy as sa
@@ -28,16 +28,11 @@ from sqlalchemy.engine import Connection
 from porchlight.admin import schema
 from porchlight.admin.sync.enrollment import RouterIdentity
 from porchlight.events import parse_time
+from porchlight.privacy_law import ERASURE_DEADLINE
 
 log = logging.getLogger(__name__)
 
-# The time the law allows to act on an erasure request. Vietnam: Decree
-# 13/2023/ND-CP on personal data protection, Art. 16, has data deleted within
-# 72 hours of the data subject's request; Thailand's PDPA (s. 33) asks for
-# erasure without delay and its access requests (s. 30) allow 30 days. One
-# product serves both countries, so the shortest limit applies to every
-# tenant: 72 hours from the moment the request reached us.
-ERASURE_DEADLINE = timedelta(hours=72)
+# 72 hours (Vietnam's Decree 13/2023/ND-CP, Art. 16): see porchlight/privacy_law.py.
 GUEST_EVENT_TYPES = ("consent", "erasure_request")
 
 

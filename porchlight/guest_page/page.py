@@ -146,6 +146,7 @@ def render_message(
     logo_src: str | None = None,
     base_path: str = "/",
     follow: Sequence[Mapping[str, str]] = (),
+    my_data: bool = False,
 ) -> str:
     """A short page (success, an error without a form): already-translated texts.
 
@@ -159,6 +160,7 @@ def render_message(
         link=link,
         refresh=refresh,
         follow=list(follow),
+        my_data=my_data,
     )
     return _environment(context["lang"]).get_template("message.html").render(context)
 
@@ -191,6 +193,7 @@ def render_success(
         refresh=refresh,
         logo_src=logo_src,
         follow=follow_links(config),
+        my_data=True,
     )
 
 

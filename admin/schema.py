@@ -115,6 +115,38 @@ routers = sa.Table(
     _created(),
 )
 
+# Routers flashed from deploy/build-image announce themselves with the tenant's
+# adoption key (0008): they grant nothing until a manager adopts one into a
+# location, which creates its `routers` row; the router then gets a one-time
+# enrollment code on its next announce (only with its own secret) and enrolls.
+adoption_keys = sa.Table(
+    "adoption_keys",
+    metadata,
+    sa.Column("id", sa.Integer, primary_key=True),
+    sa.Column("tenant_id", sa.Integer, _fk("tenants.id"), nullable=False),
+    sa.Column("key_hash", sa.String(128), nullable=False, unique=True),
+    sa.Column("revoked_at", UTCDateTime()),
+    _created(),
+)
+
+router_announcements = sa.Table(
+    "router_announcements",
+    metadata,
+    sa.Column("id", sa.Integer, primary_key=True),
+    sa.Column("tenant_id", sa.Integer, _fk("tenants.id"), nullable=False, index=True),
+    sa.Column("secret_hash", sa.String(128), nullable=False, unique=True),
+    sa.Column("serial", sa.String(64), nullable=False),
+    sa.Column("macs", sa.JSON, nullable=False),
+    sa.Column("agent_version", sa.String(40)),
+    sa.Column("location_hint", sa.String(200)),
+    sa.Column("remote_addr", sa.String(64)),
+    sa.Column("last_seen_at", UTCDateTime(), nullable=False),
+    sa.Column("router_id", sa.Integer, _fk("routers.id", ondelete="SET NULL")),
+    sa.Column("adopted_at", UTCDateTime()),
+    sa.Column("delivered_at", UTCDateTime()),
+    _created(),
+)
+
 router_commands = sa.Table(
     "router_commands",
     metadata,

@@ -1,4 +1,4 @@
-"""`porchlight admin router-add|router-list|router-revoke|router-rotate`.
+"""`porchlight admin router-add|router-list|router-revoke|router-rotate|adoption-key`.
 
 `router-add` creates a router for a location and prints its one-time
 enrollment code and the exact command the installer runs on the router.
@@ -132,6 +132,21 @@ def _cmd_rotate(args: argparse.Namespace) -> int:
     return 0
 
 
+def _cmd_adoption_key(args: argparse.Namespace) -> int:
+    from porchlight.admin.sync.adoption import new_adoption_key
+
+    with engine_from_env().begin() as conn:
+        key = new_adoption_key(conn, args.tenant)
+    _emit(
+        args,
+        {"tenant": args.tenant, "adoption_key": key},
+        f"adoption key for {args.tenant} (shown once): {key}\n"
+        "save it to a file and build images with: "
+        "deploy/build-image --admin-url URL --adoption-key FILE ...",
+    )
+    return 0
+
+
 def register(sub: Any) -> None:
     hours = int(CODE_TTL.total_seconds() // 3600)
     p = sub.add_parser("router-add", help="create a router and print its one-time enrollment code")
@@ -154,3 +169,7 @@ def register(sub: Any) -> None:
     p.add_argument("--expires-hours", type=int, default=hours, help=f"default {hours}")
     p.add_argument("--json", action="store_true")
     p.set_defaults(func=_cmd_rotate)
+    p = sub.add_parser("adoption-key", help="a key for router images (routers announce with it)")
+    p.add_argument("--tenant", required=True, help="tenant slug")
+    p.add_argument("--json", action="store_true")
+    p.set_defaults(func=_cmd_adoption_key)

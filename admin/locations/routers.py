@@ -27,6 +27,7 @@ from porchlight.admin import schema
 from porchlight.admin.audit import audit
 from porchlight.admin.db import get_engine, utcnow
 from porchlight.admin.scope import location_or_404, require_role
+from porchlight.admin.sync import adoption
 from porchlight.admin.sync.enrollment import create_router, revoke, rotate, router_status
 from porchlight.admin.sync.location_config import build_location_config
 from porchlight.errors import PorchlightError
@@ -99,7 +100,35 @@ def index(location_id: int) -> ResponseReturnValue:
     with get_engine().connect() as conn:
         location = location_or_404(conn, location_id)
         routers = location_routers(conn, location_id)
-    return render_template("routers/index.html", location=location, routers=routers, errors={})
+        announced = adoption.waiting(conn, location.tenant_id)
+    return render_template(
+        "routers/index.html", location=location, routers=routers, errors={}, announced=announced
+    )
+
+
+@bp.route("/routers/adopt/<int:announcement_id>", methods=["POST"])
+@require_role("owner", "manager")
+def adopt(location_id: int, announcement_id: int) -> ResponseReturnValue:
+    """One click: the router waiting for adoption becomes this location's; it
+    gets its one-time code on its next announce and enrolls by itself."""
+    with get_engine().begin() as conn:
+        location = location_or_404(conn, location_id, for_edit=True)
+        if location.archived_at is not None:
+            flash(_("This location is archived; restore it before adding routers."), "error")
+            return redirect(url_for("routers_ui.index", location_id=location_id))
+        router_id = adoption.adopt(conn, location.tenant_id, location_id, announcement_id)
+        if router_id is None:
+            flash(_("That router is no longer waiting for adoption."), "error")
+            return redirect(url_for("routers_ui.index", location_id=location_id))
+        audit(
+            conn,
+            "router_adopt",
+            "router",
+            router_id,
+            {"announcement": announcement_id, "location_id": location_id},
+        )
+    flash(_("Router adopted: it sets itself up at its next check-in (within a minute)."), "success")
+    return redirect(url_for("routers_ui.index", location_id=location_id))
 
 
 @bp.route("/routers", methods=["POST"])

@@ -36,6 +36,7 @@ DEFAULT_LIMITS = {
     "API_EVENTS_PER_MINUTE": 600,  # batches per router (500 events each)
     "API_POLLS_PER_MINUTE": 120,  # config + heartbeat + acks per router
     "API_ENROLL_PER_MINUTE": 10,  # enrollment attempts per client address
+    "API_ANNOUNCE_PER_MINUTE": 20,  # adoption announcements per client address
     "API_AUTH_FAILURES_PER_MINUTE": 30,  # refused device tokens per client address
     "API_INGEST_CONCURRENCY": 4,  # batches written at once per worker
 }

@@ -1,8 +1,9 @@
-"""``/api/v1`` endpoints: enroll, events, config, heartbeat, command ack."""
+"""``/api/v1`` endpoints: enroll, announce, events, config, heartbeat, command ack."""
 
 from __future__ import annotations
 
 import logging
+from typing import Any
 
 import sqlalchemy as sa
 from flask import Blueprint, Response, jsonify, request
@@ -11,6 +12,7 @@ from sqlalchemy.exc import OperationalError
 from porchlight.admin.client import client_ip
 from porchlight.admin.db import utcnow
 from porchlight.admin.schema import locations, router_commands, routers
+from porchlight.admin.sync import adoption
 from porchlight.admin.sync.enrollment import EnrollmentError
 from porchlight.admin.sync.enrollment import enroll as enroll_router
 from porchlight.admin.sync.fields import clock_skew, heartbeat_values, record_skew, short_text
@@ -32,6 +34,13 @@ log = logging.getLogger(__name__)
 bp = Blueprint("api", __name__, url_prefix="/api/v1")  # CSRF-exempt (admin/app.py)
 
 INGEST_WAIT_SECONDS = 2.0
+ANNOUNCE_FIELDS = {
+    "key": 80,
+    "secret": 128,
+    "serial": 64,
+    "agent_version": 40,
+    "location_hint": 200,
+}
 MAX_ID = 2**31 - 1  # an Integer column: larger ids cannot exist (and overflow drivers)
 
 
@@ -75,6 +84,35 @@ def enroll() -> tuple[Response, int]:
         ),
         201,
     )
+
+
+@bp.post("/announce")
+def announce() -> tuple[Response, int]:
+    """A flashed router waiting for adoption (admin/sync/adoption.py): grants nothing
+    until a manager adopts it; then, once, a one-time enrollment code."""
+    remote = client_ip() or "unknown"
+    rate_limit(remote, "API_ANNOUNCE_PER_MINUTE")
+    body = json_body(4 * 1024)
+    if not isinstance(body, dict):
+        raise ApiError(400, "bad_request", "expected a JSON object")
+    fields: dict[str, Any] = {
+        key: short_text(body, key, limit) for key, limit in ANNOUNCE_FIELDS.items()
+    }
+    for key in ("key", "secret", "serial"):
+        if not fields[key]:
+            raise ApiError(422, "invalid", f"{key}: required", extra={"field": key})
+    if len(fields["secret"] or "") < 32:
+        raise ApiError(422, "invalid", "secret: at least 32 characters", extra={"field": "secret"})
+    try:
+        fields["macs"] = adoption.clean_macs(body.get("macs"))
+        with engine().begin() as conn:
+            answer = adoption.announce(conn, fields, remote)
+    except adoption.AnnounceError as exc:
+        extra = {"field": "macs"} if exc.code == "invalid" else None
+        raise ApiError(exc.status, exc.code, exc.message, extra=extra) from exc
+    except OperationalError as exc:
+        raise busy() from exc
+    return jsonify(answer), (200 if answer["status"] == "adopted" else 202)
 
 
 @bp.post("/events")

@@ -8,9 +8,10 @@ runs one pass with the clock moved 18 months ahead (every customer's last
 visit is 18-30 months old: about half are erased, the rest's device data is
 pruned) while two threads keep working: one ingests login batches of 20
 (the sync API's write transaction) and one reads the customer list's first
-page. Printed: rows done, the pass's time, its longest transaction (the most
-a login waits for the lock; the issue's ceiling is 100 ms) and the slowest
-login batch and list page during the pass.
+page. Printed: rows done, the pass's time, its longest transaction (the
+write lock held, BEGIN to COMMIT; the issue's ceiling is 100 ms), the longest
+a login batch waited for the lock, the slowest login batch (wait + its own
+work) and the slowest list page during the pass.
 """
 
 from __future__ import annotations
@@ -78,7 +79,7 @@ def main() -> int:
         _router_id, code = create_router(conn, int(loc), "bench")
         router, _token = enroll(conn, code)
     stop = threading.Event()
-    waits: dict[str, list[float]] = {"login": [], "list": []}
+    waits: dict[str, list[float]] = {"login": [], "lock_wait": [], "list": []}
 
     def logins() -> None:
         n = 0
@@ -87,6 +88,7 @@ def main() -> int:
             n += 20
             started = time.perf_counter()
             with write_transaction(engine, tenant_id) as conn:
+                waits["lock_wait"].append((time.perf_counter() - started) * 1000)
                 ingest_batch(conn, router, batch)
             waits["login"].append((time.perf_counter() - started) * 1000)
             time.sleep(0.02)
@@ -116,6 +118,7 @@ def main() -> int:
         "batches": result["batches"],
         "pass_seconds": round(seconds, 1),
         "longest_transaction_ms": result["longest_ms"],
+        "longest_login_lock_wait_ms": round(max(waits["lock_wait"], default=0.0), 1),
         "slowest_login_batch_ms": round(max(waits["login"], default=0.0), 1),
         "slowest_list_page_ms": round(max(waits["list"], default=0.0), 1),
         "login_batches_during_pass": len(waits["login"]),

@@ -157,6 +157,7 @@ def _cmd_export(args: argparse.Namespace) -> int:
         base_name=base_name_for(utcnow()),
         lang=args.lang,
         filters_qs=query_string,
+        purpose="marketing" if args.marketing else None,
     )
     if args.json:
         json.dump(result, sys.stdout, ensure_ascii=False)
@@ -195,5 +196,10 @@ def register(sub: argparse._SubParsersAction) -> None:  # type: ignore[type-arg]
     p.add_argument("--visits-max", type=int)
     p.add_argument("--group", metavar="NAME", help="a group name, or 'none'")
     p.add_argument("--q", metavar="TEXT", help="name, phone or email")
+    p.add_argument(
+        "--marketing",
+        action="store_true",
+        help="for marketing: only customers whose marketing consent is current",
+    )
     p.add_argument("--json", action="store_true")
     p.set_defaults(func=_cmd_export)

@@ -43,7 +43,9 @@ from porchlight.admin.sync.ingest import write_transaction
 log = logging.getLogger(__name__)
 
 TARGET_MS = 40.0
-FIRST_BATCH = 200
+FIRST_BATCH = 20
+PAUSE_FACTOR = 1.5
+MIN_PAUSE = 0.01  # seconds
 MIN_BATCH, MAX_BATCH = 10, 5000
 
 c, d, v, k = schema.customers, schema.devices, schema.visits, schema.consents
@@ -109,22 +111,25 @@ def preview(conn: Connection, tenant_id: int, r: Retention, now: datetime) -> di
 
 
 class _Batches:
-    """Runs `step(conn, size) -> rows done` in short transactions until it returns 0."""
+    """Runs `step(conn, size) -> rows done` in short transactions until it returns 0.
+
+    The time measured is the write lock's hold: from the moment BEGIN (IMMEDIATE)
+    got it to the end of COMMIT. After each batch the pass pauses `PAUSE_FACTOR`
+    times as long as it held the lock (at least `MIN_PAUSE`), so a login batch
+    waiting for the lock gets it: SQLite's busy handler retries on a timer and
+    would otherwise lose the race to the next retention batch again and again.
+    """
 
     def __init__(self, engine: Engine, tenant_id: int, stats: Pass, target_ms: float) -> None:
-        self.engine, self.tenant_id, self.stats, self.target_ms = (
-            engine,
-            tenant_id,
-            stats,
-            target_ms,
-        )
+        self.engine, self.tenant_id = engine, tenant_id
+        self.stats, self.target_ms = stats, target_ms
         self.size = FIRST_BATCH
 
     def drain(self, step: Callable[[Connection, int], int], tick: Callable[[], None]) -> int:
         total = 0
         while True:
-            started = time.perf_counter()
             with write_transaction(self.engine, self.tenant_id) as conn:
+                started = time.perf_counter()
                 done = step(conn, self.size)
             elapsed = (time.perf_counter() - started) * 1000
             self.stats.batches += 1
@@ -135,9 +140,10 @@ class _Batches:
             if done < self.size:
                 return total
             if elapsed > self.target_ms:
-                self.size = max(MIN_BATCH, int(self.size * self.target_ms / elapsed * 0.8))
+                self.size = max(MIN_BATCH, int(self.size * self.target_ms / elapsed * 0.7))
             elif elapsed < self.target_ms / 2:
-                self.size = min(MAX_BATCH, self.size * 2)
+                self.size = min(MAX_BATCH, int(self.size * 1.5) + 1)
+            time.sleep(max(MIN_PAUSE, PAUSE_FACTOR * elapsed / 1000))
 
 
 def _erase_step(tenant_id: int, cond: Any) -> Callable[[Connection, int], int]:

@@ -3,9 +3,12 @@
 A job row goes queued -> running -> done | failed. `claim()` takes the oldest
 queued job atomically: `SELECT ... FOR UPDATE SKIP LOCKED` on PostgreSQL, a
 `BEGIN IMMEDIATE` transaction on SQLite (one writer at a time), so two workers
-never run one job. A running job beats `heartbeat()`; one whose heartbeat
-stops (the worker was killed) is failed by `recover_stale()` — its own writes
-were one transaction, so nothing of it is left. Export files and kept uploads
+never run one job. The claiming worker holds a lease (``lease_expires_at``,
+``worker``) that it renews while the job runs (admin/io/leases.py); a running
+job whose lease ran out lost its worker (killed, machine gone): its pages say
+so at once, `recover_stale()` marks it failed (``worker_lost``, the upload
+kept) and `retry()` queues it again — its own writes were one transaction, so
+nothing of it is left. Export files and kept uploads
 are deleted by `cleanup_expired()` once `expires_at` passes.
 """
 
@@ -27,7 +30,8 @@ from porchlight.admin.db import is_sqlite, utcnow
 
 log = logging.getLogger(__name__)
 
-STALE_AFTER = timedelta(minutes=10)
+STALE_AFTER = timedelta(minutes=10)  # jobs claimed before leases (no lease_expires_at)
+LEASE = timedelta(seconds=30)  # a running job's lease; the worker renews it every third
 EXPORT_TTL = timedelta(hours=24)
 UPLOAD_TTL = timedelta(hours=24)  # a dry run's upload waits this long for "confirm"
 
@@ -87,8 +91,10 @@ def enqueue(
     return int(result.inserted_primary_key[0])
 
 
-def claim(engine: Engine) -> Job | None:
-    """Take the oldest queued job and mark it running, or None when there is none."""
+def claim(
+    engine: Engine, worker: str | None = None, lease: timedelta = LEASE
+) -> Job | None:
+    """Take the oldest queued job, leased to `worker`, or None when there is none."""
     j = schema.jobs
     query = (
         sa.select(j.c.id, j.c.tenant_id, j.c.kind, j.c.params, j.c.file_path, j.c.created_by)
@@ -106,7 +112,15 @@ def claim(engine: Engine) -> Job | None:
         conn.execute(
             j.update()
             .where(j.c.id == row.id)
-            .values(status="running", started_at=now, heartbeat_at=now, progress=0)
+            .values(
+                status="running",
+                started_at=now,
+                heartbeat_at=now,
+                progress=0,
+                worker=(worker or "")[:120] or None,
+                lease_expires_at=now + lease,
+                attempts=j.c.attempts + 1,
+            )
         )
     return Job(
         row.id, row.tenant_id, row.kind, dict(row.params or {}), row.file_path, row.created_by
@@ -168,26 +182,72 @@ def fail(
         )
 
 
-def recover_stale(engine: Engine, older_than: timedelta = STALE_AFTER) -> int:
-    """Fail running jobs whose worker stopped beating; returns how many."""
+def is_lost(row: Any, now: datetime | None = None) -> bool:
+    """A running job whose worker's lease ran out (it died or hangs)."""
+    if row.status != "running":
+        return False
+    now = now or utcnow()
+    if row.lease_expires_at is not None:
+        return bool(row.lease_expires_at < now)
+    return row.heartbeat_at is not None and row.heartbeat_at < now - STALE_AFTER
+
+
+def lost_condition(now: datetime) -> Any:
+    j = schema.jobs.c
+    return sa.and_(
+        j.status == "running",
+        sa.or_(
+            j.lease_expires_at < now,
+            sa.and_(j.lease_expires_at.is_(None), j.heartbeat_at < now - STALE_AFTER),
+        ),
+    )
+
+
+def recover_stale(engine: Engine) -> int:
+    """Fail running jobs whose lease ran out (``worker_lost``, uploads kept for a
+    retry); returns how many."""
     j = schema.jobs
-    cutoff = utcnow() - older_than
+    now = utcnow()
     with engine.begin() as conn:
         rows = conn.execute(
-            sa.select(j.c.id, j.c.kind, j.c.file_path).where(
-                j.c.status == "running", j.c.heartbeat_at < cutoff
+            j.update()
+            .where(lost_condition(now))
+            .values(
+                status="failed",
+                error="the worker stopped",
+                result={"file_error": {"code": "worker_lost"}},
+                finished_at=now,
             )
+            .returning(j.c.id)
         ).all()
     for row in rows:
-        log.warning("job %s: worker stopped beating; marking failed", row.id)
-        fail(
-            engine,
-            row.id,
-            "the worker stopped",
-            {"file_error": {"code": "worker_lost"}},
-            file_path=row.file_path if row.kind == "import" else None,
-        )
+        log.warning("job %s: its worker's lease ran out; marked failed (retryable)", row.id)
     return len(rows)
+
+
+def retry(engine: Engine, job_id: int) -> bool:
+    """Queue a job whose worker was lost again (same params and upload); True if queued."""
+    j = schema.jobs
+    now = utcnow()
+    lost_failed = sa.and_(j.c.status == "failed", j.c.error == "the worker stopped")
+    with engine.begin() as conn:
+        done = conn.execute(
+            j.update()
+            .where(j.c.id == job_id, sa.or_(lost_condition(now), lost_failed))
+            .values(
+                status="queued",
+                worker=None,
+                lease_expires_at=None,
+                error=None,
+                result=None,
+                progress=0,
+                finished_at=None,
+                created_at=now,
+            )
+        ).rowcount
+    if done:
+        log.info("job %s queued again after its worker was lost", job_id)
+    return bool(done)
 
 
 def cleanup_expired(engine: Engine, now: datetime | None = None) -> int:

@@ -12,13 +12,14 @@ import logging
 import signal
 import threading
 import time
+from datetime import timedelta
 from pathlib import Path
 from typing import Any
 
 import sqlalchemy as sa
 from sqlalchemy.engine import Engine
 
-from porchlight.admin.io import jobs
+from porchlight.admin.io import jobs, leases
 
 log = logging.getLogger(__name__)
 
@@ -64,19 +65,28 @@ def housekeeping(engine: Engine) -> None:
     schedule_due(engine)  # retention passes of tenants that turned it on
 
 
-def run_pending(engine: Engine, data_dir: str | Path, stop: threading.Event | None = None) -> int:
-    """Run queued jobs until none is left; returns how many ran."""
+def run_pending(
+    engine: Engine,
+    data_dir: str | Path,
+    stop: threading.Event | None = None,
+    lease: timedelta = jobs.LEASE,
+) -> int:
+    """Run queued jobs until none is left, each under a renewed lease; returns how many ran."""
     done = 0
+    worker = leases.worker_name()
     while stop is None or not stop.is_set():
-        job = jobs.claim(engine)
+        job = jobs.claim(engine, worker, lease)
         if job is None:
             break
-        run_job(engine, job, data_dir)
+        with leases.LeaseKeeper(engine, job.id, worker, lease):
+            run_job(engine, job, data_dir)
         done += 1
     return done
 
 
-def serve(engine: Engine, data_dir: str | Path, stop: threading.Event) -> None:
+def serve(
+    engine: Engine, data_dir: str | Path, stop: threading.Event, lease: timedelta = jobs.LEASE
+) -> None:
     next_housekeeping = 0.0
     while not stop.is_set():
         try:
@@ -84,7 +94,7 @@ def serve(engine: Engine, data_dir: str | Path, stop: threading.Event) -> None:
             if now >= next_housekeeping:
                 housekeeping(engine)
                 next_housekeeping = now + HOUSEKEEPING_SECONDS
-            if run_pending(engine, data_dir, stop) == 0:
+            if run_pending(engine, data_dir, stop, lease) == 0:
                 stop.wait(POLL_SECONDS)
         except sa.exc.DBAPIError as exc:  # database locked, restarting, unreachable
             log.warning("database unavailable (%s); retrying in %ss", exc.orig, RETRY_SECONDS)
@@ -96,10 +106,12 @@ def _cmd_worker(args: argparse.Namespace) -> int:
     from porchlight.admin.db import engine_from_env
 
     engine = engine_from_env()
-    data_dir = AdminConfig.from_env(require_secret=False).DATA_DIR
+    settings = AdminConfig.from_env(require_secret=False)
+    data_dir = settings.DATA_DIR
+    lease = timedelta(seconds=max(1, settings.JOB_LEASE_SECONDS))
     if args.once:
         housekeeping(engine)
-        count = run_pending(engine, data_dir)
+        count = run_pending(engine, data_dir, lease=lease)
         log.info("ran %d job(s)", count)
         return 0
     stop = threading.Event()
@@ -111,7 +123,7 @@ def _cmd_worker(args: argparse.Namespace) -> int:
     signal.signal(signal.SIGTERM, _stop)
     signal.signal(signal.SIGINT, _stop)
     log.info("worker started (data in %s)", data_dir)
-    serve(engine, data_dir, stop)
+    serve(engine, data_dir, stop, lease)
     return 0
 
 

@@ -199,14 +199,32 @@ def show(job_id: int) -> ResponseReturnValue:
             )
         ).scalar()
     labels = {f: FIELD_LABELS[f][_LANG.get(lang(), 0)] for f in FIELDS}
+    lost = (
+        jobs.is_lost(job)
+        or ((job.result or {}).get("file_error") or {}).get("code") == "worker_lost"
+    )
     return render_template(
         "imports/show.html",
         job=job,
         result=job.result or {},
         location_name=loc,
         field_labels=labels,
-        refresh=job.status in ("queued", "running"),
+        lost=lost,
+        refresh=job.status in ("queued", "running") and not lost,
     )
+
+
+@bp.route("/imports/<int:job_id>/retry", methods=["POST"])
+@require_role("owner", "manager")
+def retry(job_id: int) -> ResponseReturnValue:
+    """Run again a job whose worker was lost (killed mid-import): same file, same choices."""
+    job = _job(job_id)
+    if jobs.retry(get_engine(), job.id):
+        with get_engine().begin() as conn:
+            audit(
+                conn, "customers.import_retry", "job", job.id, {"file": job.params.get("file_name")}
+            )
+    return redirect(url_for("imports.show", job_id=job.id))
 
 
 def _follow_up(job: Any, params: dict[str, Any], action: str) -> ResponseReturnValue:

@@ -72,17 +72,26 @@ def test_heartbeat_finish_and_fail(engine, world, tmp_path):
     assert not upload.exists()  # the upload is gone once the job ends
 
 
-def test_stale_running_job_is_failed_and_its_upload_removed(engine, world, tmp_path):
+def test_a_job_whose_lease_ran_out_is_failed_kept_and_retryable(engine, world, tmp_path):
     upload = tmp_path / "up.xlsx"
     upload.write_text("x")
     job_id = enqueue(engine, world, "import", {"location_id": world.q1}, str(upload))
-    jobs.claim(engine)
+    jobs.claim(engine, "host:1:abc")
+    assert jobs.recover_stale(engine) == 0  # the lease holds
     with engine.begin() as conn:
-        conn.execute(schema.jobs.update().values(heartbeat_at=utcnow() - timedelta(minutes=30)))
+        conn.execute(schema.jobs.update().values(lease_expires_at=utcnow() - timedelta(seconds=1)))
+    assert jobs.is_lost(job_row(engine, job_id))
     assert jobs.recover_stale(engine) == 1
     row = job_row(engine, job_id)
     assert (row.status, row.result["file_error"]["code"]) == ("failed", "worker_lost")
-    assert not upload.exists()
+    assert upload.exists()  # kept for the retry
+    assert jobs.retry(engine, job_id)
+    row = job_row(engine, job_id)
+    assert (row.status, row.file_path, row.attempts) == ("queued", str(upload), 1)
+    assert not jobs.retry(engine, job_id)  # queued: nothing to retry
+    again = jobs.claim(engine, "host:2:def")
+    assert again is not None and again.id == job_id
+    assert job_row(engine, job_id).attempts == 2
 
 
 def test_expired_files_are_deleted(engine, world, tmp_path):
@@ -179,11 +188,11 @@ def test_serve_survives_a_locked_database(engine, world, tmp_path, monkeypatch):
     real_claim = jobs.claim
     failures = []
 
-    def flaky_claim(engine):
+    def flaky_claim(engine, *lease):
         if not failures:
             failures.append(1)
             raise sa.exc.OperationalError("BEGIN IMMEDIATE", {}, Exception("database is locked"))
-        return real_claim(engine)
+        return real_claim(engine, *lease)
 
     monkeypatch.setattr(jobs, "claim", flaky_claim)
     monkeypatch.setattr(worker, "RETRY_SECONDS", 0.05)

@@ -91,9 +91,7 @@ def enqueue(
     return int(result.inserted_primary_key[0])
 
 
-def claim(
-    engine: Engine, worker: str | None = None, lease: timedelta = LEASE
-) -> Job | None:
+def claim(engine: Engine, worker: str | None = None, lease: timedelta = LEASE) -> Job | None:
     """Take the oldest queued job, leased to `worker`, or None when there is none."""
     j = schema.jobs
     query = (

@@ -104,6 +104,26 @@ def _walled_syntax(entry: str) -> tuple[str, str]:
     return "domain", ascii_name
 
 
+MAX_PORTS = 16
+
+
+def clean_ports(value: str, *, label: str) -> list[int]:
+    """'22, 8443' -> [22, 8443]: ports on the router a location opens to its guests."""
+    ports: list[int] = []
+    for part in re.split(r"[\s,;]+", (value or "").strip()):
+        if not part:
+            continue
+        if not part.isdigit() or not 1 <= int(part) <= 65535:
+            raise ValueError(
+                _("%(label)s: “%(v)s” is not a port (1 to 65535).", label=label, v=part[:20])
+            )
+        if int(part) not in ports:
+            ports.append(int(part))
+    if len(ports) > MAX_PORTS:
+        raise ValueError(_("%(label)s: at most %(n)d ports.", label=label, n=MAX_PORTS))
+    return sorted(ports)
+
+
 def clean_url(value: str) -> str | None:
     text = (value or "").strip()
     if not text:

@@ -32,6 +32,7 @@ from porchlight.admin.locations.field_checks import (
     MAX_URL,
     clean_color,
     clean_number,
+    clean_ports,
     clean_text,
     clean_url,
     clean_walled_entry,
@@ -111,6 +112,7 @@ def clean_form(
     if "returning" in portal["channels"] and out["session"]["remember_seconds"] == 0:
         errors["remember_days"] = _("“Welcome back” needs a remember window of at least 1 day.")
     _clean_walled_garden(form, out, errors)
+    _clean_lan(form, out, errors)
     try:
         portal["success_url"] = clean_url(form.get("success_url", ""))
     except ValueError as exc:
@@ -210,6 +212,22 @@ def _clean_tags(form: Mapping[str, str]) -> list[str]:
     return tags
 
 
+def _clean_lan(form: Mapping[str, str], out: dict[str, Any], errors: dict[str, str]) -> None:
+    """The router's ports opened to guests (TCP, UDP) and client isolation."""
+    lan = dict(out.get("lan") or {})
+    for key, label in (
+        ("router_tcp_ports", _("Router ports open to guests (TCP)")),
+        ("router_udp_ports", _("Router ports open to guests (UDP)")),
+    ):
+        try:
+            lan[key] = clean_ports(form.get(key, ""), label=label)
+        except ValueError as exc:
+            errors[key] = str(exc)
+            lan.setdefault(key, [])
+    lan["client_isolation"] = bool(form.get("client_isolation"))
+    out["lan"] = lan
+
+
 def _clean_walled_garden(
     form: Mapping[str, str], out: dict[str, Any], errors: dict[str, str]
 ) -> None:
@@ -274,6 +292,7 @@ def form_values(settings: dict[str, Any]) -> dict[str, str]:
     """Stored settings -> the form's initial values (the inverse of clean_form)."""
     portal = settings["portal"]
     session = settings["session"]
+    lan = settings.get("lan") or {}
     values: dict[str, str] = {
         "venue_name": portal["venue_name"],
         "color_primary": portal["colors"]["primary"],
@@ -290,6 +309,9 @@ def form_values(settings: dict[str, Any]) -> dict[str, str]:
             + settings["walled_garden"].get("cidrs", [])
         ),
         "success_url": portal.get("success_url") or "",
+        "router_tcp_ports": ", ".join(str(p) for p in lan.get("router_tcp_ports", [])),
+        "router_udp_ports": ", ".join(str(p) for p in lan.get("router_udp_ports", [])),
+        "client_isolation": "on" if lan.get("client_isolation", True) else "",
         **chat_values(portal),
     }
     for lang in LANGS:

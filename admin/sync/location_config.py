@@ -22,7 +22,7 @@ from porchlight.admin.privacy import settings as privacy_settings
 from porchlight.admin.schema import locations, portal_settings, voucher_batches, vouchers
 from porchlight.errors import PorchlightError
 
-SETTINGS_KEYS = ("portal", "tags", "session", "walled_garden")
+SETTINGS_KEYS = ("portal", "tags", "session", "walled_garden", "lan")
 WELCOME = {
     "vi": "Chào mừng bạn! Kết nối Wi-Fi miễn phí.",
     "th": "ยินดีต้อนรับ! เชื่อมต่อ Wi-Fi ฟรี",
@@ -74,6 +74,8 @@ def default_settings(venue_name: str) -> dict[str, Any]:
             "bandwidth_kbps": None,
         },
         "walled_garden": {"domains": [], "cidrs": []},
+        # the router's ports opened to guests, and whether guests are kept apart
+        "lan": {"router_tcp_ports": [], "router_udp_ports": [], "client_isolation": True},
     }
 
 
@@ -181,6 +183,7 @@ def build_location_config(conn: Connection, location_id: int) -> tuple[dict[str,
         "tags": [str(t) for t in tags] if isinstance(tags, list) else list(defaults["tags"]),
         "session": _merge(defaults["session"], settings.get("session")),
         "walled_garden": _merge(defaults["walled_garden"], settings.get("walled_garden")),
+        "lan": _merge(defaults["lan"], settings.get("lan")),
         "vouchers": active_vouchers(conn, location_id),
         # The router prunes its own store by the tenant's device window.
         "privacy": {

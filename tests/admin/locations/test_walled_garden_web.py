@@ -7,7 +7,7 @@ from __future__ import annotations
 import re
 from typing import Any
 
-from test_guest_page_web import new_session_id, page, save
+from test_guest_page_web import config, new_session_id, page, save
 
 from porchlight.walled_garden import SOCIAL_DOMAINS
 
@@ -43,3 +43,30 @@ def test_a_public_suffix_is_refused_in_the_managers_language(
     assert answer.status_code == 422
     assert "“com.vn” là hậu tố công khai" in html
     assert "“10.0.0.0/8” là dải địa chỉ nội bộ" in html
+
+
+def test_router_ports_and_client_isolation_reach_the_routers_config(
+    owner_client: Any, tok: Any, engine: Any, world: Any
+) -> None:
+    """Issue 15, finding 4: the router's ports are opt-in per location; isolation is on
+    by default and switchable (the agent applies both, see test_gate_integrity_root)."""
+    assert config(engine, world.q1)[0]["lan"] == {
+        "router_tcp_ports": [],
+        "router_udp_ports": [],
+        "client_isolation": True,
+    }
+    bad = save(owner_client, tok, engine, world.q1, router_tcp_ports="22, 70000")
+    assert bad.status_code == 422 and "“70000” is not a port" in bad.get_data(as_text=True)
+    good = save(
+        owner_client, tok, engine, world.q1, router_tcp_ports="2222 22", router_udp_ports="",
+        client_isolation="",
+    )  # fmt: skip
+    assert good.status_code == 302
+    assert config(engine, world.q1)[0]["lan"] == {
+        "router_tcp_ports": [22, 2222],
+        "router_udp_ports": [],
+        "client_isolation": False,
+    }
+    from porchlight.agent.config import validate_config
+
+    assert validate_config(config(engine, world.q1)[0])["lan"]["router_tcp_ports"] == [22, 2222]

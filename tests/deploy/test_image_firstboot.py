@@ -16,8 +16,11 @@ The base root comes from `deploy/build-image --base-only` (scripts/setup
 
 from __future__ import annotations
 
+import json
 import os
+import re
 import secrets
+import shutil
 import subprocess
 import time
 from collections.abc import Iterator
@@ -25,7 +28,9 @@ from contextlib import contextmanager
 from pathlib import Path
 
 import pytest
+import sqlalchemy as sa
 from deploykit import REPO, Netns, boot, run
+from porchlight_deploy.porchlight_txt import TEMPLATE
 
 pytestmark = [pytest.mark.root, pytest.mark.slow]
 
@@ -207,3 +212,104 @@ def test_first_boot_bad_inputs(image_root, netns, admin, tmp_path):
         assert "porchlight: problem: only one network port found" in console
     finally:
         run(["ip", "netns", "del", other.name], check=False)
+
+
+def _admin_cli(tmp_path: Path, *args: str) -> str:
+    """`porchlight admin ...` against the `admin` fixture's database (same tmp_path)."""
+    env = dict(
+        os.environ,
+        PORCHLIGHT_ADMIN_DATABASE_URL=f"sqlite:///{tmp_path}/admin.db",
+        PORCHLIGHT_ADMIN_SECRET_KEY="deploy-tests-secret-key-0123456789",
+        PORCHLIGHT_ADMIN_DATA_DIR=str(tmp_path / "admin-data"),
+    )
+    exe = str(REPO / ".venv/bin/porchlight")
+    done = subprocess.run([exe, "admin", *args], env=env, capture_output=True, text=True)
+    assert done.returncode == 0, done.stderr
+    return done.stdout
+
+
+def _chromium_in(netns: Netns, folder: Path) -> Path:
+    """Debian's chromium started inside `netns`, where the admin listens on loopback."""
+    wrapper = folder / "chromium-in-netns"
+    chromium = shutil.which("chromium") or "chromium"
+    wrapper.write_text(f'#!/bin/sh\nexec ip netns exec {netns.name} {chromium} "$@"\n')
+    wrapper.chmod(0o755)
+    return wrapper
+
+
+def _adopt_in_browser(netns: Netns, login: dict[str, str], folder: Path) -> None:
+    """A manager signs in, opens Lab Café's Routers page and clicks Adopt once."""
+    from playwright.sync_api import sync_playwright
+
+    admin = "http://127.0.0.1:8137"
+    with sync_playwright() as pw:
+        chromium = pw.chromium.launch(
+            executable_path=str(_chromium_in(netns, folder)), headless=True, args=["--no-sandbox"]
+        )
+        try:
+            tab = chromium.new_context(locale="en-US").new_page()
+            tab.set_default_timeout(15_000)
+            tab.goto(f"{admin}/login")
+            tab.fill("input[name=email]", login["email"])
+            tab.fill("input[name=password]", login["password"])
+            tab.click("button[type=submit]")
+            tab.wait_for_url(re.compile(r"^(?!.*login).*$"))
+            tab.goto(f"{admin}/locations")
+            tab.click("text=Lab Café")
+            tab.click("a[href$='/routers']")
+            row = tab.locator("[data-adoption] tr[data-announcement]")
+            assert row.count() == 1, tab.content()[-2000:]
+            tab.screenshot(path=str(folder / "routers-waiting.png"), full_page=True)
+            # the demo owner reads the admin in Vietnamese: "Nhận vào Lab Café" (Adopt into)
+            row.locator("button[type=submit]", has_text="Lab Café").click()
+            tab.wait_for_selector("text=Đã nhận router")  # "Router adopted: ..."
+            assert tab.locator("[data-adoption]").count() == 0
+            tab.screenshot(path=str(folder / "routers-adopted.png"), full_page=True)
+        finally:
+            chromium.close()
+
+
+def test_adopted_from_the_routers_page(image_root, netns, upstream, admin, admin_login, tmp_path):
+    """No code: the router finds its WAN by DHCP, announces itself, waits; one
+    click on the Routers page and it enrolls by itself and pulls its config."""
+    key = _admin_cli(tmp_path, "adoption-key", "--tenant", "demo", "--json")
+    baked = tmp_path / "image.json"
+    baked.write_text(
+        json.dumps({"arch": "amd64", "admin_url": "http://127.0.0.1:8137",
+                    "adoption_key": json.loads(key)["adoption_key"], "version": "0.1.0"})
+    )  # fmt: skip
+    fat = tmp_path / "fat"
+    fat.mkdir()
+    # as the image ships it, but for the LAN address (lan0's in this namespace)
+    template = TEMPLATE.format(admin_url="").replace("10.42.0.1/24", "10.77.0.1/24")
+    txt = write_txt(fat, template, bom=False)
+    log = tmp_path / "nspawn.log"
+    binds = {"/etc/porchlight/image.json": baked}
+    with boot(image_root, netns, binds, log, binds_rw={"/boot/porchlight": fat}) as inside:
+        text = wait_for_answer(txt)
+        assert "status = waiting for adoption" in text, text
+        assert "adopt it on the admin's Routers page" in text
+        assert inside("test -e /var/lib/porchlight/agent/device-token").returncode != 0
+        # the WAN is where DHCP answered: wan0 (lan0's peer lan0p answers nothing)
+        assert "inet 192.0.2." in inside("ip -4 -o addr show dev wan0").stdout
+        _adopt_in_browser(netns, admin_login, tmp_path)
+        text = wait_for_answer(txt, seconds=120, after=txt.read_bytes().decode())
+        assert "status = enrolled" in text and "gate ready at Lab Café" in text, text
+        states = inside("systemctl is-active porchlight-agent porchlight-portal porchlight-dnsmasq")
+        assert states.stdout.split() == ["active"] * 3, states.stdout
+        agent_env = inside("cat /etc/porchlight/agent.env").stdout
+        assert "PORCHLIGHT_LAN=lan0" in agent_env and "--wan wan0" in agent_env
+        # the agent pulled its location's config and reported it (heartbeat)
+        engine = sa.create_engine(f"sqlite:///{tmp_path}/admin.db")
+        deadline = time.monotonic() + 90
+        while time.monotonic() < deadline:
+            with engine.connect() as conn:
+                etag = conn.execute(
+                    sa.text("SELECT config_etag FROM routers WHERE name LIKE 'Router %'")
+                ).scalar()
+            if etag:
+                break
+            time.sleep(2)
+        engine.dispose()
+        assert etag, "the adopted router never reported a config"
+    assert "porchlight-agent ready" in log.read_text()

@@ -35,16 +35,16 @@ from porchlight.admin.privacy import retention
 from porchlight.admin.seed import seed
 from porchlight.admin.sync.enrollment import create_router, enroll
 from porchlight.admin.sync.ingest import ingest_batch, write_transaction
-from porchlight.events import new_event_id, utc_now_iso, validate_event
+from porchlight.events import new_event_id, validate_event
 
 
-def _logins(n: int, start: int) -> list[dict[str, Any]]:
+def _logins(n: int, start: int, at: str) -> list[dict[str, Any]]:
     return [
         validate_event(
             {
                 "id": new_event_id(),
                 "type": "login",
-                "occurred_at": utc_now_iso(),
+                "occurred_at": at,
                 "mac": f"02:00:00:{(i >> 16) & 255:02x}:{(i >> 8) & 255:02x}:{i & 255:02x}",
                 "data": {"session_id": f"b{i}", "channel": "form", "phone": f"+8491{i:07d}"},
             }
@@ -78,13 +78,16 @@ def main() -> int:
     with engine.begin() as conn:
         _router_id, code = create_router(conn, int(loc), "bench")
         router, _token = enroll(conn, code)
+    # The guests who log in during the pass do so at the moved clock's "now".
+    moved = utcnow() + timedelta(days=548)
+    moved_iso = moved.isoformat(timespec="milliseconds").replace("+00:00", "Z")
     stop = threading.Event()
     waits: dict[str, list[float]] = {"login": [], "lock_wait": [], "list": []}
 
     def logins() -> None:
         n = 0
         while not stop.is_set():
-            batch = _logins(20, n)
+            batch = _logins(20, n, moved_iso)
             n += 20
             started = time.perf_counter()
             with write_transaction(engine, tenant_id) as conn:
@@ -106,7 +109,7 @@ def main() -> int:
     for thread in threads:
         thread.start()
     started = time.perf_counter()
-    result = retention.run(engine, tenant_id, now=utcnow() + timedelta(days=548))
+    result = retention.run(engine, tenant_id, now=moved)
     seconds = time.perf_counter() - started
     stop.set()
     for thread in threads:

@@ -42,7 +42,7 @@ from porchlight.admin.sync.ingest import write_transaction
 
 log = logging.getLogger(__name__)
 
-TARGET_MS = 40.0
+TARGET_MS = 30.0
 FIRST_BATCH = 20
 PAUSE_FACTOR = 1.5
 MIN_PAUSE = 0.01  # seconds

@@ -27,6 +27,16 @@ from porchlight.agent_client import AgentClient
 LAN_IP, WAN_IP, NET_IP = "10.68.0.1", "10.69.0.1", "10.69.0.2"
 WEB_IP, GOOGLE_IP = "198.51.100.10", "198.51.100.20"  # the internet host's public addresses
 PORCHLIGHT = str(Path(sys.executable).with_name("porchlight"))
+# the names iOS, Android, Windows and Firefox look up to detect a captive portal
+DETECTION_HOSTS = (
+    "captive.apple.com",
+    "www.apple.com",
+    "connectivitycheck.gstatic.com",
+    "clients3.google.com",
+    "www.msftconnecttest.com",
+    "www.msftncsi.com",
+    "detectportal.firefox.com",
+)
 
 
 def sh(ns: str | None, *argv: str, check: bool = True, timeout: float = 15) -> str:
@@ -115,6 +125,7 @@ class Venue:
             f"--listen-address={NET_IP}",
             f"--address=/internet.test/{WEB_IP}",
             f"--address=/captive.apple.com/{WEB_IP}",
+            *(f"--address=/{host}/{WEB_IP}" for host in DETECTION_HOSTS),
             f"--address=/accounts.google.com/{GOOGLE_IP}",
             "--address=/tunnel.test/",
         )

@@ -176,6 +176,17 @@ def test_dns_before_login_is_no_tunnel_and_other_guests_and_the_tunneller_still_
     assert venue.fetch(tunneller) == "internet"
 
 
+def test_every_detection_probe_still_resolves_before_login_even_all_at_once(venue):
+    """A phone joining asks for its OS's detection host (and others') at once: the
+    per-MAC DNS limit lets that burst through, twice over."""
+    from gatekit import DETECTION_HOSTS
+
+    for _ in range(2):
+        for host in DETECTION_HOSTS:
+            assert venue.resolve(venue.guest(1), host) == WEB_IP, host
+    assert venue.client(venue.ip(1))["state"] == "pending"
+
+
 # ---- finding 4: the router answers guests on its open ports only; guests are apart ---------
 def test_guests_reach_only_dhcp_dns_portal_and_echo_on_the_router_unless_a_port_is_opened(venue):
     import sys

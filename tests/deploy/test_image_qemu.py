@@ -1,0 +1,110 @@
+"""Opt-in: the amd64 image boots in QEMU (UEFI, TCG) and reaches "porchlight-agent ready".
+
+    sudo PORCHLIGHT_QEMU_TEST=1 PORCHLIGHT_NSPAWN_ROOT=/var/cache/porchlight/nspawn-bookworm \\
+        .venv/bin/python -m pytest tests/deploy/test_image_qemu.py -s
+
+Needs qemu-system-x86 and ovmf (Debian packages) and the image's base root
+(deploy/build-image --arch amd64 --base-only). The whole disk image is built,
+porchlight.txt written into its PORCHLIGHT partition with mtools (no loop
+device), and booted with OVMF: systemd-boot, the kernel, first boot, which
+finds its WAN (QEMU's user network answers DHCP; the second NIC, a UDP
+socket, answers nothing), enrolls against the real admin (reached as
+10.0.2.2 from the guest, the admin's loopback in the test namespace) and
+prints "porchlight-agent ready" on the serial console. Minutes under TCG, so
+not in the default suite.
+"""
+
+from __future__ import annotations
+
+import json
+import os
+import shutil
+import subprocess
+import time
+from pathlib import Path
+
+import pytest
+from deploykit import REPO, run
+
+pytestmark = [pytest.mark.root, pytest.mark.slow]
+
+OVMF_CODE = Path("/usr/share/OVMF/OVMF_CODE_4M.fd")
+OVMF_VARS = Path("/usr/share/OVMF/OVMF_VARS_4M.fd")
+BASE = Path("/var/cache/porchlight/image-bookworm-amd64")
+TIMEOUT = float(os.environ.get("PORCHLIGHT_QEMU_TIMEOUT", "1200"))
+
+
+@pytest.fixture
+def qemu_ready() -> None:
+    if os.environ.get("PORCHLIGHT_QEMU_TEST") != "1":
+        pytest.skip("opt-in: PORCHLIGHT_QEMU_TEST=1 (minutes under TCG)")
+    missing = [
+        what
+        for what, ok in (
+            ("qemu-system-x86", shutil.which("qemu-system-x86_64")),
+            ("ovmf", OVMF_CODE.exists()),
+            ("deploy/build-image --arch amd64 --base-only", BASE.exists()),
+        )
+        if not ok
+    ]
+    if missing:
+        pytest.fail(f"missing: {', '.join(missing)}", pytrace=False)
+
+
+def _partition_offset(image: Path, name: str) -> int:
+    table = json.loads(run(["sfdisk", "--json", str(image)]).stdout)["partitiontable"]
+    part = next(p for p in table["partitions"] if p.get("name") == name)
+    return int(part["start"]) * 512
+
+
+def test_image_boots_in_qemu_to_agent_ready(qemu_ready, netns, admin, root_wheelhouse, tmp_path):
+    url, new_code = admin
+    image = tmp_path / "porchlight-amd64.img"
+    started = time.monotonic()
+    proc = run(
+        [str(REPO / "deploy/build-image"), "--arch", "amd64", "--out", str(image)]
+        + ["--wheelhouse", str(root_wheelhouse)],
+        timeout=1800,
+        check=False,
+    )
+    assert proc.returncode == 0, proc.stdout + proc.stderr
+    print(f"image built in {time.monotonic() - started:.0f} s")
+    port = url.rsplit(":", 1)[1]
+    txt = tmp_path / "porchlight.txt"
+    txt.write_bytes(
+        f"admin_url = http://10.0.2.2:{port}\r\nallow_plain_http = yes\r\n"
+        f"code = {new_code()}\r\n".encode()
+    )
+    fat = f"{image}@@{_partition_offset(image, 'porchlight')}"
+    run(["mcopy", "-o", "-i", fat, str(txt), "::/porchlight.txt"])
+    vars_copy = tmp_path / "OVMF_VARS.fd"
+    shutil.copy(OVMF_VARS, vars_copy)
+    serial = tmp_path / "serial.log"
+    argv = ["ip", "netns", "exec", netns.name, "qemu-system-x86_64", "-machine", "q35"]
+    argv += ["-accel", "tcg", "-m", "1024", "-smp", "2", "-display", "none", "-no-reboot"]
+    argv += ["-drive", f"if=pflash,format=raw,readonly=on,file={OVMF_CODE}"]
+    argv += ["-drive", f"if=pflash,format=raw,file={vars_copy}"]
+    argv += ["-drive", f"file={image},format=raw,if=virtio"]
+    argv += ["-netdev", "user,id=wan", "-device", "virtio-net-pci,netdev=wan"]
+    argv += ["-netdev", "socket,id=lan,udp=127.0.0.1:40001,localaddr=127.0.0.1:40002"]
+    argv += ["-device", "virtio-net-pci,netdev=lan", "-serial", f"file:{serial}"]
+    booted = time.monotonic()
+    vm = subprocess.Popen(argv, stdout=subprocess.DEVNULL, stderr=subprocess.PIPE)
+    try:
+        while time.monotonic() - booted < TIMEOUT:
+            text = serial.read_text(errors="replace") if serial.exists() else ""
+            if "porchlight-agent ready" in text:
+                break
+            assert vm.poll() is None, f"qemu exited: {vm.stderr.read() if vm.stderr else ''}"
+            assert "porchlight: problem:" not in text, text[-3000:]
+            time.sleep(2)
+        else:
+            raise AssertionError(
+                "no 'porchlight-agent ready' on the serial console: " + text[-3000:]
+            )
+        print(
+            f"QEMU (TCG): power on to 'porchlight-agent ready' in {time.monotonic() - booted:.0f} s"
+        )
+    finally:
+        vm.kill()
+        vm.wait(timeout=30)

@@ -11,6 +11,7 @@ from __future__ import annotations
 import logging
 from dataclasses import replace
 from typing import Any
+from urllib.parse import parse_qs
 
 import sqlalchemy as sa
 from flask import Blueprint, current_app, jsonify, redirect, render_template, request, url_for
@@ -35,6 +36,9 @@ from porchlight.admin.customers.query import (
     second_phase,
     sort_plan,
 )
+from porchlight.admin.customers.selection import change as change_selection
+from porchlight.admin.customers.selection import clear as clear_selection
+from porchlight.admin.customers.selection import list_key, selected_ids
 from porchlight.admin.db import get_engine
 from porchlight.admin.i18n import fmt_number
 from porchlight.admin.scope import current_tenant_id, require_role, visible_location_ids
@@ -44,7 +48,6 @@ from porchlight.phones import display_phone
 log = logging.getLogger(__name__)
 
 bp = Blueprint("customers", __name__)
-MAX_SELECTED = 20_000
 
 
 def channel_labels() -> dict[str, str]:
@@ -174,18 +177,6 @@ def list_phone(e164: str) -> str:
     return display_phone(e164)
 
 
-def selected_ids(conn: Connection) -> list[int]:
-    s = schema.customer_selections
-    return list(
-        conn.execute(
-            sa.select(s.c.customer_id)
-            .where(s.c.user_id == current_user.id)
-            .order_by(s.c.customer_id)
-            .limit(MAX_SELECTED)
-        ).scalars()
-    )
-
-
 @bp.route("/customers")
 @require_role()
 def index() -> ResponseReturnValue:
@@ -213,7 +204,7 @@ def index() -> ResponseReturnValue:
                 sa.select(t.c.name).where(t.c.tenant_id == tenant_id).order_by(t.c.name).limit(500)
             ).scalars()
         )
-        selection = selected_ids(conn)
+        selection = selected_ids(conn, current_user.id, list_key(filters))
     loc_by_id = {loc.id: loc for loc in locations}
     return render_template(
         "customers.html",
@@ -226,10 +217,11 @@ def index() -> ResponseReturnValue:
         groups=groups,
         group_by_id={g.id: g for g in groups},
         tags=tags,
-        channels=CHANNELS,
+        channels=(*CHANNELS, "import"),
         channel_labels=channel_labels(),
         selection=selection,
         selected_set=set(selection),
+        list_key=list_key(filters),
         provinces=sorted({loc.province for loc in locations if loc.province}),
         list_url=request.full_path.rstrip("?"),
     )
@@ -282,35 +274,39 @@ def count() -> ResponseReturnValue:
 @bp.route("/customers/selection", methods=["POST"])
 @require_role()
 def selection() -> ResponseReturnValue:
-    """Tick/untick the rows of one page, or clear everything."""
+    """Tick or untick rows of one list (``add``/``remove`` ids, or a page's ``page_id`` and
+    ``pick`` without JavaScript), or clear everything; one transaction each."""
     tenant_id = current_tenant_id()
-    s, c = schema.customer_selections, schema.customers
-    page_ids = [int(v) for v in request.form.getlist("page_id") if v.isdigit()][:500]
-    picked = {int(v) for v in request.form.getlist("pick") if v.isdigit()} & set(page_ids)
+    c = schema.customers
+    raw = request.form.get("list", "")[:4000]
+    parsed = {k: v if len(v) > 1 else v[0] for k, v in parse_qs(raw).items()}
+    key = list_key(parse_filters(parsed)[0])
+
+    def ids(name: str) -> set[int]:
+        values = request.form.getlist(name)[:500]
+        return {int(v) for v in values if v.isdigit() and len(v) < 10}
+
+    page_ids, picked = ids("page_id"), ids("pick")
+    add = ids("add") | (picked & page_ids)
+    remove = ids("remove") | (page_ids - picked)
     with get_engine().begin() as conn:
         if request.form.get("op") == "clear":
-            conn.execute(s.delete().where(s.c.user_id == current_user.id))
-        elif page_ids:
+            clear_selection(conn, current_user.id)
+        elif add or remove:
             scope = location_scope(conn)
-            allowed_query = sa.select(c.c.id).where(c.c.id.in_(picked), c.c.tenant_id == tenant_id)
+            visible = sa.select(c.c.id).where(c.c.id.in_(sorted(add)), c.c.tenant_id == tenant_id)
             if scope is not None:
                 cl = schema.customer_locations
-                allowed_query = allowed_query.where(
+                visible = visible.where(
                     sa.exists().where(cl.c.customer_id == c.c.id, cl.c.location_id.in_(scope))
                 )
-            allowed = set(conn.execute(allowed_query).scalars()) if picked else set()
-            conn.execute(
-                s.delete().where(s.c.user_id == current_user.id, s.c.customer_id.in_(page_ids))
-            )
-            if allowed:
-                conn.execute(
-                    s.insert(), [{"user_id": current_user.id, "customer_id": i} for i in allowed]
-                )
-        ids = selected_ids(conn)
+            allowed = set(conn.execute(visible).scalars()) if add else set()
+            change_selection(conn, current_user.id, key, allowed, remove)
+        chosen = selected_ids(conn, current_user.id, key)
     if request.accept_mimetypes.best == "application/json":
         return jsonify(
-            count=len(ids),
-            count_text=ngettext("%(num)s selected", "%(num)s selected", len(ids)),
-            ids=",".join(map(str, ids)),
+            count=len(chosen),
+            count_text=ngettext("%(num)s selected", "%(num)s selected", len(chosen)),
+            ids=",".join(map(str, chosen)),
         )
     return redirect(safe_next(request.form.get("next"), url_for("customers.index")))

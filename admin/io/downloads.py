@@ -15,6 +15,7 @@ from __future__ import annotations
 import logging
 from pathlib import Path
 from typing import Any
+from urllib.parse import parse_qs
 
 import sqlalchemy as sa
 from flask import Blueprint, abort, flash, redirect, render_template, request, send_file, url_for
@@ -25,8 +26,11 @@ from flask_login import current_user
 from porchlight.admin import schema
 from porchlight.admin.audit import audit
 from porchlight.admin.customers.filters import parse_filters
+from porchlight.admin.customers.selection import clear as clear_selection
+from porchlight.admin.customers.selection import list_key, selected_ids
 from porchlight.admin.db import get_engine, utcnow
 from porchlight.admin.io import jobs
+from porchlight.admin.io.exports.describe import describe
 from porchlight.admin.io.exports.rows import SCOPES
 from porchlight.admin.io.exports.writers import FORMATS
 from porchlight.admin.io.imports.texts import page_text
@@ -36,24 +40,12 @@ log = logging.getLogger(__name__)
 
 bp = Blueprint("exports", __name__)
 
-MAX_IDS = 20_000
 LIST_LIMIT = 50
 EXPORT_ROLES = ("owner", "manager", "viewer")  # each exports what the list shows them
 
 
 def _lang() -> str:
     return str(get_locale() or "vi")
-
-
-def _ids(raw: str) -> list[int]:
-    out: list[int] = []
-    for part in raw.split(","):
-        part = part.strip()
-        if part.isdigit() and len(part) < 12:
-            out.append(int(part))
-        if len(out) >= MAX_IDS:
-            break
-    return sorted(set(out))
 
 
 @bp.route("/exports", methods=["POST"])
@@ -66,18 +58,20 @@ def create() -> ResponseReturnValue:
         flash(page_text("bad_export", _lang()), "error")
         return redirect(url_for("customers.index"))
     purpose = "marketing" if request.form.get("purpose") == "marketing" else None
-    ids = _ids(request.form.get("ids", "")) if scope == "selected" else []
-    if scope == "selected" and not ids:
+    raw = request.form.get("filters", "")[:4000]
+    parsed = {k: v if len(v) > 1 else v[0] for k, v in parse_qs(raw).items()}
+    list_filters, _notices = parse_filters(parsed)
+    # The scope on screen is the scope in the file: "selected" is what is ticked
+    # on this very list (stored, not what the page last knew), and "filtered"
+    # these filters; the selection is cleared once exported.
+    filters_qs = list_filters.query_string(after=None) if scope != "all" else ""
+    with get_engine().connect() as conn:
+        ids = selected_ids(conn, current_user.id, list_key(list_filters))
+    if scope != "selected":
+        ids = []
+    elif not ids:
         flash(page_text("nothing_selected", _lang()), "error")
         return redirect(url_for("customers.index"))
-    filters_qs = ""
-    if scope == "filtered":
-        from urllib.parse import parse_qs
-
-        raw = request.form.get("filters", "")[:4000]
-        parsed = {k: v if len(v) > 1 else v[0] for k, v in parse_qs(raw).items()}
-        filters, _notices = parse_filters(parsed)
-        filters_qs = filters.query_string(after=None)
     with get_engine().begin() as conn:
         location_scope = (
             visible_location_ids(current_user, conn) if current_user.role == "manager" else None
@@ -87,6 +81,7 @@ def create() -> ResponseReturnValue:
             "format": fmt,
             "filters": filters_qs,
             "ids": ids,
+            "selected": len(ids),
             "location_scope": location_scope,
             "lang": _lang(),
             "purpose": purpose,
@@ -98,6 +93,8 @@ def create() -> ResponseReturnValue:
             params=params,
             created_by=int(current_user.id),
         )
+        if scope == "selected":
+            clear_selection(conn, current_user.id)
         audit(
             conn,
             "customers.export_request",
@@ -147,14 +144,48 @@ def index() -> ResponseReturnValue:
             )
             .values(seen_at=utcnow())
         )
-    running = any(row.status in ("queued", "running") for row in (*exports, *imports))
+        loc, g = schema.locations.c, schema.groups.c
+        places = dict(
+            conn.execute(sa.select(loc.id, loc.name).where(loc.tenant_id == tenant_id)).all()
+        )
+        groups = dict(conn.execute(sa.select(g.id, g.name).where(g.tenant_id == tenant_id)).all())
+    now = utcnow()
+    lost = {row.id for row in exports if jobs.is_lost(row, now)}
+    lost |= {
+        row.id
+        for row in exports
+        if (row.result or {}).get("file_error", {}).get("code") == "worker_lost"
+    }
+    running = any(row.status in ("queued", "running") and row.id not in lost for row in exports)
+    running |= any(row.status in ("queued", "running") for row in imports)
     return render_template(
         "exports/downloads.html",
         exports=exports,
         imports=imports,
+        what={row.id: describe(row, places, groups) for row in exports},
+        lost=lost,
         refresh=running,
-        now=utcnow(),
+        now=now,
     )
+
+
+@bp.route("/exports/<int:job_id>/retry", methods=["POST"])
+@require_role(*EXPORT_ROLES)
+def retry(job_id: int) -> ResponseReturnValue:
+    """Run again an export whose worker was lost (same scope, filters, rows chosen)."""
+    j = schema.jobs.c
+    with get_engine().connect() as conn:
+        job = conn.execute(
+            sa.select(schema.jobs).where(
+                j.id == job_id, j.tenant_id == current_tenant_id(), j.kind == "export"
+            )
+        ).first()
+    if job is None or (current_user.role != "owner" and job.created_by != current_user.id):
+        abort(404)
+    if jobs.retry(get_engine(), job.id):
+        with get_engine().begin() as conn:
+            audit(conn, "customers.export_retry", "job", job.id)
+    return redirect(url_for("exports.index"))
 
 
 @bp.route("/downloads/<int:job_id>")

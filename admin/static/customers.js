@@ -1,46 +1,92 @@
-// Customer list: keep ticked rows across pages without a reload (the page
-// works without this script: "Keep ticked rows" submits the same form).
+// Customer list: ticked rows are saved as they are ticked, one change at a
+// time in order (each request adds or removes ids, so two quick ticks both
+// land), and the export's scope always names what the file will hold with
+// its count. The page works without this script: "Keep ticked rows" submits
+// the page's boxes.
 (function () {
   "use strict";
   var form = document.getElementById("select-form");
+  var scope = document.getElementById("export-scope");
   if (!form || !window.fetch) { return; }
   var count = document.getElementById("selected-count");
-  var exportIds = document.getElementById("export-ids");
   var saveButton = document.getElementById("save-selection");
   var all = document.getElementById("pick-all");
   var boxes = Array.prototype.slice.call(document.querySelectorAll('input[name="pick"]'));
+  var queue = Promise.resolve();
+  var pending = 0;
+  var number = new Intl.NumberFormat(document.documentElement.lang || undefined);
   if (saveButton) { saveButton.hidden = true; }
-  function save() {
-    var data = new FormData(form);
-    boxes.forEach(function (b) { if (b.checked) { data.append("pick", b.value); } });
-    fetch(form.action, { method: "POST", body: data, credentials: "same-origin",
-                         headers: { "Accept": "application/json" } })
-      .then(function (r) { return r.ok ? r.json() : Promise.reject(r.status); })
-      .then(function (d) { count.textContent = d.count_text; exportIds.value = d.ids; })
-      .catch(function () { if (saveButton) { saveButton.hidden = false; } });
+
+  function option(value) {
+    return scope ? scope.querySelector('option[value="' + value + '"]') : null;
+  }
+  function label(value, key, n) {
+    var opt = option(value);
+    if (opt && n !== null && n !== undefined) {
+      opt.textContent = scope.getAttribute(key).replace("{n}", number.format(n));
+    }
+  }
+  function selectedChanged(n) {
+    if (!scope) { return; }
+    var picked = option("selected");
+    label("selected", "data-selected-text", n);
+    picked.disabled = n === 0;
+    if (n > 0) {
+      scope.value = "selected";
+    } else if (scope.value === "selected") {
+      scope.value = option("filtered") ? "filtered" : "all";
+    }
+  }
+  function send(add, remove) {
+    var data = new FormData();
+    ["csrf_token", "list"].forEach(function (name) {
+      data.append(name, form.querySelector('input[name="' + name + '"]').value);
+    });
+    add.forEach(function (id) { data.append("add", id); });
+    remove.forEach(function (id) { data.append("remove", id); });
+    pending += 1;
+    form.setAttribute("data-pending", pending);
+    queue = queue.then(function () {
+      return fetch(form.action, { method: "POST", body: data, credentials: "same-origin",
+                                  headers: { "Accept": "application/json" } })
+        .then(function (r) { return r.ok ? r.json() : Promise.reject(r.status); })
+        .then(function (d) { count.textContent = d.count_text; selectedChanged(d.count); })
+        .catch(function () { if (saveButton) { saveButton.hidden = false; } })
+        .then(function () { pending -= 1; form.setAttribute("data-pending", pending); });
+    });
   }
   if (all && boxes.length) {
     all.hidden = false;
     all.checked = boxes.every(function (b) { return b.checked; });
     all.addEventListener("change", function () {
       boxes.forEach(function (b) { b.checked = all.checked; });
-      save();
+      var ids = boxes.map(function (b) { return b.value; });
+      send(all.checked ? ids : [], all.checked ? [] : ids);
     });
   }
-  boxes.forEach(function (b) { b.addEventListener("change", save); });
-})();
+  boxes.forEach(function (b) {
+    b.addEventListener("change", function () {
+      send(b.checked ? [b.value] : [], b.checked ? [] : [b.value]);
+    });
+  });
 
-// Totals come from /customers/count after the page (a count can take longer
-// than the page itself at a million customers).
-(function () {
-  "use strict";
+  // Totals come from /customers/count after the page (a count can take longer
+  // than the page itself at a million customers); the scope names them too.
   var box = document.getElementById("counts");
-  if (!box || !window.fetch) { return; }
+  if (!box) { return; }
   fetch(box.getAttribute("data-src"), { credentials: "same-origin", headers: { "Accept": "application/json" } })
     .then(function (r) { return r.ok ? r.json() : Promise.reject(r.status); })
     .then(function (d) {
       document.getElementById("count-total").textContent = d.total_text;
       document.getElementById("count-match").textContent = d.match_text ? "· " + d.match_text : "";
+      label("filtered", "data-filtered-text", d.matching);
+      if (!scope || scope.getAttribute("data-filtered") !== "1") {
+        label("all", "data-all-text", d.everyone);
+        return null;
+      }
+      return fetch(box.getAttribute("data-all-src"), { credentials: "same-origin", headers: { "Accept": "application/json" } })
+        .then(function (r) { return r.ok ? r.json() : Promise.reject(r.status); })
+        .then(function (whole) { label("all", "data-all-text", whole.everyone); });
     })
     .catch(function () { document.getElementById("count-total").textContent = ""; });
 })();

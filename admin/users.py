@@ -25,6 +25,7 @@ from porchlight.admin.customers.groups import ensure_default_groups
 from porchlight.admin.db import inserted_id, utcnow
 from porchlight.admin.i18n import LOCALES
 from porchlight.errors import PorchlightError, UsageError
+from porchlight.phones import country_for_zone
 
 log = logging.getLogger(__name__)
 
@@ -66,7 +67,7 @@ def create_location(
     tenant_id: int,
     name: str,
     *,
-    country: str = "VN",
+    country: str | None = None,
     timezone: str = "Asia/Ho_Chi_Minh",
     province: str | None = None,
     postal_code: str | None = None,
@@ -89,7 +90,7 @@ def create_location(
             loc.insert().values(
                 tenant_id=tenant_id,
                 name=name,
-                country=country.upper(),
+                country=(country or country_for_zone(timezone)).upper(),
                 timezone=timezone,
                 province=province,
                 postal_code=postal_code,
@@ -319,7 +320,7 @@ def register(sub: Any) -> None:
     p = sub.add_parser("create-location", help="add a location to a tenant")
     p.add_argument("--tenant", required=True, help="tenant slug")
     p.add_argument("--name", required=True)
-    p.add_argument("--country", default="VN")
+    p.add_argument("--country", help="ISO country (default: from the time zone)")
     p.add_argument("--timezone", default="Asia/Ho_Chi_Minh")
     p.add_argument("--province")
     p.add_argument("--postal-code")

@@ -32,6 +32,8 @@ VN_OLD_TO_NEW: dict[str, str] = {
 }  # fmt: skip
 
 MAX_INPUT = 40
+# A location's country (its phone region) when none is given: from its time zone.
+ZONE_COUNTRIES = {"Asia/Bangkok": "TH", "Asia/Ho_Chi_Minh": "VN", "Asia/Saigon": "VN"}
 _JUNK = re.compile(r"[\s.\-()/\u00a0\u200b]+")
 
 
@@ -104,6 +106,11 @@ def _checked(text: str, region: str | None) -> str:
     if not phonenumbers.is_valid_number(number):
         raise PhoneError("invalid", "not a valid phone number")
     return phonenumbers.format_number(number, phonenumbers.PhoneNumberFormat.E164)
+
+
+def country_for_zone(zone: str) -> str:
+    """'Asia/Bangkok' -> 'TH'; any zone we do not know -> 'VN'."""
+    return ZONE_COUNTRIES.get(zone, "VN")
 
 
 def try_normalize_phone(raw: object, region: str = "VN") -> str | None:

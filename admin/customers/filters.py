@@ -115,7 +115,7 @@ def parse_filters(args: Mapping[str, Any]) -> tuple[CustomerFilters, list[str]]:
         if values["location"] is None:
             notices.append(_("Ignored the location filter: “%(v)s” is not a location.", v=raw))
     if raw := get("channel"):
-        if raw in CHANNELS:
+        if raw in CHANNELS or raw == "import":  # "import": customers an import added or merged
             values["channel"] = raw
         else:
             notices.append(_("Ignored the login channel filter: “%(v)s” is unknown.", v=raw))

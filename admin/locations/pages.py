@@ -33,6 +33,7 @@ from porchlight.admin.scope import (
     visible_location_ids,
 )
 from porchlight.admin.sync.enrollment import router_status
+from porchlight.phones import country_for_zone
 
 log = logging.getLogger(__name__)
 
@@ -86,6 +87,8 @@ def clean_location(form: Any, locale: str = "en") -> tuple[dict[str, Any], dict[
         errors["postal_code"] = _("Postal code: letters, digits, spaces or dashes, at most 20.")
     values["postal_code"] = postal or None
     country = (form.get("country") or "").strip().upper()
+    if not country and (form.get("timezone") or "").strip():
+        country = country_for_zone(str(form.get("timezone")).strip())
     if country not in dict(countries("en")):
         errors["country"] = _("Choose a country.")
     values["country"] = country

@@ -26,6 +26,7 @@ from porchlight.admin.io.imports import layouts, merge
 from porchlight.admin.io.imports.files import ImportFileError
 from porchlight.admin.io.imports.reader import RowSource
 from porchlight.admin.io.imports.records import clean_text
+from porchlight.admin.io.imports.summary import Summary
 from porchlight.errors import PorchlightError
 
 log = logging.getLogger(__name__)
@@ -115,11 +116,16 @@ def _needs_mapping(source: RowSource, header: list[object], header_row: int) -> 
         sample.append([clean_text(c)[:40] for c in cells[: len(header)]])
         if len(sample) >= SAMPLE_ROWS:
             break
+    guesses: list[str] = []
+    for index, head in enumerate(header):
+        field = layouts.guess(head, [row[index] for row in sample if index < len(row)])
+        guesses.append("" if field in guesses else field)
     return {
         "needs_mapping": True,
         "header_row": header_row,
         "headers": [clean_text(h)[:60] for h in header],
         "sample": sample,
+        "guesses": guesses,
     }
 
 
@@ -130,7 +136,7 @@ def _audit(
     location_id: int,
     group_id: int | None,
     base: dict[str, Any],
-    summary: merge.Summary,
+    summary: Summary,
 ) -> None:
     conn.execute(
         schema.audit_log.insert().values(
@@ -145,7 +151,9 @@ def _audit(
                 "group_id": group_id,
                 "added": summary.add,
                 "merged": summary.merge,
+                "merged_in_file": summary.in_file_merges,
                 "skipped": summary.skip,
+                "warnings": summary.warning_count,
             },
             at=utcnow(),
         )

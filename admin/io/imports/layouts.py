@@ -82,17 +82,39 @@ def _aliases(pairs: Mapping[str, Iterable[str]]) -> dict[str, str]:
 
 
 OURS = _aliases({f: FIELD_LABELS[f] for f in FIELDS})
-OURS.update(
-    _aliases(
-        {
-            "phone": ["Số điện thoại", "SĐT", "Phone number", "Mobile"],
-            "name": ["Họ tên", "Họ và tên", "Customer name", "Tên"],
-            "tags": ["Tag", "Nhãn"],
-            "groups": ["Nhóm", "Customer group", "กลุ่ม"],
-            "spend_total": ["Chi tiêu", "Total spend", "Spend total"],
-        }
-    )
-)
+# Headers as people type them in vi, th and en (compared folded: "SĐT" is "sdt").
+PEOPLE = _aliases(
+    {
+        "phone": [
+            "Số điện thoại", "SĐT", "SDT", "Số ĐT", "ĐT", "Điện thoại", "Di động", "Số di động",
+            "ĐTDĐ", "Phone number", "Mobile", "Mobile phone", "Tel", "Telephone", "Cell",
+            "เบอร์โทร", "เบอร์", "เบอร์โทรศัพท์", "โทรศัพท์", "มือถือ", "เบอร์มือถือ",
+        ],
+        "name": [
+            "Họ tên", "Họ và tên", "Tên", "Tên KH", "Tên khách", "Tên khách hàng", "Khách hàng",
+            "Full name", "Customer name", "Customer", "ชื่อ", "ชื่อลูกค้า", "ชื่อ-นามสกุล",
+            "ชื่อ นามสกุล", "ลูกค้า",
+        ],
+        "email": ["E-mail", "Email address", "Thư điện tử", "อีเมล", "อีเมล์"],
+        "birthday": [
+            "Sinh nhật", "Ngày sinh", "Ngày tháng năm sinh", "Date of birth", "DOB", "Birth date",
+            "วันเกิด", "วันเดือนปีเกิด",
+        ],
+        "gender": ["Giới tính", "Sex", "เพศ"],
+        "address": ["Địa chỉ", "ที่อยู่"],
+        "province": ["Tỉnh", "Tỉnh/Thành phố", "Tỉnh/TP", "Thành phố", "City", "State", "จังหวัด"],
+        "postal_code": ["Mã bưu điện", "Mã bưu chính", "Zip", "Zip code", "Postcode", "รหัสไปรษณีย์"],
+        "tags": ["Tag", "Thẻ", "Nhãn", "แท็ก", "ป้ายกำกับ"],
+        "groups": ["Nhóm", "Nhóm KH", "Nhóm khách hàng", "Customer group", "กลุ่ม", "กลุ่มลูกค้า"],
+        "external_code": ["Mã KH", "Mã khách hàng", "Mã khách", "Code", "รหัสลูกค้า"],
+        "notes": ["Ghi chú", "Note", "Comment", "หมายเหตุ"],
+        "spend_total": [
+            "Chi tiêu", "Tổng chi tiêu", "Total spend", "Spend total", "Doanh số", "ยอดซื้อ",
+            "ยอดใช้จ่าย", "ยอดชำระ", "ยอดซื้อสะสม",
+        ],
+    }
+)  # fmt: skip
+OURS.update(PEOPLE)
 
 KIOTVIET = _aliases(
     {
@@ -201,6 +223,32 @@ def detect(rows: Iterable[tuple[int, list[object]]]) -> tuple[Layout | None, lis
     if fallback is None:
         return None, [], 0
     return None, fallback[0], fallback[1]
+
+
+def guess(header: object, samples: Iterable[object] = ()) -> str:
+    """The best guess of a column's field, for the mapping step ("" when none fits)."""
+    key = fold(header)
+    for _, aliases, _ in LAYOUTS:
+        if key in aliases:
+            return aliases[key]
+    words = set(key.split())
+    for alias, field in OURS.items():
+        if alias and (set(alias.split()) <= words or (len(alias) > 3 and alias in key)):
+            return field
+    return _guess_from_values([v for v in samples if v not in (None, "")])
+
+
+def _guess_from_values(values: list[object]) -> str:
+    texts = [str(v).strip() for v in values]
+    if not texts:
+        return ""
+    if all("@" in t for t in texts):
+        return "email"
+    if all(re.fullmatch(r"[+\d][\d .\-()]{7,18}", t) for t in texts):
+        return "phone"
+    if all(re.fullmatch(r"\d{1,2}[/.\-]\d{1,2}[/.\-]\d{2,4}", t) for t in texts):
+        return "birthday"
+    return ""
 
 
 def from_mapping(header_row: int, mapping: Mapping[str, str]) -> Layout:

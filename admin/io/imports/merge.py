@@ -1,65 +1,46 @@
 """Dry run and apply: the same row-by-row decisions, the second one written.
 
-A row merges into the tenant's customer with the same phone; failing that,
-into the customer with the same email when one side has no phone. Later rows
-with a phone (or, without one, an email) seen earlier in the file are skipped
-as duplicates. `apply()` writes everything in one transaction: a failure
-leaves the customers as they were.
+Rows for one customer in the same file are joined first (same phone; without
+a phone, the same email; a row whose email an earlier phone-less row has
+joins that row): spend summed, tags and groups united, POS codes and notes
+kept side by side, blanks filled from the later row. Each joined record then
+merges into the tenant's customer with the same phone; failing that, into
+the customer with the same email when one side has no phone. `apply()`
+writes everything in one transaction: a failure leaves the customers as they
+were.
 """
 
 from __future__ import annotations
 
 import logging
 from collections.abc import Callable, Iterable, Iterator
-from dataclasses import dataclass, field
-from datetime import datetime
+from decimal import Decimal
 from typing import Any
 
 import sqlalchemy as sa
 from sqlalchemy.engine import Connection
 
 from porchlight.admin import schema
-from porchlight.admin.db import utcnow
 from porchlight.admin.io.imports.layouts import Layout
 from porchlight.admin.io.imports.reader import RowSource
-from porchlight.admin.io.imports.records import Record, RowError, to_record
+from porchlight.admin.io.imports.records import (
+    MAX_LENGTH,
+    Record,
+    RowProblems,
+    to_record,
+)
+from porchlight.admin.io.imports.summary import PREVIEW_ROWS, Summary, shown
+from porchlight.admin.io.imports.writer import Writer
+from porchlight.phones import display_phone
 
 log = logging.getLogger(__name__)
 
 BATCH = 1000
-MAX_ERRORS_KEPT = 500
 Progress = Callable[[int], None]
+_FILL = ("name", "email", "address", "province", "postal_code", "birthday", "gender")
 
 
-@dataclass
-class Summary:
-    layout: str
-    rows: int = 0
-    add: int = 0
-    merge: int = 0
-    skip: int = 0
-    error_count: int = 0
-    errors: list[dict[str, Any]] = field(default_factory=list)
-
-    def error(self, err: RowError) -> None:
-        self.skip += 1
-        self.error_count += 1
-        if len(self.errors) < MAX_ERRORS_KEPT:
-            self.errors.append(err.as_dict())
-
-    def as_dict(self) -> dict[str, Any]:
-        return {
-            "layout": self.layout,
-            "rows": self.rows,
-            "add": self.add,
-            "merge": self.merge,
-            "skip": self.skip,
-            "error_count": self.error_count,
-            "errors": self.errors,
-        }
-
-
-def iter_records(source: RowSource, layout: Layout, region: str) -> Iterator[Record | RowError]:
+def iter_records(source: RowSource, layout: Layout, region: str) -> Iterator[Record | RowProblems]:
     for number, cells in source.rows():
         if number <= layout.header_row:
             continue
@@ -68,32 +49,72 @@ def iter_records(source: RowSource, layout: Layout, region: str) -> Iterator[Rec
             yield record
 
 
-class _Resolver:
-    """Matches records to existing customers, batch by batch, and drops in-file duplicates."""
+def _joined(first: str | None, later: str | None, sep: str, limit: int) -> str | None:
+    if not later or (first and later in first.split(sep)):
+        return first or later
+    if not first:
+        return later
+    both = f"{first}{sep}{later}"
+    return both if len(both) <= limit else first
 
-    def __init__(self, tenant_id: int, summary: Summary) -> None:
-        self.tenant_id = tenant_id
-        self.summary = summary
-        self.seen_phone: dict[str, int] = {}
-        self.seen_email: dict[str, int] = {}
-        self.claimed: set[int] = set()  # customers without phone matched by email
 
-    def unique(self, record: Record) -> bool:
-        if record.phone:
-            other = self.seen_phone.get(record.phone)
-            if other is None:
-                self.seen_phone[record.phone] = record.row
-                if record.email:
-                    self.seen_email.setdefault(record.email, record.row)
-                return True
+def absorb(into: Record, row: Record) -> None:
+    """Join a later row of the file into the record of the same customer."""
+    for name in _FILL:
+        if not getattr(into, name):
+            setattr(into, name, getattr(row, name))
+    if into.phone is None:
+        into.phone = row.phone
+    into.external_code = _joined(
+        into.external_code, row.external_code, ", ", MAX_LENGTH["external_code"]
+    )
+    into.notes = _joined(into.notes, row.notes, "\n", MAX_LENGTH["notes"])
+    if row.spend_total is not None:
+        into.spend_total = (into.spend_total or Decimal(0)) + row.spend_total
+    into.tags = tuple(dict.fromkeys((*into.tags, *row.tags)))
+    into.groups = tuple(dict.fromkeys((*into.groups, *row.groups)))
+    into.merged.append(row.row)
+
+
+def join_rows(
+    items: Iterable[Record | RowProblems], summary: Summary, progress: Progress | None
+) -> list[Record]:
+    """One record per customer of the file, in the order first seen."""
+    by_phone: dict[str, Record] = {}
+    by_email: dict[str, Record] = {}
+    kept: list[Record] = []
+    for item in items:
+        summary.rows += 1
+        if progress and summary.rows % BATCH == 0:
+            progress(summary.rows)
+        if isinstance(item, RowProblems):
+            summary.skipped(item)
+            continue
+        summary.warned(item)
+        target = by_phone.get(item.phone) if item.phone else None
+        if target is None and item.email:
+            target = by_email.get(item.email)
+            if target is not None and item.phone and target.phone:
+                target = None  # two phones, one email: two people
+        if target is None:
+            kept.append(item)
+            target = item
         else:
-            assert record.email is not None
-            other = self.seen_email.get(record.email)
-            if other is None:
-                self.seen_email[record.email] = record.row
-                return True
-        self.summary.error(RowError(record.row, "duplicate_in_file", "phone", "", other))
-        return False
+            absorb(target, item)
+            summary.merged_in_file(item.row, target.row)
+        if target.phone:
+            by_phone.setdefault(target.phone, target)
+        if target.email:
+            by_email.setdefault(target.email, target)
+    return kept
+
+
+class _Resolver:
+    """Matches records to existing customers, batch by batch."""
+
+    def __init__(self, tenant_id: int) -> None:
+        self.tenant_id = tenant_id
+        self.claimed: set[int] = set()  # customers without phone matched by email
 
     def resolve(self, conn: Connection, batch: list[Record]) -> list[int | None]:
         """The existing customer id for each record, or None (new)."""
@@ -131,48 +152,82 @@ class _Resolver:
         return found
 
 
-def _batches(
-    records: Iterable[Record | RowError], resolver: _Resolver, progress: Progress | None
-) -> Iterator[list[Record]]:
-    summary = resolver.summary
-    batch: list[Record] = []
-    for item in records:
-        summary.rows += 1
-        if isinstance(item, RowError):
-            summary.error(item)
-        elif resolver.unique(item):
-            batch.append(item)
-        if len(batch) >= BATCH:
-            yield batch
-            batch = []
-        if progress and summary.rows % BATCH == 0:
-            progress(summary.rows)
-    if batch:
-        yield batch
+def _chunks(records: list[Record]) -> Iterator[list[Record]]:
+    for start in range(0, len(records), BATCH):
+        yield records[start : start + BATCH]
+
+
+def _preview(summary: Summary, writer_group: Callable[[Record], str | None], pairs: Any) -> None:
+    for record, match in pairs:
+        if match is None and len(summary.preview_add) < PREVIEW_ROWS:
+            summary.preview_add.append(shown(record, writer_group(record)))
+        elif match is not None and len(summary.preview_merge) < PREVIEW_ROWS:
+            summary.preview_merge.append(shown(record, writer_group(record)) | {"into": match})
+
+
+def _customers_joined(conn: Connection, summary: Summary) -> None:
+    """Name the existing customers the previewed merges join."""
+    ids = [m["into"] for m in summary.preview_merge]
+    if not ids:
+        return
+    c = schema.customers.c
+    rows = conn.execute(sa.select(c.id, c.name, c.phone, c.email).where(c.id.in_(ids)))
+    found = {r.id: r for r in rows}
+    for merge in summary.preview_merge:
+        row = found.get(merge["into"])
+        if row is not None:
+            merge["customer"] = {"id": row.id, "name": row.name, "email": row.email or ""}
+            merge["customer"]["phone"] = shown_phone(row.phone)
+
+
+def shown_phone(phone: str | None) -> str:
+    return display_phone(phone) if phone else ""
 
 
 def dry_run(
     conn: Connection,
-    records: Iterable[Record | RowError],
+    records: Iterable[Record | RowProblems],
     tenant_id: int,
     layout_name: str,
     progress: Progress | None = None,
 ) -> Summary:
-    """Count what an import would add, merge and skip, and list row errors. Writes nothing."""
+    """Count what an import would add, merge and skip; list problems; preview rows."""
     summary = Summary(layout_name)
-    resolver = _Resolver(tenant_id, summary)
-    for batch in _batches(records, resolver, progress):
-        for match in resolver.resolve(conn, batch):
+    joined = join_rows(records, summary, progress)
+    resolver = _Resolver(tenant_id)
+    groups = _GroupNames(conn, tenant_id)
+    for batch in _chunks(joined):
+        matches = resolver.resolve(conn, batch)
+        for match in matches:
             if match is None:
                 summary.add += 1
             else:
                 summary.merge += 1
+        _preview(summary, groups.chosen, zip(batch, matches, strict=True))
+    _customers_joined(conn, summary)
     return summary
+
+
+class _GroupNames:
+    """The group a dry-run row would get, spelled as the tenant's group is."""
+
+    def __init__(self, conn: Connection, tenant_id: int) -> None:
+        g = schema.groups.c
+        rows = conn.execute(sa.select(g.name).where(g.tenant_id == tenant_id).order_by(g.id))
+        self.names: dict[str, str] = {}
+        for row in rows:
+            self.names.setdefault(row.name.casefold(), row.name)
+
+    def chosen(self, record: Record) -> str | None:
+        for name in record.groups:
+            if name.casefold() in self.names:
+                return self.names[name.casefold()]
+        return record.groups[0] if record.groups else None
 
 
 def apply(
     conn: Connection,
-    records: Iterable[Record | RowError],
+    records: Iterable[Record | RowProblems],
     *,
     tenant_id: int,
     location_id: int,
@@ -182,174 +237,16 @@ def apply(
 ) -> Summary:
     """Write the import in the caller's transaction; same counts as `dry_run`."""
     summary = Summary(layout_name)
-    resolver = _Resolver(tenant_id, summary)
-    writer = _Writer(conn, tenant_id, location_id, group_id)
-    for batch in _batches(records, resolver, progress):
+    joined = join_rows(records, summary, progress)
+    resolver = _Resolver(tenant_id)
+    writer = Writer(conn, tenant_id, location_id, group_id)
+    for batch in _chunks(joined):
         matches = resolver.resolve(conn, batch)
         new = [r for r, m in zip(batch, matches, strict=True) if m is None]
         old = [(r, m) for r, m in zip(batch, matches, strict=True) if m is not None]
         ids = writer.insert(new)
         writer.update(old)
-        writer.link(list(zip(new, ids, strict=True)) + [(r, m) for r, m in old if m is not None])
+        writer.link(list(zip(new, ids, strict=True)) + old)
         summary.add += len(new)
         summary.merge += len(old)
     return summary
-
-
-class _Writer:
-    def __init__(self, conn: Connection, tenant_id: int, location_id: int, group_id: int | None):
-        self.conn = conn
-        self.tenant_id = tenant_id
-        self.location_id = location_id
-        self.group_id = group_id
-        self.tag_ids: dict[str, int] = {}
-        self.group_ids: dict[str, int] = {}
-        self.now: datetime = utcnow()
-
-    def _ids(self, table: sa.Table, names: set[str], cache: dict[str, int]) -> None:
-        missing = sorted(n for n in names if n not in cache)
-        if not missing:
-            return
-        t = table.c
-        query = sa.select(t.name, t.id).where(t.tenant_id == self.tenant_id, t.name.in_(missing))
-        cache.update({row.name: row.id for row in self.conn.execute(query)})
-        for name in missing:
-            if name not in cache:
-                result = self.conn.execute(
-                    table.insert().values(tenant_id=self.tenant_id, name=name)
-                )
-                assert result.inserted_primary_key is not None
-                cache[name] = int(result.inserted_primary_key[0])
-
-    def _group_for(self, record: Record) -> int | None:
-        if self.group_id is not None:
-            return self.group_id
-        return self.group_ids[record.groups[0]] if record.groups else None
-
-    def _prepare(self, records: list[Record]) -> None:
-        self._ids(schema.groups, {g for r in records for g in r.groups[:1]}, self.group_ids)
-        self._ids(schema.tags, {t for r in records for t in (*r.tags, *r.groups)}, self.tag_ids)
-
-    def insert(self, records: list[Record]) -> list[int]:
-        if not records:
-            return []
-        self._prepare(records)
-        c = schema.customers.c
-        rows = [
-            {
-                "tenant_id": self.tenant_id,
-                "name": r.name,
-                "phone": r.phone,
-                "email": r.email,
-                "external_code": r.external_code,
-                "address": r.address,
-                "province": r.province,
-                "postal_code": r.postal_code,
-                "birthday": r.birthday,
-                "gender": r.gender,
-                "notes": r.notes or "",
-                "spend_total": r.spend_total or 0,
-                "group_id": self._group_for(r),
-                "group_fixed": self._group_for(r) is not None,
-                "created_at": self.now,
-                "updated_at": self.now,
-            }
-            for r in records
-        ]
-        # Plain executemany (fast on both databases), then the new ids by key.
-        self.conn.execute(schema.customers.insert(), rows)
-        by_phone: dict[str, int] = {}
-        phones = [r.phone for r in records if r.phone]
-        for start in range(0, len(phones), 500):
-            chunk = phones[start : start + 500]
-            query = sa.select(c.phone, c.id).where(
-                c.tenant_id == self.tenant_id, c.phone.in_(chunk)
-            )
-            by_phone.update({row.phone: row.id for row in self.conn.execute(query)})
-        by_email: dict[str, int] = {}
-        emails = [r.email for r in records if not r.phone and r.email]
-        if emails:
-            query = (
-                sa.select(c.email, c.id)
-                .where(c.tenant_id == self.tenant_id, c.email.in_(emails), c.phone.is_(None))
-                .order_by(c.id)
-            )
-            by_email.update({row.email: row.id for row in self.conn.execute(query)})
-        return [by_phone[r.phone] if r.phone else by_email[r.email or ""] for r in records]
-
-    def update(self, pairs: list[tuple[Record, int]]) -> None:
-        if not pairs:
-            return
-        self._prepare([r for r, _ in pairs])
-        c = schema.customers.c
-
-        def p(name: str, type_: Any = sa.String) -> Any:
-            return sa.bindparam(name, type_=type_)
-
-        stmt = (
-            schema.customers.update()
-            .where(c.id == p("b_id", sa.Integer))
-            .values(
-                name=sa.case((c.name == "", p("b_name")), else_=c.name),
-                phone=sa.func.coalesce(c.phone, p("b_phone")),
-                email=sa.func.coalesce(c.email, p("b_email")),
-                external_code=sa.func.coalesce(p("b_code"), c.external_code),
-                address=sa.func.coalesce(c.address, p("b_address")),
-                province=sa.func.coalesce(c.province, p("b_province")),
-                postal_code=sa.func.coalesce(c.postal_code, p("b_postal")),
-                birthday=sa.func.coalesce(c.birthday, p("b_birthday", sa.Date)),
-                gender=sa.func.coalesce(c.gender, p("b_gender")),
-                spend_total=sa.func.coalesce(p("b_spend", sa.Numeric(16, 2)), c.spend_total),
-                group_id=sa.func.coalesce(p("b_group", sa.Integer), c.group_id),
-                group_fixed=sa.case(
-                    (p("b_group", sa.Integer).is_not(None), sa.true()), else_=c.group_fixed
-                ),
-                updated_at=p("b_now", schema.customers.c.updated_at.type),
-            )
-        )
-        rows = [
-            {
-                "b_id": cid,
-                "b_name": r.name,
-                "b_phone": r.phone,
-                "b_email": r.email,
-                "b_code": r.external_code,
-                "b_address": r.address,
-                "b_province": r.province,
-                "b_postal": r.postal_code,
-                "b_birthday": r.birthday,
-                "b_gender": r.gender,
-                "b_spend": r.spend_total,
-                "b_group": self._group_for(r),
-                "b_now": self.now,
-            }
-            for r, cid in pairs
-        ]
-        self.conn.execute(stmt, rows)
-
-    def link(self, pairs: list[tuple[Record, int]]) -> None:
-        """Tags and the import's location for every new or merged customer."""
-        if not pairs:
-            return
-        tag_rows = [
-            {"customer_id": cid, "tag_id": self.tag_ids[name]}
-            for r, cid in pairs
-            for name in dict.fromkeys((*r.tags, *r.groups))
-        ]
-        loc_rows = [{"customer_id": cid, "location_id": self.location_id} for _, cid in pairs]
-        for table, rows in (
-            (schema.customer_tags, tag_rows),
-            (schema.customer_locations, loc_rows),
-        ):
-            if rows:
-                self.conn.execute(_insert_ignore(self.conn, table), rows)
-
-
-def _insert_ignore(conn: Connection, table: sa.Table) -> Any:
-    if conn.dialect.name == "postgresql":
-        from sqlalchemy.dialects.postgresql import insert as pg_insert
-
-        return pg_insert(table).on_conflict_do_nothing()
-    from sqlalchemy.dialects.sqlite import insert as sqlite_insert
-
-    return sqlite_insert(table).on_conflict_do_nothing()

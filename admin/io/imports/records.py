@@ -1,4 +1,6 @@
-"""One spreadsheet row to one customer record, or to one row error.
+"""One spreadsheet row to one customer record (its bad optional cells left
+empty, one warning each), or to the list of problems of a row that has no
+usable phone or email.
 
 Phones go through `porchlight.phones` (lost leading zero, 01xx, +84, spaces
 and dots). Dates: real date cells, Excel serial numbers, dd/MM/yyyy
@@ -11,13 +13,14 @@ from __future__ import annotations
 import re
 import unicodedata
 from dataclasses import dataclass
+from dataclasses import field as dc_field
 from datetime import date, datetime, timedelta
 from decimal import Decimal, InvalidOperation
 
 from porchlight.admin.io.imports.layouts import Layout
 from porchlight.phones import PhoneError, normalize_phone
 
-# Longest text kept per field; longer cells are row errors, never truncated silently.
+# Longest text kept per field; a longer cell is left empty with a warning (never cut).
 MAX_LENGTH = {
     "name": 200,
     "email": 254,
@@ -75,6 +78,10 @@ class Record:
     spend_total: Decimal | None
     tags: tuple[str, ...]
     groups: tuple[str, ...]
+    # Fields left empty because their cell was unusable (the row is still imported).
+    warnings: tuple[RowError, ...] = ()
+    # Later rows of the file joined into this one.
+    merged: list[int] = dc_field(default_factory=list)
 
 
 @dataclass(slots=True)
@@ -95,9 +102,17 @@ class RowError:
         }
 
 
-class _Bad(Exception):
-    def __init__(self, code: str, field: str, value: object) -> None:
-        self.code, self.field, self.value = code, field, value
+@dataclass(slots=True)
+class RowProblems:
+    """A row that cannot be imported (no usable phone or email), with every problem it has."""
+
+    row: int
+    problems: tuple[RowError, ...]
+
+
+def _problem(row: int, code: str, field: str, value: object) -> RowError:
+    shown = clean_text(value)
+    return RowError(row, code, field, shown[:60] + ("…" if len(shown) > 60 else ""))
 
 
 def clean_text(value: object) -> str:
@@ -193,74 +208,102 @@ def _split(text: str, separators: str, limit: int) -> tuple[str, ...]:
 
 def to_record(
     row: int, cells: list[object], layout: Layout, region: str
-) -> Record | RowError | None:
-    """The row as a `Record`, a `RowError`, or None for an empty row."""
+) -> Record | RowProblems | None:
+    """The row as a `Record` (with warnings for fields left empty), as `RowProblems`
+    when it has no usable phone or email, or None for an empty row."""
     raw: dict[str, object] = {}
     for index, field in layout.columns.items():
         if index < len(cells):
             raw[field] = cells[index]
     if all(v is None or (isinstance(v, str) and not v.strip()) for v in raw.values()):
         return None
-    try:
-        return _build(row, raw, region)
-    except _Bad as bad:
-        shown = clean_text(bad.value)
-        return RowError(row, bad.code, bad.field, shown[:60] + ("…" if len(shown) > 60 else ""))
+    return _Builder(row, raw, region).build()
 
 
-def _text(raw: dict[str, object], field: str) -> str:
-    text = clean_text(raw.get(field))
-    if len(text) > MAX_LENGTH[field]:
-        raise _Bad("too_long", field, text)
-    return text
+class _Builder:
+    """Reads one row's cells; an unusable optional cell is left empty and noted."""
 
+    def __init__(self, row: int, raw: dict[str, object], region: str) -> None:
+        self.row, self.raw, self.region = row, raw, region
+        self.problems: list[RowError] = []
 
-def _build(row: int, raw: dict[str, object], region: str) -> Record:
-    texts = {field: _text(raw, field) for field in raw if field not in ("birthday", "spend_total")}
-    phone = None
-    phone_text = _unwrap_excel_text(texts.get("phone", ""))
-    if phone_text:
-        cell = raw.get("phone")
+    def note(self, code: str, field: str, value: object) -> None:
+        self.problems.append(_problem(self.row, code, field, value))
+
+    def text(self, field: str) -> str:
+        text = clean_text(self.raw.get(field))
+        if len(text) > MAX_LENGTH[field]:
+            self.note("too_long", field, text)
+            return ""
+        return text
+
+    def phone(self, texts: dict[str, str]) -> str | None:
+        phone_text = _unwrap_excel_text(texts.get("phone", ""))
+        if not phone_text:
+            return None
+        cell = self.raw.get("phone")
         try:
-            phone = normalize_phone(cell if isinstance(cell, int | float) else phone_text, region)
-        except PhoneError as exc:
-            raise _Bad("phone_invalid", "phone", phone_text) from exc
-    email = texts.get("email", "").lower() or None
-    if email and not _EMAIL.match(email):
-        raise _Bad("email_invalid", "email", email)
-    if phone is None and email is None:
-        raise _Bad("no_contact", "phone", "")
-    try:
-        birthday = parse_date(raw.get("birthday"))
-    except (ValueError, OverflowError) as exc:
-        raise _Bad("date_invalid", "birthday", raw.get("birthday")) from exc
-    if isinstance(raw.get("birthday"), str) and len(str(raw["birthday"])) > MAX_LENGTH["birthday"]:
-        raise _Bad("too_long", "birthday", raw["birthday"])
-    try:
-        spend = parse_amount(raw.get("spend_total"))
-    except (ValueError, ArithmeticError) as exc:
-        raise _Bad("number_invalid", "spend_total", raw.get("spend_total")) from exc
-    address_parts = [texts.get("address", ""), texts.get("ward", "")]
-    province = texts.get("province", "")
-    area = texts.get("area", "")
-    if area:  # KiotViet: "Hồ Chí Minh - Quận 1"
-        head, _, tail = area.partition(" - ")
-        province = province or head.strip()
-        address_parts.append(tail.strip())
-    gender_key = texts.get("gender", "").casefold()
-    return Record(
-        row=row,
-        name=_unwrap_excel_text(texts.get("name", "")),
-        phone=phone,
-        email=email,
-        external_code=_unwrap_excel_text(texts.get("external_code", "")) or None,
-        address=", ".join(p for p in address_parts if p)[:500] or None,
-        province=province or None,
-        postal_code=_unwrap_excel_text(texts.get("postal_code", "")) or None,
-        birthday=birthday,
-        gender=_GENDERS.get(gender_key, "other" if gender_key else None),
-        notes=texts.get("notes") or None,
-        spend_total=spend,
-        tags=_split(texts.get("tags", ""), ",;|", MAX_TAG),
-        groups=_split(texts.get("groups", ""), "|", MAX_GROUP),
-    )
+            typed = cell if isinstance(cell, int | float) else phone_text
+            return normalize_phone(typed, self.region)
+        except PhoneError:
+            self.note("phone_invalid", "phone", phone_text)
+            return None
+
+    def email(self, texts: dict[str, str]) -> str | None:
+        email = texts.get("email", "").lower() or None
+        if email and not _EMAIL.match(email):
+            self.note("email_invalid", "email", email)
+            return None
+        return email
+
+    def birthday(self) -> date | None:
+        cell = self.raw.get("birthday")
+        if isinstance(cell, str) and len(cell) > MAX_LENGTH["birthday"]:
+            self.note("too_long", "birthday", cell)
+            return None
+        try:
+            return parse_date(cell)
+        except (ValueError, OverflowError):
+            self.note("date_invalid", "birthday", cell)
+            return None
+
+    def spend(self) -> Decimal | None:
+        try:
+            return parse_amount(self.raw.get("spend_total"))
+        except (ValueError, ArithmeticError):
+            self.note("number_invalid", "spend_total", self.raw.get("spend_total"))
+            return None
+
+    def build(self) -> Record | RowProblems:
+        texts = {f: self.text(f) for f in self.raw if f not in ("birthday", "spend_total")}
+        phone, email = self.phone(texts), self.email(texts)
+        birthday, spend = self.birthday(), self.spend()
+        if phone is None and email is None:
+            if not any(p.field in ("phone", "email") for p in self.problems):
+                self.problems.insert(0, RowError(self.row, "no_contact", "phone", ""))
+            return RowProblems(self.row, tuple(self.problems))
+        address_parts = [texts.get("address", ""), texts.get("ward", "")]
+        province = texts.get("province", "")
+        area = texts.get("area", "")
+        if area:  # KiotViet: "Hồ Chí Minh - Quận 1"
+            head, _, tail = area.partition(" - ")
+            province = province or head.strip()
+            address_parts.append(tail.strip())
+        gender_key = texts.get("gender", "").casefold()
+        return Record(
+            row=self.row,
+            name=_unwrap_excel_text(texts.get("name", "")),
+            phone=phone,
+            email=email,
+            external_code=_unwrap_excel_text(texts.get("external_code", "")) or None,
+            address=", ".join(p for p in address_parts if p)[:500] or None,
+            province=province or None,
+            postal_code=_unwrap_excel_text(texts.get("postal_code", "")) or None,
+            birthday=birthday,
+            gender=_GENDERS.get(gender_key, "other" if gender_key else None),
+            notes=texts.get("notes") or None,
+            spend_total=spend,
+            tags=_split(texts.get("tags", ""), ",;|", MAX_TAG),
+            groups=_split(texts.get("groups", ""), "|", MAX_GROUP),
+            warnings=tuple(self.problems),
+        )

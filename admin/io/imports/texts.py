@@ -132,6 +132,12 @@ PAGE: dict[str, str | tuple[str, str]] = {
     "mode_dry_run": N_("Check"),
     "mode_apply": N_("Import"),
     "import_link": N_("Import a file"),
+    "preview_add": N_("The first %(n)s customers to add, as they will be saved"),
+    "preview_merge": N_("The first %(n)s rows that join a customer you already have"),
+    "joins": N_("Joins"),
+    "merged_rows_title": N_("%(n)s rows are the same customer as an earlier row and merge into it"),
+    "row_merged": N_("Row %(row)s merged into row %(into)s"),
+    "warnings_title": N_("%(n)s fields left empty (the rows are imported without them)"),
 }
 
 

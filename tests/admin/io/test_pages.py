@@ -139,6 +139,8 @@ def test_mapping_step_on_the_page(client_as, app, engine, world, csrf, tmp_path)
     run_worker(app)
     html = client.get(f"/imports/{first}").get_data(as_text=True)
     assert 'id="mapping"' in html and "Liên lạc" in html and "0912345678" in html
+    # the phone column is chosen from its values: the step starts from its best guess
+    assert re.search(r'name="col1"[^>]*>.*?<option value="phone" selected>', html, re.S)
     response = client.post(
         f"/imports/{first}/mapping", data={"csrf_token": token, "col0": "name", "col1": "phone"}
     )
@@ -242,3 +244,42 @@ def test_selected_and_filtered_export_from_the_list_form(
         ).all()
     assert [r.result["rows"] for r in rows] == [1, 1]
     assert rows[1].params["filters"] == "tag=VIP"
+
+
+def test_dry_run_page_shows_rows_as_saved_merges_and_warnings(
+    client_as, app, engine, world, factory, csrf, tmp_path
+):
+    factory.customer(world.tenant_id, "Lan (Wi-Fi)", phone="+84912000001")
+    client = client_as("manager")
+    listing = client.get("/customers").get_data(as_text=True)
+    assert 'id="import-button"' in listing and 'href="/imports/new"' in listing
+    token = csrf(client, "/imports/new")
+    path = write_xlsx(
+        tmp_path / "kv.xlsx",
+        [
+            KIOTVIET_HEADERS,
+            kiotviet_row("K1", "Nguyễn Lan", "0912345678", spend=100, email="lan@@x"),
+            kiotviet_row("K2", "Lan POS", "0912000001"),
+            kiotviet_row("K3", "Lan cũ", "+84912345678", spend=50),
+        ],
+    )
+    response = client.post(
+        "/imports",
+        data={
+            "csrf_token": token,
+            "location_id": str(world.q1),
+            "file": (path.open("rb"), "k.xlsx"),
+        },
+        content_type="multipart/form-data",
+    )
+    dry_id = job_id_from(response)
+    run_worker(app)
+    html = client.get(f"/imports/{dry_id}").get_data(as_text=True)
+    assert re.search(r'id="count-add">1<', html) and re.search(r'id="count-merge">2<', html)
+    add = html[html.index('id="preview-add"') : html.index('id="preview-merge"')]
+    assert "Nguyễn Lan" in add and "K1, K3" in add and "150.00" in add
+    merge = html[html.index('id="preview-merge"') : html.index('id="merged-rows"')]
+    assert "Lan POS" in merge and "Lan (Wi-Fi)" in merge
+    assert "Row 4 merged into row 2" in html
+    warnings = html[html.index('id="row-warnings"') :]
+    assert "lan@@x" in warnings

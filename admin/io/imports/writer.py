@@ -1,0 +1,205 @@
+"""Writing an import's customers: inserts, updates of matched customers, links.
+
+Groups in a file match the tenant's groups whatever their case ("vip" is the
+tenant's "VIP"); a name no group has creates that group. A customer is in one
+group: the first of the row's groups that the tenant has (else its first) is
+the customer's group and any further ones are kept as tags, never the chosen
+group itself. Tags also match case-insensitively. Every customer an import
+adds or merges into carries the "import" channel (the list's channel filter).
+"""
+
+from __future__ import annotations
+
+from datetime import datetime
+from typing import Any
+
+import sqlalchemy as sa
+from sqlalchemy.engine import Connection
+
+from porchlight.admin import schema
+from porchlight.admin.db import utcnow
+from porchlight.admin.io.imports.records import Record
+
+IMPORT_CHANNEL = "import"
+
+
+class Writer:
+    def __init__(self, conn: Connection, tenant_id: int, location_id: int, group_id: int | None):
+        self.conn = conn
+        self.tenant_id = tenant_id
+        self.location_id = location_id
+        self.group_id = group_id
+        self.now: datetime = utcnow()
+        self.tag_ids = self._existing(schema.tags)
+        self.group_ids = self._existing(schema.groups)
+
+    def _existing(self, table: sa.Table) -> dict[str, int]:
+        t = table.c
+        rows = self.conn.execute(
+            sa.select(t.name, t.id).where(t.tenant_id == self.tenant_id).order_by(t.id)
+        )
+        found: dict[str, int] = {}
+        for row in rows:
+            found.setdefault(row.name.casefold(), row.id)
+        return found
+
+    def _ensure(self, table: sa.Table, names: set[str], cache: dict[str, int]) -> None:
+        for name in sorted(names):
+            if name.casefold() not in cache:
+                result = self.conn.execute(
+                    table.insert().values(tenant_id=self.tenant_id, name=name)
+                )
+                assert result.inserted_primary_key is not None
+                cache[name.casefold()] = int(result.inserted_primary_key[0])
+
+    def chosen_group(self, record: Record) -> str | None:
+        """The row's group name that becomes the customer's group (None: no group)."""
+        for name in record.groups:
+            if name.casefold() in self.group_ids:
+                return name
+        return record.groups[0] if record.groups else None
+
+    def _tags_of(self, record: Record) -> list[str]:
+        group = None if self.group_id is not None else self.chosen_group(record)
+        extra = [g for g in record.groups if g != group]
+        return list(dict.fromkeys((*record.tags, *extra)))
+
+    def _group_for(self, record: Record) -> int | None:
+        if self.group_id is not None:
+            return self.group_id
+        name = self.chosen_group(record)
+        return self.group_ids[name.casefold()] if name else None
+
+    def _prepare(self, records: list[Record]) -> None:
+        if self.group_id is None:
+            wanted = {g for r in records if (g := self.chosen_group(r))}
+            self._ensure(schema.groups, wanted, self.group_ids)
+        self._ensure(schema.tags, {t for r in records for t in self._tags_of(r)}, self.tag_ids)
+
+    def insert(self, records: list[Record]) -> list[int]:
+        if not records:
+            return []
+        self._prepare(records)
+        c = schema.customers.c
+        rows = []
+        for r in records:
+            group = self._group_for(r)
+            rows.append(
+                {
+                    "tenant_id": self.tenant_id,
+                    "name": r.name,
+                    "phone": r.phone,
+                    "email": r.email,
+                    "external_code": r.external_code,
+                    "address": r.address,
+                    "province": r.province,
+                    "postal_code": r.postal_code,
+                    "birthday": r.birthday,
+                    "gender": r.gender,
+                    "notes": r.notes or "",
+                    "spend_total": r.spend_total or 0,
+                    "group_id": group,
+                    "group_fixed": group is not None,
+                    "created_at": self.now,
+                    "updated_at": self.now,
+                }
+            )
+        # Plain executemany (fast on both databases), then the new ids by key.
+        self.conn.execute(schema.customers.insert(), rows)
+        by_phone: dict[str, int] = {}
+        phones = [r.phone for r in records if r.phone]
+        for start in range(0, len(phones), 500):
+            chunk = phones[start : start + 500]
+            query = sa.select(c.phone, c.id).where(
+                c.tenant_id == self.tenant_id, c.phone.in_(chunk)
+            )
+            by_phone.update({row.phone: row.id for row in self.conn.execute(query)})
+        by_email: dict[str, int] = {}
+        emails = [r.email for r in records if not r.phone and r.email]
+        if emails:
+            query = (
+                sa.select(c.email, c.id)
+                .where(c.tenant_id == self.tenant_id, c.email.in_(emails), c.phone.is_(None))
+                .order_by(c.id)
+            )
+            by_email.update({row.email: row.id for row in self.conn.execute(query)})
+        return [by_phone[r.phone] if r.phone else by_email[r.email or ""] for r in records]
+
+    def update(self, pairs: list[tuple[Record, int]]) -> None:
+        if not pairs:
+            return
+        self._prepare([r for r, _ in pairs])
+        c = schema.customers.c
+
+        def p(name: str, type_: Any = sa.String) -> Any:
+            return sa.bindparam(name, type_=type_)
+
+        stmt = (
+            schema.customers.update()
+            .where(c.id == p("b_id", sa.Integer))
+            .values(
+                name=sa.case((c.name == "", p("b_name")), else_=c.name),
+                phone=sa.func.coalesce(c.phone, p("b_phone")),
+                email=sa.func.coalesce(c.email, p("b_email")),
+                external_code=sa.func.coalesce(p("b_code"), c.external_code),
+                address=sa.func.coalesce(c.address, p("b_address")),
+                province=sa.func.coalesce(c.province, p("b_province")),
+                postal_code=sa.func.coalesce(c.postal_code, p("b_postal")),
+                birthday=sa.func.coalesce(c.birthday, p("b_birthday", sa.Date)),
+                gender=sa.func.coalesce(c.gender, p("b_gender")),
+                spend_total=sa.func.coalesce(p("b_spend", sa.Numeric(16, 2)), c.spend_total),
+                group_id=sa.func.coalesce(p("b_group", sa.Integer), c.group_id),
+                group_fixed=sa.case(
+                    (p("b_group", sa.Integer).is_not(None), sa.true()), else_=c.group_fixed
+                ),
+                updated_at=p("b_now", schema.customers.c.updated_at.type),
+            )
+        )
+        rows = [
+            {
+                "b_id": cid,
+                "b_name": r.name,
+                "b_phone": r.phone,
+                "b_email": r.email,
+                "b_code": r.external_code,
+                "b_address": r.address,
+                "b_province": r.province,
+                "b_postal": r.postal_code,
+                "b_birthday": r.birthday,
+                "b_gender": r.gender,
+                "b_spend": r.spend_total,
+                "b_group": self._group_for(r),
+                "b_now": self.now,
+            }
+            for r, cid in pairs
+        ]
+        self.conn.execute(stmt, rows)
+
+    def link(self, pairs: list[tuple[Record, int]]) -> None:
+        """Tags, the import's location and the "import" channel of every new or merged customer."""
+        if not pairs:
+            return
+        tag_rows = [
+            {"customer_id": cid, "tag_id": self.tag_ids[name.casefold()]}
+            for r, cid in pairs
+            for name in self._tags_of(r)
+        ]
+        loc_rows = [{"customer_id": cid, "location_id": self.location_id} for _, cid in pairs]
+        channel_rows = [{"customer_id": cid, "channel": IMPORT_CHANNEL} for _, cid in pairs]
+        for table, rows in (
+            (schema.customer_tags, tag_rows),
+            (schema.customer_locations, loc_rows),
+            (schema.customer_channels, channel_rows),
+        ):
+            if rows:
+                self.conn.execute(insert_ignore(self.conn, table), rows)
+
+
+def insert_ignore(conn: Connection, table: sa.Table) -> Any:
+    if conn.dialect.name == "postgresql":
+        from sqlalchemy.dialects.postgresql import insert as pg_insert
+
+        return pg_insert(table).on_conflict_do_nothing()
+    from sqlalchemy.dialects.sqlite import insert as sqlite_insert
+
+    return sqlite_insert(table).on_conflict_do_nothing()

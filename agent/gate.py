@@ -230,7 +230,10 @@ class Gate(ClaimTracker):
                 "phone_tail": welcome_back.phone_tail(login.get("phone")),
                 "proof": digest,
             }
-            session = self._start(mac, address, now, length, channel, login, current, remember)
+            bind = address
+            if ":" in address:  # a login over IPv6: bind the IPv4 address the MAC holds
+                bind = (sessions.get_client(self.db, mac) or {}).get("ip") or address
+            session = self._start(mac, bind, now, length, channel, login, current, remember)
             return {**session, "proof": token}  # for the portal's cookie; never stored
 
     def admit(self, mac: Any, seconds: int | None = None) -> dict[str, Any]:

@@ -299,3 +299,11 @@ def test_neighbour_flapping_does_not_rewrite_the_store(gate, db, clock):
     clock.now += 301
     gate.seen(MAC, ip="10.20.0.16")
     assert sessions.get_client(db, MAC)["last_seen"] > first
+
+
+def test_a_login_over_ipv6_binds_the_ipv4_address_the_mac_holds(gate, kernel):
+    gate.seen(MAC, ip=IP)
+    gate.seen(MAC, ip="fd66::23")
+    gate.authorize(MAC, "fd66::23", login())
+    assert f"{MAC} . {IP}" in kernel.sets["bound4"]  # IPv4 works after a login over IPv6
+    assert gate.client_for_ip(IP)["state"] == "authorized"

@@ -18,6 +18,7 @@ from portal_fake_agent import CONFIG
 from portal_helpers import PORTAL
 
 from porchlight.guest_page import i18n
+from porchlight.guest_page.my_data import render_my_data
 from porchlight.guest_page.page import render_login, render_message, render_success
 
 ERRORS = [code for code in i18n.MESSAGES if code.startswith("err_")]
@@ -83,7 +84,25 @@ def pages(lang: str) -> dict[str, str]:
     }
     for code in ERRORS:
         out[f"notice_{code}"] = render_login(config, lang, notice=code)
+    out["my_data_nothing"] = render_my_data(config, lang, None)
+    out["my_data"] = render_my_data(config, lang, MY_DATA)
+    out["my_data_erasing"] = render_my_data(
+        config, lang, {**MY_DATA, "erasure_requested_at": "2026-12-06T10:00:00Z"}
+    )
     return out
+
+
+MY_DATA = {
+    "name": "Lan",
+    "phone": "09•••••678",
+    "visits": 3,
+    "first_login_at": "2026-11-01T08:00:00Z",
+    "marketing": True,
+    "consents": [
+        {"purpose": "wifi", "granted": True, "text_version": "v1", "at": "2026-11-01T08:00:00Z"},
+        {"purpose": "marketing", "granted": False, "text_version": "v2", "at": "2026-11-02"},
+    ],
+}
 
 
 def english_leaks(lang: str, texts: list[str]) -> list[str]:

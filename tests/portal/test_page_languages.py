@@ -68,6 +68,7 @@ def _config_with_everything():
     config = copy.deepcopy(CONFIG)
     config["portal"]["welcome"] = None  # the default welcome, from the catalog
     config["portal"]["fields"] = {"name": "required", "phone": "optional", "email": "optional"}
+    config["portal"]["chat"] = {"line_oa": "@123abcde", "zalo_oa": "1234567890"}  # follow links
     return config
 
 

@@ -72,6 +72,23 @@ users = sa.Table(
     sa.CheckConstraint("role IN ('owner', 'manager', 'viewer')", name="role"),
 )
 
+# One row per signed-in browser (admin/sessions.py, migration 0007): the
+# signed cookie holds a random token whose SHA-256 is `token_hash`. Deleting
+# rows ends sessions at once (sign-out, sign out everywhere, a password or
+# role change, the user removed).
+user_sessions = sa.Table(
+    "user_sessions",
+    metadata,
+    sa.Column("id", sa.Integer, primary_key=True),
+    sa.Column("user_id", sa.Integer, _fk("users.id"), nullable=False),
+    sa.Column("token_hash", sa.String(64), nullable=False, unique=True),
+    _created(),
+    sa.Column("last_seen_at", UTCDateTime(), nullable=False),
+    sa.Column("ip", sa.String(45)),
+    sa.Column("user_agent", sa.String(200)),
+    sa.Index("ix_user_sessions_user", "user_id"),
+)
+
 user_locations = sa.Table(
     "user_locations",
     metadata,
@@ -112,6 +129,8 @@ routers = sa.Table(
     # heartbeat (migration 0005): the Routers page warns while > 0.
     sa.Column("rejected_events", sa.Integer),
     sa.Column("rejected_reason", sa.String(200)),
+    # The router's clock minus the admin's, from heartbeats and batches (0007).
+    sa.Column("clock_skew_seconds", sa.Integer),
     _created(),
 )
 
@@ -449,6 +468,11 @@ jobs = sa.Table(
     sa.Column("finished_at", UTCDateTime()),
     sa.Column("expires_at", UTCDateTime()),
     sa.Column("seen_at", UTCDateTime()),  # the requester saw the "ready" notice
+    # The claiming worker's lease, renewed while the job runs; a running job
+    # whose lease ran out lost its worker and can be retried (0007).
+    sa.Column("lease_expires_at", UTCDateTime()),
+    sa.Column("worker", sa.String(120)),
+    sa.Column("attempts", sa.Integer, nullable=False, server_default="0"),
     sa.Index("ix_jobs_status_created", "status", "created_at"),
     sa.Index("ix_jobs_tenant_created", "tenant_id", "created_at"),
 )
@@ -475,6 +499,16 @@ customer_selections = sa.Table(
     metadata,
     sa.Column("user_id", sa.Integer, _fk("users.id"), primary_key=True),
     sa.Column("customer_id", sa.Integer, _fk("customers.id"), primary_key=True),
+)
+
+# The list a user's selection was made on (its filters' query string, 0007):
+# the selection belongs to that list only and is cleared once exported.
+customer_selection_lists = sa.Table(
+    "customer_selection_lists",
+    metadata,
+    sa.Column("user_id", sa.Integer, _fk("users.id"), primary_key=True, autoincrement=False),
+    sa.Column("filters", sa.String(2000), nullable=False),
+    sa.Column("made_at", UTCDateTime(), nullable=False),
 )
 
 

@@ -90,53 +90,72 @@ def _date(raw: str) -> date | None:
     return value if 1900 <= value.year <= 2200 else None
 
 
+class _Args:
+    """URL arguments (a Werkzeug MultiDict or a plain dict), trimmed and bounded."""
+
+    def __init__(self, args: Mapping[str, Any]) -> None:
+        self.args = args
+
+    def get(self, name: str) -> str:
+        value = self.args.get(name)
+        return "" if value is None else str(value)[: MAX_TEXT * 2].strip()
+
+    def getlist(self, name: str) -> list[str]:
+        if hasattr(self.args, "getlist"):
+            return [str(v)[:MAX_TEXT].strip() for v in self.args.getlist(name)]
+        value = self.args.get(name)
+        if value is None:
+            return []
+        return [str(v)[:MAX_TEXT].strip() for v in (value if isinstance(value, list) else [value])]
+
+
 def parse_filters(args: Mapping[str, Any]) -> tuple[CustomerFilters, list[str]]:
     """Filters from URL arguments (a Werkzeug MultiDict or a plain dict).
 
     Nonsense values are ignored, each with a notice for the user.
     """
     notices: list[str] = []
-
-    def get(name: str) -> str:
-        value = args.get(name)
-        return "" if value is None else str(value)[: MAX_TEXT * 2].strip()
-
-    def getlist(name: str) -> list[str]:
-        if hasattr(args, "getlist"):
-            return [str(v)[:MAX_TEXT].strip() for v in args.getlist(name)]
-        value = args.get(name)
-        if value is None:
-            return []
-        return [str(v)[:MAX_TEXT].strip() for v in (value if isinstance(value, list) else [value])]
-
     values: dict[str, Any] = {}
-    if raw := get("location"):
+    read = _Args(args)
+    _where_and_how(read, values, notices)
+    _ranges(read, values, notices)
+    _choices(read, values, notices)
+    return CustomerFilters(**values), notices
+
+
+def _where_and_how(read: _Args, values: dict[str, Any], notices: list[str]) -> None:
+    """Location, login channel, tags, province and postal code."""
+    if raw := read.get("location"):
         values["location"] = _int(raw, 1, 2**31)
         if values["location"] is None:
             notices.append(_("Ignored the location filter: “%(v)s” is not a location.", v=raw))
-    if raw := get("channel"):
+    if raw := read.get("channel"):
         if raw in CHANNELS or raw == "import":  # "import": customers an import added or merged
             values["channel"] = raw
         else:
             notices.append(_("Ignored the login channel filter: “%(v)s” is unknown.", v=raw))
-    tags = [t for t in dict.fromkeys(getlist("tag")) if t]
+    tags = [t for t in dict.fromkeys(read.getlist("tag")) if t]
     if len(tags) > MAX_TAGS:
         notices.append(_("Only the first %(n)s tags are used.", n=MAX_TAGS))
     values["tags"] = tuple(t[:50] for t in tags[:MAX_TAGS])
-    if raw := get("tag_mode"):
+    if raw := read.get("tag_mode"):
         if raw in ("any", "all"):
             values["tag_mode"] = raw
         else:
             notices.append(_("Ignored the tag match “%(v)s”; showing any of the tags.", v=raw))
-    if raw := get("province"):
+    if raw := read.get("province"):
         values["province"] = raw[:MAX_TEXT]
-    if raw := get("postal"):
+    if raw := read.get("postal"):
         if re.fullmatch(r"[0-9A-Za-z \-]{1,20}", raw):
             values["postal"] = raw
         else:
             notices.append(_("Ignored the postal code “%(v)s”.", v=raw[:20]))
+
+
+def _ranges(read: _Args, values: dict[str, Any], notices: list[str]) -> None:
+    """Dates and visit counts (a range written the wrong way round is swapped)."""
     for key in ("updated_from", "updated_to"):
-        if raw := get(key):
+        if raw := read.get(key):
             values[key] = _date(raw)
             if values[key] is None:
                 notices.append(_("Ignored the date “%(v)s”: write it like 2026-11-25.", v=raw[:20]))
@@ -148,7 +167,7 @@ def parse_filters(args: Mapping[str, Any]) -> tuple[CustomerFilters, list[str]]:
             )
             notices.append(_("The dates were the wrong way round; they were swapped."))
     for key in ("visits_min", "visits_max"):
-        if raw := get(key):
+        if raw := read.get(key):
             values[key] = _int(raw, 0, MAX_VISITS)
             if values[key] is None:
                 notices.append(_("Ignored the visit count “%(v)s”: not a number.", v=raw[:20]))
@@ -156,36 +175,39 @@ def parse_filters(args: Mapping[str, Any]) -> tuple[CustomerFilters, list[str]]:
     if lo is not None and hi is not None and lo > hi:
         values["visits_min"], values["visits_max"] = hi, lo
         notices.append(_("The visit counts were the wrong way round; they were swapped."))
-    if raw := get("group"):
+
+
+def _choices(read: _Args, values: dict[str, Any], notices: list[str]) -> None:
+    """Group, consent, follows, the search text, the sort and the page cursor."""
+    if raw := read.get("group"):
         if raw == "none":
             values["group"] = "none"
         elif (group := _int(raw, 1, 2**31)) is not None:
             values["group"] = group
         else:
             notices.append(_("Ignored the group filter: “%(v)s” is not a group.", v=raw[:20]))
-    if raw := get("follows"):
+    if raw := read.get("follows"):
         if raw in ("line", "zalo"):
             values["follows"] = raw
         else:
             notices.append(_("Ignored the follower filter: “%(v)s” is unknown.", v=raw[:20]))
-    if raw := get("consent"):
+    if raw := read.get("consent"):
         if raw in ("marketing", "no_marketing"):
             values["consent"] = raw
         else:
             notices.append(_("Ignored the consent filter: “%(v)s” is unknown.", v=raw[:20]))
-    if raw := get("q"):
+    if raw := read.get("q"):
         values["q"] = raw[:MAX_TEXT]
-    if raw := get("sort"):
+    if raw := read.get("sort"):
         if raw in SORTS:
             values["sort"] = raw
         else:
             notices.append(_("Unknown sort “%(v)s”; sorted by last visit.", v=raw[:20]))
-    if raw := get("after"):
+    if raw := read.get("after"):
         if decode_cursor(raw, values.get("sort", DEFAULT_SORT)) is not None:
             values["after"] = raw
         else:
             notices.append(_("The page link was damaged; showing the first page."))
-    return CustomerFilters(**values), notices
 
 
 # --- cursors -----------------------------------------------------------------

@@ -23,7 +23,7 @@ from __future__ import annotations
 
 import logging
 import re
-from collections.abc import Sequence
+from collections.abc import Callable, Sequence
 from dataclasses import dataclass
 from datetime import datetime, time, timedelta
 from typing import Any
@@ -33,8 +33,8 @@ import sqlalchemy as sa
 
 from porchlight.admin import schema
 from porchlight.admin.customers.filters import CustomerFilters, decode_cursor
-from porchlight.admin.privacy.consent_state import consent_condition
 from porchlight.admin.customers.follows import follows_condition
+from porchlight.admin.privacy.consent_state import consent_condition
 from porchlight.phones import try_normalize_phone
 
 log = logging.getLogger(__name__)
@@ -166,12 +166,7 @@ def build_customer_query(
     ``dialect.name``) lets SQLite search names in its FTS5 index.
     """
     zone = zone or tenant_zone(region)
-    location = filters.location
-    scope = list(visible_location_ids) if visible_location_ids is not None else None
-    if scope is not None and location is None and len(scope) == 1:
-        location = scope[0]  # a one-location manager sees that location's numbers
-    if scope is not None and location is not None and location not in scope:
-        location, scope = -1, [-1]  # not theirs: nothing at all
+    location, scope = _location_in_scope(filters.location, visible_location_ids)
     location_mode = location is not None
     plan = sort_plan(filters.sort, location_mode)
 
@@ -182,6 +177,36 @@ def build_customer_query(
             return sa.func.coalesce(column, column)  # same value, no index
         return column
 
+    conds, loc_conds = _conditions(filters, tenant_id, location, col, zone, region, dialect)
+    query = _select_ids(plan, conds, loc_conds, location, scope, tenant_id, ordered)
+    if not ordered:
+        return query
+    return _page(query, plan, filters.after, limit)
+
+
+def _location_in_scope(
+    location: int | None, visible_location_ids: Sequence[int] | None
+) -> tuple[int | None, list[int] | None]:
+    """(the location filter, the user's locations) as the query applies them."""
+    scope = list(visible_location_ids) if visible_location_ids is not None else None
+    if scope is not None and location is None and len(scope) == 1:
+        location = scope[0]  # a one-location manager sees that location's numbers
+    if scope is not None and location is not None and location not in scope:
+        location, scope = -1, [-1]  # not theirs: nothing at all
+    return location, scope
+
+
+def _conditions(
+    filters: CustomerFilters,
+    tenant_id: int,
+    location: int | None,
+    col: Callable[[Any], Any],
+    zone: ZoneInfo,
+    region: str,
+    dialect: str | None,
+) -> tuple[list[sa.ColumnElement[bool]], list[sa.ColumnElement[bool]]]:
+    """The filters as conditions on customers and on customer_locations (a location's list)."""
+    location_mode = location is not None
     # A name looked up in SQLite's FTS index: let the matches drive the query
     # (hide the tenant's indexes, which would walk every customer to find
     # none: 290 ms at 200,000 customers) and sort them.
@@ -203,20 +228,7 @@ def build_customer_query(
         cc = schema.customer_channels
         conds.append(sa.exists().where(cc.c.customer_id == c.c.id, cc.c.channel == filters.channel))
     if filters.tags:
-        ct, t = schema.customer_tags, schema.tags
-        if filters.tag_mode == "all":
-            for name in filters.tags:
-                tag_id = (
-                    sa.select(t.c.id)
-                    .where(t.c.tenant_id == tenant_id, t.c.name == name)
-                    .scalar_subquery()
-                )
-                conds.append(sa.exists().where(ct.c.customer_id == c.c.id, ct.c.tag_id == tag_id))
-        else:
-            tag_ids = sa.select(t.c.id).where(
-                t.c.tenant_id == tenant_id, t.c.name.in_(filters.tags)
-            )
-            conds.append(sa.exists().where(ct.c.customer_id == c.c.id, ct.c.tag_id.in_(tag_ids)))
+        conds.extend(_tag_conditions(filters, tenant_id))
     if filters.province:
         conds.append(col(c.c.province) == filters.province)
     if filters.postal:
@@ -237,7 +249,38 @@ def build_customer_query(
         conds.append(consent)
     if (follows := follows_condition(filters.follows, c.c.id)) is not None:
         conds.append(follows)
+    return conds, loc_conds
 
+
+def _tag_conditions(filters: CustomerFilters, tenant_id: int) -> list[sa.ColumnElement[bool]]:
+    """Any of the tags (one EXISTS), or all of them (one EXISTS per tag)."""
+    found: list[sa.ColumnElement[bool]] = []
+    ct, t = schema.customer_tags, schema.tags
+    if filters.tag_mode == "all":
+        for name in filters.tags:
+            tag_id = (
+                sa.select(t.c.id)
+                .where(t.c.tenant_id == tenant_id, t.c.name == name)
+                .scalar_subquery()
+            )
+            found.append(sa.exists().where(ct.c.customer_id == c.c.id, ct.c.tag_id == tag_id))
+    else:
+        tag_ids = sa.select(t.c.id).where(t.c.tenant_id == tenant_id, t.c.name.in_(filters.tags))
+        found.append(sa.exists().where(ct.c.customer_id == c.c.id, ct.c.tag_id.in_(tag_ids)))
+    return found
+
+
+def _select_ids(
+    plan: SortPlan,
+    conds: list[sa.ColumnElement[bool]],
+    loc_conds: list[sa.ColumnElement[bool]],
+    location: int | None,
+    scope: list[int] | None,
+    tenant_id: int,
+    ordered: bool,
+) -> sa.Select[Any]:
+    """Customer ids and sort keys, from customer_locations when a location's numbers decide."""
+    location_mode = location is not None
     if plan.by_location or (location_mode and not ordered):
         if len(conds) > 1:
             source: Any = cl.join(c, c.c.id == cl.c.customer_id)
@@ -259,9 +302,7 @@ def build_customer_query(
             query = query.where(
                 sa.exists().where(cl.c.customer_id == c.c.id, cl.c.location_id.in_(scope))
             )
-    if not ordered:
-        return query
-    return _page(query, plan, filters.after, limit)
+    return query
 
 
 def _page(

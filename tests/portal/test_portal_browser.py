@@ -86,9 +86,10 @@ def test_whole_login_without_javascript(browser, live):
     context.close()
 
 
-def test_returning_device_taps_once_among_social_buttons(browser, serve_wsgi):
+def test_returning_device_gives_its_phone_digits_and_taps_among_social_buttons(browser, serve_wsgi):
     agent = FakeAgent().start()
-    agent.add_client("127.0.0.1", "3a:bb:cc:dd:ee:02", remembered={"name": "Somchai"})
+    remembered = {"name": "Somchai", "channel": "form", "phone_check": True}
+    agent.add_client("127.0.0.1", "3a:bb:cc:dd:ee:02", remembered=remembered)
     app = create_app(
         {
             "SECRET_KEY": "browser-test",
@@ -104,15 +105,17 @@ def test_returning_device_taps_once_among_social_buttons(browser, serve_wsgi):
         context = _phone(browser)
         page = context.new_page()
         page.goto(f"{url}/?lang=th")
-        assert page.get_by_role("heading", name="ยินดีต้อนรับกลับมา คุณSomchai!").is_visible()
+        assert page.get_by_role("heading", name="ยินดีต้อนรับกลับมา คุณ Somchai!").is_visible()
         for provider in ("Zalo", "Facebook", "Google"):
             assert page.get_by_role("button", name=f"ดำเนินการต่อด้วย {provider}").is_visible()
         assert page.evaluate("document.documentElement.scrollWidth") <= PHONE["width"]
         ARTIFACTS.mkdir(exist_ok=True)
         page.screenshot(path=str(ARTIFACTS / "portal-returning-th.png"), full_page=True)
+        page.get_by_label("เลข 3 ตัวท้ายของหมายเลขโทรศัพท์ของคุณ").fill("678")
         page.get_by_role("button", name="เชื่อมต่ออีกครั้ง").click()
         page.wait_for_url("**/success*")
         assert agent.logins[0]["data"]["channel"] == "returning"
+        assert agent.proofs == [{"phone_tail": "678"}]
         context.close()
     finally:
         agent.cleanup()

@@ -53,41 +53,16 @@ def _logins(n: int, start: int, at: str) -> list[dict[str, Any]]:
     ]
 
 
-def main() -> int:
-    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
-    parser.add_argument("--customers", type=int, default=50_000)
-    parser.add_argument("--visits", type=int, default=500_000)
-    parser.add_argument("--db", help="a database already seeded (tenant 'bench')")
-    parser.add_argument("--json", action="store_true")
-    args = parser.parse_args()
-    tmp = tempfile.TemporaryDirectory()
-    url = args.db or f"sqlite:///{Path(tmp.name) / 'bench.db'}"
-    engine = make_engine(url)
-    if not args.db:
-        migrate.upgrade(engine)
-        seed(engine, args.customers, args.visits, 5)
-    with engine.connect() as conn:
-        t = schema.tenants
-        tenant_id = conn.execute(sa.select(t.c.id).where(t.c.slug == "bench")).scalar_one()
-        loc = conn.execute(
-            sa.select(schema.locations.c.id).where(schema.locations.c.tenant_id == tenant_id)
-        ).scalar()
-        before = conn.execute(
-            sa.select(sa.func.count()).where(schema.customers.c.tenant_id == tenant_id)
-        ).scalar_one()
-    with engine.begin() as conn:
-        _router_id, code = create_router(conn, int(loc), "bench")
-        router, _token = enroll(conn, code)
-    # The guests who log in during the pass do so at the moved clock's "now".
-    moved = utcnow() + timedelta(days=548)
-    moved_iso = moved.isoformat(timespec="milliseconds").replace("+00:00", "Z")
-    stop = threading.Event()
+def _traffic(
+    engine: Any, tenant_id: int, router: Any, at: str, stop: threading.Event
+) -> tuple[list[threading.Thread], dict[str, list[float]]]:
+    """Two threads: login batches through the ingest's write transaction, and list pages."""
     waits: dict[str, list[float]] = {"login": [], "lock_wait": [], "list": []}
 
     def logins() -> None:
         n = 0
         while not stop.is_set():
-            batch = _logins(20, n, moved_iso)
+            batch = _logins(20, n, at)
             n += 20
             started = time.perf_counter()
             with write_transaction(engine, tenant_id) as conn:
@@ -105,7 +80,52 @@ def main() -> int:
             waits["list"].append((time.perf_counter() - started) * 1000)
             time.sleep(0.02)
 
-    threads = [threading.Thread(target=f, daemon=True) for f in (logins, lists)]
+    return [threading.Thread(target=f, daemon=True) for f in (logins, lists)], waits
+
+
+def _prepare(args: argparse.Namespace, url: str) -> tuple[Any, int, Any, int]:
+    """(engine, tenant id, an enrolled router, customers before) of tenant 'bench'."""
+    engine = make_engine(url)
+    if not args.db:
+        migrate.upgrade(engine)
+        seed(engine, args.customers, args.visits, 5)
+        with engine.begin() as conn:  # the seed writes no device data: give every visit some
+            conn.execute(
+                sa.update(schema.visits).values(
+                    mac="02:00:00:00:00:01", bytes_in=1_000_000, bytes_out=100_000
+                )
+            )
+    with engine.connect() as conn:
+        t = schema.tenants
+        tenant_id = conn.execute(sa.select(t.c.id).where(t.c.slug == "bench")).scalar_one()
+        loc = conn.execute(
+            sa.select(schema.locations.c.id).where(schema.locations.c.tenant_id == tenant_id)
+        ).scalar()
+        before = conn.execute(
+            sa.select(sa.func.count()).where(schema.customers.c.tenant_id == tenant_id)
+        ).scalar_one()
+    with engine.begin() as conn:
+        _router_id, code = create_router(conn, int(loc), "bench")
+        router, _token = enroll(conn, code)
+    return engine, tenant_id, router, before
+
+
+def main() -> int:
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("--customers", type=int, default=50_000)
+    parser.add_argument("--visits", type=int, default=500_000)
+    parser.add_argument("--db", help="a database already seeded (tenant 'bench')")
+    parser.add_argument("--json", action="store_true")
+    args = parser.parse_args()
+    tmp = tempfile.TemporaryDirectory()
+    engine, tenant_id, router, before = _prepare(
+        args, args.db or f"sqlite:///{Path(tmp.name) / 'bench.db'}"
+    )
+    # The guests who log in during the pass do so at the moved clock's "now".
+    moved = utcnow() + timedelta(days=548)
+    stop = threading.Event()
+    at = moved.isoformat(timespec="milliseconds").replace("+00:00", "Z")
+    threads, waits = _traffic(engine, tenant_id, router, at, stop)
     for thread in threads:
         thread.start()
     started = time.perf_counter()

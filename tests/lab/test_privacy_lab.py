@@ -4,7 +4,8 @@ The guest logs in with marketing consent, opens "My data" on the portal and
 withdraws it with one tap; after sync the admin shows the withdrawal on the
 customer's page and in the audit log, the list's consent filter no longer
 counts them, and a marketing export (`porchlight admin export --marketing`)
-leaves them out while a plain export keeps them.
+leaves them out while a plain export keeps them. The router's log files hold
+no name or phone.
 """
 
 from __future__ import annotations
@@ -124,7 +125,14 @@ def test_guest_withdraws_marketing_from_the_portal_and_the_admin_follows(state_d
     audit = admin.get(f"{admin_url}/audit?action=guest_consent_withdrawn", timeout=10).text
     assert f"/customers/{customer.group(1)}" in audit or customer.group(1) in audit
 
-    # 4. A marketing export leaves the guest out; a plain export keeps them.
+    # 4. The router's logs (agent, portal, dnsmasq) hold no name or phone.
+    for log_file in (state_dir / "logs").glob("*.log"):
+        if log_file.stem.startswith(("admin", "forwarder")):
+            continue  # not the router's
+        text = log_file.read_text(errors="replace")
+        assert name not in text and "912000020" not in text and "0912 000 020" not in text, log_file
+
+    # 5. A marketing export leaves the guest out; a plain export keeps them.
     marketing = _export(state_dir, tmp_path / "m", "--marketing")
     assert not any(name in " ".join(row) for row in marketing)
     plain = _export(state_dir, tmp_path / "p")

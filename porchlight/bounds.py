@@ -27,8 +27,11 @@ MAX_AHEAD = timedelta(days=1)  # a router clock running ahead (no NTP yet)
 MAX_DEPTH = 16
 
 _BAD_TEXT = re.compile("[\x00-\x08\x0b-\x1f\x7f-\x9f\ud800-\udfff]")
-_JSON_STRING = re.compile(rb'"(?:[^"\\]|\\.)*"', re.DOTALL)
-_NOT_BRACKET = re.compile(rb"[^\[\]{}]")
+_JSON_STRING = re.compile(rb'"[^"\\]*(?:\\.[^"\\]*)*"', re.DOTALL)
+_ESCAPE = re.compile(rb"\\.", re.DOTALL)
+_QUOTED = re.compile(rb'"[^"]*"')
+_NOT_QUOTE_OR_BRACKET = bytes(sorted(set(range(256)) - set(b'"[]{}')))
+_NOT_BRACKETS = bytes(sorted(set(range(256)) - set(b"[]{}")))
 _NOT_STRUCTURE = re.compile(rb"[^\[\]{},]")
 
 
@@ -76,8 +79,15 @@ def in_window(when: datetime, field: str, now: datetime) -> datetime:
 
 
 def json_depth(raw: bytes) -> int:
-    """How deep the JSON document in `raw` nests (strings do not count)."""
-    brackets = _NOT_BRACKET.sub(b"", _JSON_STRING.sub(b'""', raw))
+    """How deep the JSON document in `raw` nests (strings do not count).
+
+    Escapes go first (a string then holds no quote), then every byte but
+    quotes and brackets (``bytes.translate``), then the strings: what is left
+    is the brackets, a few thousand bytes for a 1 MiB batch.
+    """
+    if b"\\" in raw:
+        raw = _ESCAPE.sub(b"", raw)
+    brackets = _QUOTED.sub(b"", raw.translate(None, _NOT_QUOTE_OR_BRACKET))
     if not brackets:
         return 0
     return max(accumulate(1 if b in b"[{" else -1 for b in brackets))
@@ -90,7 +100,7 @@ def too_deep_element(raw: bytes, limit: int, key: str = "events") -> int | None:
     kept = _JSON_STRING.sub(lambda m: m.group() if m.group() == name else b'""', raw)
     depth, start = 0, None
     for found in re.finditer(re.escape(name) + rb"\s*:\s*\[", kept):
-        prefix = _NOT_BRACKET.sub(b"", kept[: found.start()])
+        prefix = kept[: found.start()].translate(None, _NOT_BRACKETS)
         depth = sum(1 if b in b"[{" else -1 for b in prefix)
         if depth == 1:  # a key of the top-level object
             start = found.end()

@@ -16,13 +16,10 @@ import secrets
 import time
 import urllib.error
 import urllib.request
-from dataclasses import replace
-from typing import TYPE_CHECKING, Any
+from typing import Any
 
+from .firstboot_context import Context, Problem, console, report, run
 from .porchlight_txt import Setup
-
-if TYPE_CHECKING:
-    from .firstboot import Context
 
 SECRET_FILE = "/var/lib/porchlight/adoption-secret"  # noqa: S105 (a path)
 SERIAL_FILES = (
@@ -49,8 +46,6 @@ def serial(ctx: Context) -> str:
 
 
 def macs(ports: list[str]) -> list[str]:
-    from .firstboot import run
-
     found = []
     for port in ports:
         data = json.loads(run(["ip", "-j", "link", "show", "dev", port]).stdout or "[]")
@@ -87,12 +82,11 @@ def post(url: str, body: dict[str, Any], timeout: float = 15) -> tuple[int, dict
         return exc.code, payload if isinstance(payload, dict) else {}, retry
 
 
-def adopt(ctx: Context, setup: Setup, baked: dict[str, Any], lan: str, wan: str) -> None:
-    from . import firstboot as fb
-
+def adopt(ctx: Context, setup: Setup, baked: dict[str, Any], lan: str, wan: str) -> str:
+    """Announce until a manager adopts this router; the one-time enrollment code."""
     key = baked.get("adoption_key")
     if not key or not setup.admin_url:
-        raise fb.Problem(
+        raise Problem(
             "porchlight.txt has no code and this image was built without an adoption key: "
             "put an enrollment code from the admin's Routers page in porchlight.txt"
         )
@@ -117,9 +111,8 @@ def adopt(ctx: Context, setup: Setup, baked: dict[str, Any], lan: str, wan: str)
                 30,
             )
         if status == 200 and answer.get("code"):
-            fb.console("adopted: setting up")
-            fb.install_with_code(replace(setup, code=str(answer["code"])), lan, wan)
-            return
+            console("adopted: setting up")
+            return str(answer["code"])
         if status in (202, 0, 429, 503):
             waiting = status == 202
             message = (
@@ -129,12 +122,12 @@ def adopt(ctx: Context, setup: Setup, baked: dict[str, Any], lan: str, wan: str)
                 else str(answer.get("message") or f"the admin answered {status}")
             )
             if message != told:  # once per change, not every poll
-                fb.report(ctx, "waiting for adoption" if waiting else "problem", message)
+                report(ctx, "waiting for adoption" if waiting else "problem", message)
                 told = message
             pause = int(answer.get("poll_seconds") or 0) if waiting else retry
             time.sleep(min(max(pause, 3), 300))
             continue
-        raise fb.Problem(
+        raise Problem(
             f"the admin refused the announcement (HTTP {status}): "
             f"{answer.get('message') or 'no details'}"
         )

@@ -22,39 +22,17 @@ import subprocess
 import sys
 import time
 from collections.abc import Sequence
-from dataclasses import dataclass
-from pathlib import Path
+from dataclasses import replace
 
 from . import image_layout as il
 from .adoption import adopt
-from .firstboot_problem import FIX_BY_HAND, RETRY, Problem
-from .porchlight_txt import Setup, TxtError, parse, rewrite
+from .firstboot_context import FIX_BY_HAND, RETRY, Context, Problem, console, report, run
+from .porchlight_txt import Setup, TxtError, parse
 
 INSTALLER = "/opt/porchlight/installer/deploy/install-router"
 NETWORK_DIR = "/etc/systemd/network"
 PROBE_FILE = "90-porchlight-probe.network"
 VIRTUAL = ("lo", "docker", "virbr", "br-", "wg", "tun", "tap", "ifb", "dummy")
-
-
-@dataclass
-class Context:
-    root: Path = Path("/")
-    dhcp_wait: float = 45.0
-
-    def path(self, absolute: str) -> Path:
-        return self.root / absolute.lstrip("/")
-
-    @property
-    def txt(self) -> Path:
-        return self.path(il.CONFIG_MOUNT) / il.CONFIG_FILE
-
-
-def console(message: str) -> None:
-    print(f"porchlight: {message}", flush=True)
-
-
-def run(argv: Sequence[str], timeout: float = 60) -> subprocess.CompletedProcess[str]:
-    return subprocess.run(list(argv), capture_output=True, text=True, timeout=timeout, check=False)
 
 
 def mount_config(ctx: Context) -> None:
@@ -65,24 +43,6 @@ def mount_config(ctx: Context) -> None:
         return
     device = f"/dev/disk/by-label/{il.CONFIG_LABEL}"
     run(["mount", "-t", "vfat", "-o", "umask=0077,flush", device, str(mount)])
-
-
-def report(ctx: Context, status: str, message: str, erase_code: bool = False) -> None:
-    """The answer into porchlight.txt (same file, written whole, then synced) and the console."""
-    console(f"{status}: {message}")
-    try:
-        old = ctx.txt.read_bytes()
-    except OSError:
-        old = b""
-    tmp = ctx.txt.with_name(il.CONFIG_FILE + ".new")
-    try:
-        with tmp.open("wb") as handle:
-            handle.write(rewrite(old, status, message, erase_code))
-            handle.flush()
-            os.fsync(handle.fileno())
-        os.replace(tmp, ctx.txt)
-    except OSError as exc:
-        console(f"could not write {ctx.txt}: {exc.strerror}")
 
 
 def links() -> list[str]:
@@ -207,6 +167,11 @@ def install_with_code(setup: Setup, lan: str, wan: str) -> str:
     proc = run(argv, timeout=900)
     if proc.returncode != 0:
         message = install_message(proc)
+        if "systemctl" in message:  # a unit did not start: its last words, on the console only
+            for unit in ("porchlight-agent", "porchlight-portal", "porchlight-dnsmasq"):
+                journal = run(["journalctl", "-u", unit, "-n", "8", "--no-pager", "-o", "cat"])
+                for line in journal.stdout.splitlines():
+                    console(f"{unit}: {line}")
         retry = RETRY if "cannot reach the admin" in message else FIX_BY_HAND
         raise Problem(message, retry)
     for line in proc.stdout.splitlines():
@@ -249,9 +214,8 @@ def first_boot(ctx: Context) -> int:
         lan, wan = find_ports(ctx, setup)
         configure_ports(ctx, setup, lan, wan)
         if not setup.code:
-            adopt(ctx, setup, baked, lan, wan)
-        else:
-            install_with_code(setup, lan, wan)
+            setup = replace(setup, code=adopt(ctx, setup, baked, lan, wan))
+        install_with_code(setup, lan, wan)
     except Problem as exc:
         report(ctx, "problem", exc.message)
         return exc.exit_code

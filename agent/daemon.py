@@ -36,6 +36,7 @@ from porchlight.agent.config import (
 )
 from porchlight.agent.conntrack import Conntrack
 from porchlight.agent.gate import Gate
+from porchlight.agent.isolation import apply_isolation
 from porchlight.agent.nft import Nft
 from porchlight.agent.runner import CommandError, Runner, run
 from porchlight.agent.store import db_path, kv_get, kv_set, open_db, outbox_depth
@@ -200,7 +201,11 @@ class Agent:
         from porchlight.agent.neighbours import NeighbourWatcher
 
         lan = self.gate.spec.lan
-        neighbours = NeighbourWatcher(lan, lambda mac, ip: self.gate.seen(mac, ip=ip))
+        neighbours = NeighbourWatcher(
+            lan,
+            lambda mac, ip: self.gate.seen(mac, ip=ip),
+            on_port=lambda _port: apply_isolation(lan, self.gate.spec.client_isolation),
+        )
         # a DHCP request names the address a phone *wants*: only the kernel's neighbour
         # entry (and a lookup at login) says who holds one, so DHCP gives names only
         dhcp = DhcpWatcher(

@@ -35,9 +35,14 @@ def _mac_ip(msg: Any) -> tuple[str, str] | None:
 
 
 class NeighbourWatcher:
-    def __init__(self, lan: str, on_seen: SeenCallback) -> None:
+    def __init__(
+        self, lan: str, on_seen: SeenCallback, on_port: Callable[[str], object] | None = None
+    ) -> None:
         self.lan = lan
         self.on_seen = on_seen
+        # a link joined the LAN bridge (RTM_NEWLINK with it as master): client isolation
+        # is applied to it at once, not at the next reconcile
+        self.on_port = on_port
         self._thread: threading.Thread | None = None
         self._stop = threading.Event()
         self._ipr: Any = None
@@ -62,11 +67,11 @@ class NeighbourWatcher:
 
     def _run(self, ready: threading.Event, errors: list[BaseException]) -> None:
         from pyroute2 import IPRoute
-        from pyroute2.netlink.rtnl import RTMGRP_NEIGH
+        from pyroute2.netlink.rtnl import RTMGRP_LINK, RTMGRP_NEIGH
 
         try:
             self._ipr = IPRoute()
-            self._ipr.bind(groups=RTMGRP_NEIGH)
+            self._ipr.bind(groups=RTMGRP_NEIGH | (RTMGRP_LINK if self.on_port else 0))
             indexes = self._ipr.link_lookup(ifname=self.lan)
             if not indexes:
                 raise OSError(f"LAN interface {self.lan!r} does not exist")
@@ -96,6 +101,9 @@ class NeighbourWatcher:
                 self._stop.wait(1.0)
                 continue
             for msg in messages:
+                if msg.get("event") == "RTM_NEWLINK":
+                    self._link(msg)
+                    continue
                 if msg.get("event") != "RTM_NEWNEIGH" or msg.get("ifindex") != self.ifindex:
                     continue
                 pair = _mac_ip(msg)
@@ -105,6 +113,14 @@ class NeighbourWatcher:
                     self.on_seen(*pair)
                 except Exception:  # noqa: BLE001 - one bad callback must not stop watching
                     log.exception("neighbour callback failed for %s", pair)
+
+    def _link(self, msg: Any) -> None:
+        if self.on_port is None or msg.get("IFLA_MASTER") != self.ifindex:
+            return
+        try:
+            self.on_port(str(msg.get("IFLA_IFNAME")))
+        except Exception:  # noqa: BLE001 - one bad callback must not stop watching
+            log.exception("bridge port callback failed")
 
     def stop(self) -> None:
         self._stop.set()

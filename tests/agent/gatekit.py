@@ -159,12 +159,13 @@ class Venue:
         AgentClient(self.socket).call("reload")
         self.start_dns()
 
-    def start_agent(self) -> None:
+    def start_agent(self, reconcile_seconds: float = 1) -> None:
         with open(self.tmp / "agent.log", "a") as log:
             self.agent = subprocess.Popen(
                 ["ip", "netns", "exec", self.router, PORCHLIGHT, "agent", "run",
                  "--lan", self.bridge, "--state-dir", str(self.state), "--socket", self.socket,
-                 "--portal-port", "8080", "--wan", self.wan, "--reconcile-seconds", "1",
+                 "--portal-port", "8080", "--wan", self.wan,
+                 "--reconcile-seconds", str(reconcile_seconds),
                  "--dnsmasq-conf", str(self.snippet)],
                 stdout=log,
                 stderr=log,
@@ -208,6 +209,21 @@ class Venue:
             f"--conf-file={self.snippet}",
         )
         assert wait_for(lambda: self.resolve(self.guests[0], "internet.test") == WEB_IP, 10)
+
+    def stop_agent(self) -> None:
+        if self.agent and self.agent.poll() is None:
+            self.agent.send_signal(signal.SIGTERM)
+            self.agent.wait(timeout=10)
+
+    def add_port(self, name: str) -> str:
+        """A new link joins the LAN bridge (an access point's interface comes back)."""
+        sh(self.router, "ip", "link", "add", name, "type", "veth", "peer", "name", f"{name}p")
+        sh(self.router, "ip", "link", "set", name, "master", self.bridge, "up")
+        return name
+
+    def isolated(self, port: str) -> bool:
+        flag = f"/sys/class/net/{port}/brport/isolated"
+        return sh(self.router, "cat", flag, check=False).strip() == "1"
 
     def agent_log(self) -> str:
         path = self.tmp / "agent.log"

@@ -231,6 +231,14 @@ def test_guests_cannot_reach_each_other_unless_the_location_turns_isolation_off(
     assert wait_for(reaches_peer, 5)
 
 
+def test_a_port_joining_the_bridge_is_isolated_at_once_not_at_the_next_reconcile(venue):
+    venue.stop_agent()
+    venue.start_agent(reconcile_seconds=60)  # only the link event can do it in time
+    assert venue.isolated(f"pgp{venue.tag}1")  # the ports there at start
+    port = venue.add_port(f"pgn{venue.tag}")
+    assert wait_for(lambda: venue.isolated(port), 2)
+
+
 # ---- finding 6: a social login channel opens its provider's login domains -----------------
 def test_a_social_channel_opens_its_login_domains_before_login(venue):
     assert venue.fetch(1, "http://198.51.100.20/") == "portal"

@@ -8,9 +8,12 @@ ports talk only to the bridge itself (the router) and to ports that are not
 isolated (an uplink the venue marks by hand). Routed LAN-to-LAN traffic is
 dropped by the forward chain (`nft_ruleset`).
 
-Ports come and go (an access point's interface is recreated), so every
-reconcile round brings each port of the LAN bridge to the wanted flag. A LAN
-interface that is not a bridge has no ports: nothing to do.
+Ports come and go (an access point's interface is recreated): a port that
+joins is isolated when its link event arrives (the neighbour watcher hears
+RTM_NEWLINK), and every reconcile round brings each port of the LAN bridge to
+the wanted flag again. A LAN interface that is not a bridge has no ports:
+nothing to do. Guests on one Wi-Fi interface share one port: keeping them
+apart there is the access point's own isolation (hostapd `ap_isolate=1`).
 """
 
 from __future__ import annotations

@@ -17,6 +17,7 @@ from flask import current_app
 from sqlalchemy.engine import Engine
 
 from porchlight.admin.config import AdminConfig
+from porchlight.admin.customers.search_text import register_sqlite
 
 log = logging.getLogger(__name__)
 
@@ -62,6 +63,7 @@ def _sqlite_pragmas(dbapi_connection: Any, connection_record: Any) -> None:
     cursor.execute("PRAGMA busy_timeout=10000")
     cursor.execute("PRAGMA cache_size=-65536")
     cursor.close()
+    register_sqlite(dbapi_connection)  # pl_search_doc(), for the customer search's triggers
 
 
 def make_engine(url: str) -> Engine:

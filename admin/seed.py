@@ -38,7 +38,7 @@ CHANNELS = ["form"] * 6 + ["click"] * 2 + ["zalo"] * 3 + ["returning"] * 3 + ["v
 TAGS = ["wifi", "zalo", "làm đẹp", "cà phê", "sinh nhật", "khách quen", "vip", "trà sữa"]
 CHUNK = 5000
 TRGM = "ix_customers_name_trgm"
-FTS = "customers_name_fts"
+FTS = "customers_search_fts"
 CUST_COLS = ["id", "tenant_id", "name", "phone", "email", "notes", "province", "postal_code",
              "group_id", "group_fixed", "visit_count", "spend_total", "first_visit_at",
              "last_visit_at", "last_channel", "last_location_id", "created_at",
@@ -335,8 +335,12 @@ def _build_indexes(
     if fts_triggers:
         for _name, sql in fts_triggers:
             conn.execute(sa.text(sql))
+        conn.execute(sa.text("DELETE FROM customers_search_fts"))
         conn.execute(
-            sa.text("INSERT INTO customers_name_fts(customers_name_fts) VALUES ('rebuild')")
+            sa.text(
+                "INSERT INTO customers_search_fts(rowid, doc) SELECT id, "
+                "pl_search_doc(name, email, external_code, phone) FROM customers"
+            )
         )
 
 

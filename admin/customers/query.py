@@ -34,6 +34,7 @@ import sqlalchemy as sa
 from porchlight.admin import schema
 from porchlight.admin.customers.filters import CustomerFilters, decode_cursor
 from porchlight.admin.customers.follows import follows_condition
+from porchlight.admin.customers.search_text import fold
 from porchlight.admin.privacy.consent_state import consent_condition
 from porchlight.phones import try_normalize_phone
 
@@ -80,14 +81,24 @@ def _like_escape(text: str) -> str:
     return text.replace("\\", "\\\\").replace("%", "\\%").replace("_", "\\_")
 
 
+_EMAIL = re.compile(r"^[^@\s]+@[^@\s]+\.[^@\s]+$")
+
+
+def _exact_phone(q: str) -> bool:
+    digits = re.sub(r"\D", "", q)
+    return len(digits) >= 8 and not re.search(r"[^\d\s.+\-()]", q)
+
+
 def is_exact_lookup(q: str) -> bool:
     """Search text that hits the phone or e-mail index (a handful of rows)."""
-    return "@" in q or len(re.sub(r"\D", "", q)) >= 4
+    return bool(_EMAIL.match(q.strip())) or _exact_phone(q)
 
 
-# SQLite's name-search index (migration 0004): an FTS5 trigram table over
-# customers.name, kept by triggers; not in schema.py's metadata.
-name_fts = sa.table("customers_name_fts", sa.column("customers_name_fts"), sa.column("rowid"))
+# SQLite's search index (migration 0009): an FTS5 trigram table of folded
+# documents (admin/customers/search_text.py), kept by triggers; not in schema.py.
+search_fts = sa.table(
+    "customers_search_fts", sa.column("customers_search_fts"), sa.column("rowid"), sa.column("doc")
+)
 
 
 def fts_phrase(q: str) -> str:
@@ -96,48 +107,46 @@ def fts_phrase(q: str) -> str:
 
 
 def uses_name_index(q: str | None, dialect: str | None) -> bool:
-    """Whether `text_condition` looks `q` up in SQLite's ``customers_name_fts``."""
-    if dialect != "sqlite" or not q or len(q) < 3 or "@" in q:
-        return False
-    digits = re.sub(r"\D", "", q)
-    return not (len(digits) >= 4 and not re.search(r"[^\d\s.+\-()]", q))
+    """Whether `text_condition` looks `q` up in SQLite's ``customers_search_fts``."""
+    return dialect == "sqlite" and bool(q) and not is_exact_lookup(q or "")
+
+
+def search_key(q: str) -> str:
+    """What a free-text search looks for in the folded documents: the folded text,
+    or the digits alone when `q` is part of a number ("8509", "0912 345")."""
+    if not re.search(r"[^\d\s.+\-()]", q) and re.search(r"\d", q):
+        return re.sub(r"\D", "", q)
+    return fold(q)
 
 
 def text_condition(
     q: str, region: str = "VN", dialect: str | None = None, tenant_id: int | None = None
 ) -> sa.ColumnElement[bool]:
-    """Free text: a phone in any form, an e-mail, else part of the name.
+    """Free text as people type it: a whole phone (any form) or e-mail exactly, else a
+    part of the folded name, e-mail, POS code or national phone (``nguyen`` finds
+    Nguyễn, ``d`` finds đ, ``8509`` a phone's last digits or guest8509@...).
 
-    On SQLite (`dialect` "sqlite") a name part of 3 or more characters is
-    looked up in ``customers_name_fts`` (trigram: substring, case folded)
-    instead of reading every name with ``lower(name) LIKE``; with
-    `tenant_id` the external code is looked up in its index in the same
-    ``id IN (...)``, so the matches alone drive the query.
+    SQLite asks ``customers_search_fts`` (trigram for 3+ characters, LIKE on its
+    stored documents below that); PostgreSQL its GIN-indexed ``pl_search_doc``.
     """
-    digits = re.sub(r"\D", "", q)
-    looks_like_number = len(digits) >= 4 and not re.search(r"[^\d\s.+\-()]", q)
-    if looks_like_number and len(digits) >= 8:
+    if _exact_phone(q):
         phone = try_normalize_phone(q, region)
         if phone:
             return c.c.phone == phone
-    if "@" in q:
-        return c.c.email == q.lower()
-    if looks_like_number:
-        # Part of a number: match those digits anywhere in the stored E.164.
-        return c.c.phone.like(f"%{digits.lstrip('0')}%")
-    if uses_name_index(q, dialect):
-        by_name = sa.select(name_fts.c.rowid).where(
-            name_fts.c.customers_name_fts.match(fts_phrase(q))
-        )
-        if tenant_id is None:
-            return sa.or_(c.c.id.in_(by_name), c.c.external_code == q)
-        c2 = c.alias("by_code")
-        by_code = sa.select(c2.c.id).where(c2.c.tenant_id == tenant_id, c2.c.external_code == q)
-        return c.c.id.in_(sa.union_all(by_name, by_code))
-    return sa.or_(
-        sa.func.lower(c.c.name).like(f"%{_like_escape(q.lower())}%", escape="\\"),
-        c.c.external_code == q,
-    )
+    if _EMAIL.match(q.strip()):
+        return c.c.email == q.strip().lower()
+    key = search_key(q)
+    like = f"%{_like_escape(key)}%"
+    if dialect == "sqlite":
+        if len(key) >= 3:
+            found = sa.select(search_fts.c.rowid).where(
+                search_fts.c.customers_search_fts.match(fts_phrase(key))
+            )
+        else:
+            found = sa.select(search_fts.c.rowid).where(search_fts.c.doc.like(like, escape="\\"))
+        return c.c.id.in_(found)
+    doc = sa.func.pl_search_doc(c.c.name, c.c.email, c.c.external_code, c.c.phone)
+    return doc.like(like, escape="\\")
 
 
 def build_customer_query(
@@ -245,10 +254,10 @@ def _conditions(
         conds.append(col(c.c.group_id) == filters.group)
     if filters.q:
         conds.append(text_condition(filters.q, region, dialect, tenant_id))
-    if (consent := consent_condition(filters.consent, c.c.id)) is not None:
-        conds.append(consent)
     if (follows := follows_condition(filters.follows, c.c.id)) is not None:
         conds.append(follows)
+    if (consent := consent_condition(filters.consent, c.c.id)) is not None:
+        conds.append(consent)
     return conds, loc_conds
 
 

@@ -249,4 +249,5 @@ def apply(
         writer.link(list(zip(new, ids, strict=True)) + old)
         summary.add += len(new)
         summary.merge += len(old)
+    writer.name_index.finish()
     return summary

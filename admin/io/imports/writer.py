@@ -32,6 +32,7 @@ class Writer:
         self.now: datetime = utcnow()
         self.tag_ids = self._existing(schema.tags)
         self.group_ids = self._existing(schema.groups)
+        self.name_index = _NameIndex(conn)
 
     def _existing(self, table: sa.Table) -> dict[str, int]:
         t = table.c
@@ -106,6 +107,7 @@ class Writer:
             )
         # Plain executemany (fast on both databases), then the new ids by key.
         self.conn.execute(schema.customers.insert(), rows)
+        self.name_index.inserted(len(rows))
         by_phone: dict[str, int] = {}
         phones = [r.phone for r in records if r.phone]
         for start in range(0, len(phones), 500):
@@ -193,6 +195,46 @@ class Writer:
         ):
             if rows:
                 self.conn.execute(insert_ignore(self.conn, table), rows)
+
+
+class _NameIndex:
+    """SQLite's customer-search index (FTS5, migration 0009) filled once per batch.
+
+    Its per-row insert trigger made the import's inserts ~5x slower (7.5 s
+    instead of 1.4 s for 20,000 rows): the trigger is dropped inside the
+    import's own write transaction (SQLite has one writer, so no other insert
+    can miss it), each batch's new rows are indexed with one INSERT ... SELECT,
+    and `finish()` puts the trigger back. A failed import rolls all of it back,
+    the trigger included (SQLite's DDL is transactional).
+    """
+
+    TRIGGER = "customers_search_fts_ai"
+
+    def __init__(self, conn: Connection) -> None:
+        self.conn = conn
+        self.sql: str | None = None
+        if conn.dialect.name == "sqlite":
+            self.sql = conn.exec_driver_sql(
+                "SELECT sql FROM sqlite_master WHERE type = 'trigger' AND name = ?",
+                (self.TRIGGER,),
+            ).scalar()
+            if self.sql:
+                conn.exec_driver_sql(f"DROP TRIGGER {self.TRIGGER}")
+
+    def inserted(self, count: int) -> None:
+        """Index the `count` customers just inserted (the newest ids)."""
+        if self.sql:
+            self.conn.exec_driver_sql(
+                "INSERT INTO customers_search_fts(rowid, doc) SELECT id, "
+                "pl_search_doc(name, email, external_code, phone) FROM customers "
+                "WHERE id > (SELECT max(id) FROM customers) - ?",
+                (count,),
+            )
+
+    def finish(self) -> None:
+        if self.sql:
+            self.conn.exec_driver_sql(self.sql)
+            self.sql = None
 
 
 def insert_ignore(conn: Connection, table: sa.Table) -> Any:

@@ -1,5 +1,6 @@
-"""Customer name search (issue 5): SQLite's FTS5 trigram index (migration 0004)
-finds the same customers as PostgreSQL's pg_trgm / LIKE, and stays in step."""
+"""Customer search (issues 5, 17): SQLite's FTS5 trigram index of folded documents
+(migration 0009) finds the same customers as PostgreSQL's pg_trgm index on
+pl_search_doc, and stays in step through inserts, renames, merges and erasures."""
 
 from __future__ import annotations
 
@@ -42,13 +43,19 @@ def query_ids(engine, tenant_id: int, q: str) -> set[int]:
 
 
 def fts_consistent(engine) -> None:
-    """On SQLite the FTS table must match customers.name exactly."""
+    """On SQLite the FTS table holds exactly one current document per customer."""
     with engine.begin() as conn:
         if conn.dialect.name == "sqlite":
             conn.exec_driver_sql(
-                "INSERT INTO customers_name_fts(customers_name_fts, rank) "
+                "INSERT INTO customers_search_fts(customers_search_fts, rank) "
                 "VALUES ('integrity-check', 1)"
             )
+            stale = conn.exec_driver_sql(
+                "SELECT count(*) FROM customers c FULL JOIN customers_search_fts f "
+                "ON f.rowid = c.id WHERE f.doc IS NOT "
+                "pl_search_doc(c.name, c.email, c.external_code, c.phone)"
+            ).scalar()
+            assert stale == 0
 
 
 @pytest.mark.both_dbs
@@ -104,11 +111,10 @@ def test_vietnamese_case_folding(owner_client, world, factory, db_kind):
     factory.customer(world.tenant_id, "Nguyễn Văn Bình")
     factory.customer(world.tenant_id, "ĐẶNG THỊ LAN")
     assert search(owner_client, "nguyễn văn") == ["Nguyễn Văn Bình"]
-    assert search(owner_client, "NGUYEN") == []  # accents are not folded away
-    if db_kind == "sqlite":
-        # FTS5 folds Unicode case (lower() LIKE folded ASCII only).
-        assert search(owner_client, "NGUYỄN") == ["Nguyễn Văn Bình"]
-        assert search(owner_client, "đặng thị") == ["ĐẶNG THỊ LAN"]
+    assert search(owner_client, "NGUYEN") == ["Nguyễn Văn Bình"]  # typed without accents
+    assert search(owner_client, "NGUYỄN") == ["Nguyễn Văn Bình"]
+    assert search(owner_client, "đặng thị") == ["ĐẶNG THỊ LAN"]
+    assert search(owner_client, "dang thi") == ["ĐẶNG THỊ LAN"]
 
 
 @pytest.mark.both_dbs
@@ -135,11 +141,12 @@ def test_sqlite_uses_the_fts_table(engine, world, factory):
             limit=51,
             dialect="sqlite",
         )
-        assert "customers_name_fts" in str(query.compile(dialect=conn.dialect))
+        assert "customers_search_fts" in str(query.compile(dialect=conn.dialect))
         assert len(conn.execute(query).all()) == 1
-        # the default (no dialect) keeps the old LIKE
-        old = build_customer_query(CustomerFilters(q="thị hoa"), world.tenant_id, None)
-        assert "customers_name_fts" not in str(old.compile(dialect=conn.dialect))
+        # the default (no dialect) asks pl_search_doc row by row (SQLite has it too)
+        old = build_customer_query(CustomerFilters(q="thị hoa", sort="name"), world.tenant_id, None)
+        assert "customers_search_fts" not in str(old.compile(dialect=conn.dialect))
+        assert len(conn.execute(old).all()) == 1
 
 
 def test_seed_rebuilds_the_fts_table(engine):
@@ -149,7 +156,7 @@ def test_seed_rebuilds_the_fts_table(engine):
     with engine.connect() as conn:
         triggers = conn.exec_driver_sql(
             "SELECT count(*) FROM sqlite_master WHERE type = 'trigger' "
-            "AND name LIKE 'customers_name_fts%'"
+            "AND name LIKE 'customers_search_fts%'"
         ).scalar()
         tid = conn.execute(
             sa.select(schema.tenants.c.id).where(schema.tenants.c.slug == "seeded")
@@ -163,3 +170,26 @@ def test_seed_rebuilds_the_fts_table(engine):
     assert by_like
     assert query_ids(engine, tid, "văn") == by_like
     fts_consistent(engine)
+
+
+@pytest.mark.both_dbs
+def test_search_as_people_type(engine, owner_client, world, factory):
+    t = world.tenant_id
+    factory.customer(t, "Nguyễn Ngọc Bình", phone="+84912348509")
+    factory.customer(t, "Trần Thị Đào", email="guest8509x@example.vn")
+    factory.customer(t, "สมชาย ใจดี", phone="+66812345678", external_code="KV-00417")
+    factory.customer(t, "Lê Văn An", email="an@example.vn")
+    assert search(owner_client, "nguyen") == ["Nguyễn Ngọc Bình"]
+    assert search(owner_client, "ngoc binh") == ["Nguyễn Ngọc Bình"]
+    assert search(owner_client, "  Ngoc   Binh ") == ["Nguyễn Ngọc Bình"]
+    assert search(owner_client, "tran thi") == ["Trần Thị Đào"]
+    assert search(owner_client, "dao") == ["Trần Thị Đào"]  # d finds đ
+    assert search(owner_client, "สมชาย") == ["สมชาย ใจดี"]  # Thai as typed
+    assert search(owner_client, "ใจดี") == ["สมชาย ใจดี"]
+    assert search(owner_client, "guest8509") == ["Trần Thị Đào"]  # part of an e-mail
+    assert search(owner_client, "kv-00417") == ["สมชาย ใจดี"]  # a POS code, any case
+    assert search(owner_client, "5678") == ["สมชาย ใจดี"]  # a phone's last digits
+    assert sorted(search(owner_client, "8509")) == ["Nguyễn Ngọc Bình", "Trần Thị Đào"]
+    assert search(owner_client, "0912 348 509") == ["Nguyễn Ngọc Bình"]  # whole phone: exact
+    assert search(owner_client, "an@example.vn") == ["Lê Văn An"]  # whole e-mail: exact
+    assert "Trần Thị Đào" in search(owner_client, "d")  # one letter: d finds đ too

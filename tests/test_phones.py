@@ -63,3 +63,29 @@ def test_any_text_either_normalizes_or_raises_phone_error(text):
         return
     assert result.startswith("+") and result[1:].isdigit()
     assert normalize_phone(result, "VN") == result  # idempotent
+
+
+def test_the_fast_path_agrees_with_the_full_parse_on_random_numbers(monkeypatch):
+    """The common national forms skip phonenumbers' parse; any number either path
+    takes gets the same answer (or the same refusal) as the full parse alone."""
+    import random
+
+    from porchlight import phones
+
+    def answer(raw: str, region: str) -> str | None:
+        try:
+            return phones.normalize_phone(raw, region)
+        except phones.PhoneError:
+            return None
+
+    rng = random.Random(17)
+    numbers = []
+    for region, code in (("VN", "+84"), ("TH", "+66")):
+        for _ in range(3000):
+            raw = "0" + "".join(rng.choice("0123456789") for _ in range(rng.randint(7, 11)))
+            numbers.append((region, code + raw[1:] if rng.random() < 0.3 else raw))
+    fast = [answer(raw, region) for region, raw in numbers]
+    monkeypatch.setattr(phones, "_fast", lambda region, national: None)
+    full = [answer(raw, region) for region, raw in numbers]
+    assert fast == full
+    assert sum(1 for a in fast if a) > 500  # enough valid numbers to mean something

@@ -16,6 +16,7 @@ from dataclasses import dataclass
 from dataclasses import field as dc_field
 from datetime import date, datetime, timedelta
 from decimal import Decimal, InvalidOperation
+from functools import lru_cache
 
 from porchlight.admin.io.imports.layouts import Layout
 from porchlight.phones import PhoneError, normalize_phone
@@ -121,7 +122,7 @@ def clean_text(value: object) -> str:
         return ""
     if type(value) is str:
         text = value.strip()
-        if text.isascii() and text.isprintable():
+        if text.isprintable() and (text.isascii() or unicodedata.is_normalized("NFC", text)):
             return text
         return _CONTROL.sub("", unicodedata.normalize("NFC", text)).strip()
     if isinstance(value, float) and value.is_integer():
@@ -142,6 +143,18 @@ def _unwrap_excel_text(text: str) -> str:
 def parse_date(value: object) -> date | None:
     if value is None or value == "":
         return None
+    if type(value) is str:
+        return _parse_date_text(value)
+    return _parse_date(value)
+
+
+@lru_cache(maxsize=4096)
+def _parse_date_text(value: str) -> date | None:
+    """Birthdays repeat across a file (and 01/01/1990 a lot): parsed once each."""
+    return _parse_date(value)
+
+
+def _parse_date(value: object) -> date | None:
     if isinstance(value, datetime):
         return value.date()
     if isinstance(value, date):
@@ -196,6 +209,7 @@ def parse_amount(value: object) -> Decimal | None:
     return amount.quantize(Decimal("0.01"))
 
 
+@lru_cache(maxsize=4096)
 def _split(text: str, separators: str, limit: int) -> tuple[str, ...]:
     parts = re.split(f"[{re.escape(separators)}]", text)
     seen: dict[str, None] = {}

@@ -136,6 +136,13 @@ def main() -> int:
         "search: name (common)": "?q=" + quote("Nguyễn Văn"),
         "search: name (rare)": "?q=" + quote("Võ Thu Yến"),
         "search: name (no match)": "?q=zzqx",
+        # issue 17: as people type (no accents, a letter, part of an e-mail, last digits)
+        "search: nguyen van (common, no accents)": "?q=nguyen+van",
+        "search: vo thu yen (rare, no accents)": "?q=vo+thu+yen",
+        "search: ngoc binh": "?q=ngoc+binh",
+        "search: one letter (d)": "?q=d",
+        "search: part of an e-mail": "?q=" + quote(sample.email.split("@")[0][-6:]),
+        "search: last 4 digits": "?q=" + sample.phone[-4:],
     }
     combined = {
         "location + channel + visits 2-20": f"?location={l1}&channel=zalo"

@@ -108,7 +108,9 @@ def fts_phrase(q: str) -> str:
 
 def uses_name_index(q: str | None, dialect: str | None) -> bool:
     """Whether `text_condition` looks `q` up in SQLite's ``customers_search_fts``."""
-    return dialect == "sqlite" and bool(q) and not is_exact_lookup(q or "")
+    if dialect != "sqlite" or not q or is_exact_lookup(q):
+        return False
+    return len(search_key(q)) >= 3
 
 
 def search_key(q: str) -> str:
@@ -126,8 +128,8 @@ def text_condition(
     part of the folded name, e-mail, POS code or national phone (``nguyen`` finds
     Nguyễn, ``d`` finds đ, ``8509`` a phone's last digits or guest8509@...).
 
-    SQLite asks ``customers_search_fts`` (trigram for 3+ characters, LIKE on its
-    stored documents below that); PostgreSQL its GIN-indexed ``pl_search_doc``.
+    SQLite asks ``customers_search_fts`` for 3+ characters (trigram); PostgreSQL its
+    GIN-indexed ``pl_search_doc``; shorter text is checked row by row.
     """
     if _exact_phone(q):
         phone = try_normalize_phone(q, region)
@@ -137,14 +139,13 @@ def text_condition(
         return c.c.email == q.strip().lower()
     key = search_key(q)
     like = f"%{_like_escape(key)}%"
-    if dialect == "sqlite":
-        if len(key) >= 3:
-            found = sa.select(search_fts.c.rowid).where(
-                search_fts.c.customers_search_fts.match(fts_phrase(key))
-            )
-        else:
-            found = sa.select(search_fts.c.rowid).where(search_fts.c.doc.like(like, escape="\\"))
+    if dialect == "sqlite" and len(key) >= 3:
+        found = sa.select(search_fts.c.rowid).where(
+            search_fts.c.customers_search_fts.match(fts_phrase(key))
+        )
         return c.c.id.in_(found)
+    # One or two characters (no trigram): checked row by row while the list walks its
+    # sort index, which stops after a page ("d" matches most customers).
     doc = sa.func.pl_search_doc(c.c.name, c.c.email, c.c.external_code, c.c.phone)
     return doc.like(like, escape="\\")
 

@@ -147,6 +147,11 @@ def test_sqlite_uses_the_fts_table(engine, world, factory):
         old = build_customer_query(CustomerFilters(q="thị hoa", sort="name"), world.tenant_id, None)
         assert "customers_search_fts" not in str(old.compile(dialect=conn.dialect))
         assert len(conn.execute(old).all()) == 1
+        # one or two characters: checked row by row along the sort index (no trigram)
+        short = build_customer_query(
+            CustomerFilters(q="đ", sort="name"), world.tenant_id, None, dialect="sqlite"
+        )
+        assert "customers_search_fts" not in str(short.compile(dialect=conn.dialect))
 
 
 def test_seed_rebuilds_the_fts_table(engine):

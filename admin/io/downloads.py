@@ -150,7 +150,7 @@ def index() -> ResponseReturnValue:
         )
         groups = dict(conn.execute(sa.select(g.id, g.name).where(g.tenant_id == tenant_id)).all())
     now = utcnow()
-    lost = {row.id for row in exports if jobs.is_lost(row, now)}
+    lost = {row.id for row in exports if jobs.is_lost(row, now, get_engine())}
     lost |= {
         row.id
         for row in exports

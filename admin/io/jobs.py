@@ -180,14 +180,39 @@ def fail(
         )
 
 
-def is_lost(row: Any, now: datetime | None = None) -> bool:
-    """A running job whose worker's lease ran out (it died or hangs)."""
+def is_lost(row: Any, now: datetime | None = None, engine: Engine | None = None) -> bool:
+    """A running job whose worker's lease ran out (it died or hangs).
+
+    With a SQLite `engine`, a job is not called lost while someone holds the
+    database's write lock: an import's apply holds it for its whole
+    transaction, during which its worker cannot renew the lease; a dead
+    worker holds no lock (the system releases it).
+    """
     if row.status != "running":
         return False
     now = now or utcnow()
     if row.lease_expires_at is not None:
-        return bool(row.lease_expires_at < now)
-    return row.heartbeat_at is not None and row.heartbeat_at < now - STALE_AFTER
+        expired = bool(row.lease_expires_at < now)
+    else:
+        expired = row.heartbeat_at is not None and row.heartbeat_at < now - STALE_AFTER
+    if expired and engine is not None and is_sqlite(engine):
+        return not _write_locked(engine)
+    return expired
+
+
+def _write_locked(engine: Engine) -> bool:
+    """Whether another connection holds SQLite's write lock (checked within 0.2 s)."""
+    with engine.connect() as raw:
+        conn = raw.execution_options(isolation_level="AUTOCOMMIT")
+        conn.exec_driver_sql("PRAGMA busy_timeout=200")
+        try:
+            conn.exec_driver_sql("BEGIN IMMEDIATE")
+        except sa.exc.OperationalError:
+            return True
+        finally:
+            conn.exec_driver_sql("PRAGMA busy_timeout=10000")
+        conn.exec_driver_sql("ROLLBACK")
+    return False
 
 
 def lost_condition(now: datetime) -> Any:

@@ -200,7 +200,7 @@ def show(job_id: int) -> ResponseReturnValue:
         ).scalar()
     labels = {f: FIELD_LABELS[f][_LANG.get(lang(), 0)] for f in FIELDS}
     lost = (
-        jobs.is_lost(job)
+        jobs.is_lost(job, engine=get_engine())
         or ((job.result or {}).get("file_error") or {}).get("code") == "worker_lost"
     )
     return render_template(

@@ -94,6 +94,21 @@ def test_a_job_whose_lease_ran_out_is_failed_kept_and_retryable(engine, world, t
     assert job_row(engine, job_id).attempts == 2
 
 
+def test_a_sqlite_apply_holding_the_write_lock_is_not_called_lost(engine, world):
+    """An import's apply holds SQLite's write lock (its worker cannot renew the lease
+    meanwhile): while someone holds it the job is not lost; a dead worker holds none."""
+    job_id = enqueue(engine, world, "import", {"location_id": world.q1})
+    jobs.claim(engine, "host:1:abc")
+    with engine.begin() as conn:
+        conn.execute(schema.jobs.update().values(lease_expires_at=utcnow() - timedelta(seconds=1)))
+    with engine.connect() as raw:
+        writer = raw.execution_options(isolation_level="AUTOCOMMIT")
+        writer.exec_driver_sql("BEGIN IMMEDIATE")  # the apply's transaction
+        assert not jobs.is_lost(job_row(engine, job_id), engine=engine)
+        writer.exec_driver_sql("ROLLBACK")
+    assert jobs.is_lost(job_row(engine, job_id), engine=engine)
+
+
 def test_expired_files_are_deleted(engine, world, tmp_path):
     old, fresh = tmp_path / "old.zip", tmp_path / "fresh.zip"
     for path in (old, fresh):

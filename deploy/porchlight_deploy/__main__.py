@@ -61,6 +61,12 @@ def build_parser() -> argparse.ArgumentParser:
     )
     inst.add_argument("--dhcp-range", metavar="FIRST,LAST", help="guest DHCP range")
     inst.add_argument(
+        "--guests",
+        type=int,
+        metavar="N",
+        help="most guests at once: checks the range holds them, sizes leases and DNS",
+    )
+    inst.add_argument(
         "--portal-name",
         metavar="NAME",
         help="also serve the portal over HTTPS as NAME:8443 (RFC 8908); with --tls-cert/--tls-key",
@@ -117,6 +123,7 @@ def install_options(args: argparse.Namespace, host: Host) -> InstallOptions:
         code=None if args.no_enroll else code,
         source=source,
         dhcp_range=args.dhcp_range,
+        guests=args.guests if args.guests is not None else read_record(host).get("guests"),
         wan=args.wan,
         insecure=args.insecure,
         min_free_mb=args.min_free_mb,

@@ -106,6 +106,8 @@ def apply(host: Host, journal: Journal, opts: InstallOptions, lan: Lan) -> str:
         enroll(host, journal, opts)
     if not journal.dry_run:
         names = {"portal_name": name} if name else {}
+        if lan.guests is not None:  # a re-run without --guests keeps the venue's size
+            names["guests"] = lan.guests
         write_record(
             host, lan=lan.iface, admin_url=opts.admin_url, version=opts.source.version, **names
         )

@@ -30,6 +30,7 @@ class InstallOptions:
     code: str | None
     source: Source
     dhcp_range: str | None = None
+    guests: int | None = None
     wan: str | None = None
     insecure: bool = False
     min_free_mb: int = 300
@@ -48,7 +49,7 @@ def preflight(host: Host, opts: InstallOptions) -> Lan:
         log.warning("%s: going on (supported: %s)", distro.warning, SUPPORTED_TEXT)
     check_python(distro, (sys.version_info.major, sys.version_info.minor))
     opts.source.check()
-    lan = inspect_lan(host, opts.lan, opts.dhcp_range)
+    lan = inspect_lan(host, opts.lan, opts.dhcp_range, opts.guests)
     if opts.wan is not None:
         if opts.wan == opts.lan:
             raise DeployError("--wan and --lan must be different interfaces")

@@ -25,10 +25,45 @@ class Lan:
     address: ipaddress.IPv4Interface
     dhcp_first: ipaddress.IPv4Address
     dhcp_last: ipaddress.IPv4Address
+    guests: int | None = None  # --guests: the most guests at once the venue expects
 
     @property
     def ip(self) -> str:
         return str(self.address.ip)
+
+    @property
+    def dhcp_size(self) -> int:
+        return int(self.dhcp_last) - int(self.dhcp_first) + 1
+
+    @property
+    def lease_time(self) -> str:
+        """1h, or from --guests: longer leases when the range is roomy, shorter when
+        it is tight, so addresses of phones that left come back sooner."""
+        if self.guests is None:
+            return "1h"
+        room = self.dhcp_size / self.guests
+        return "4h" if room >= 4 else "1h" if room >= 2 else "20m"
+
+
+GUEST_ROOM = 1.25  # addresses per expected guest: phones that left still hold theirs a while
+MAX_GUESTS = 65_000
+
+
+def check_guests(lan: Lan) -> None:
+    """DeployError unless the range holds --guests with some room."""
+    if lan.guests is None:
+        return
+    if not 1 <= lan.guests <= MAX_GUESTS:
+        raise DeployError(f"--guests must be between 1 and {MAX_GUESTS:,}")
+    needed = int(lan.guests * GUEST_ROOM)
+    if lan.dhcp_size < needed:
+        prefix = max(16, 32 - (int(needed * 4 / 3) + 2).bit_length())
+        raise DeployError(
+            f"the DHCP range {lan.dhcp_first}-{lan.dhcp_last} holds {lan.dhcp_size:,} "
+            f"addresses; {lan.guests:,} guests need {needed:,}",
+            hint=f"give {lan.iface} a /{prefix} or larger (e.g. 10.0.0.1/{prefix}), "
+            "or pass a wider --dhcp-range",
+        )
 
 
 def inspect_link(host: Host, iface: str) -> None:
@@ -44,8 +79,11 @@ def inspect_link(host: Host, iface: str) -> None:
         )
 
 
-def inspect_lan(host: Host, iface: str, dhcp_range: str | None = None) -> Lan:
-    """The LAN interface as it is now; DeployError if it is missing or has no IPv4."""
+def inspect_lan(
+    host: Host, iface: str, dhcp_range: str | None = None, guests: int | None = None
+) -> Lan:
+    """The LAN interface as it is now; DeployError if it is missing or has no IPv4,
+    or if its range is too small for `guests`."""
     inspect_link(host, iface)
     addrs = json.loads(
         host.run(["ip", "-j", "-4", "addr", "show", "dev", iface], timeout=10).stdout or "[]"
@@ -62,7 +100,9 @@ def inspect_lan(host: Host, iface: str, dhcp_range: str | None = None) -> Lan:
         first, last = _parse_range(dhcp_range, address)
     else:
         first, last = default_range(address)
-    return Lan(iface, address, first, last)
+    lan = Lan(iface, address, first, last, guests)
+    check_guests(lan)
+    return lan
 
 
 def default_range(
@@ -151,7 +191,11 @@ def dnsmasq_conf(lan: Lan, port: int = PORTAL_PORT, tls_name: str | None = None)
     """DHCP and DNS for guests on the LAN only; upstream DNS from /etc/resolv.conf.
 
     With `tls_name` dnsmasq answers that name with the LAN address and option
-    114 is the portal's HTTPS API under that name (RFC 8908 wants TLS)."""
+    114 is the portal's HTTPS API under that name (RFC 8908 wants TLS).
+    Sized to the venue: ``no-ping`` (dnsmasq otherwise pings each address
+    and waits ~3 s before offering it, one phone at a time), as many leases
+    as the range holds (its default stops at 1,000), DNS forwards and cache
+    scaled to the range."""
     mask = lan.address.network.netmask
     api = tls_api_url(tls_name) if tls_name else captive_api_url(lan, port)
     names = [f"host-record={tls_name},{lan.ip}"] if tls_name else []
@@ -166,7 +210,11 @@ def dnsmasq_conf(lan: Lan, port: int = PORTAL_PORT, tls_name: str | None = None)
             "bogus-priv",
             "log-facility=-",
             *names,
-            f"dhcp-range={lan.iface},{lan.dhcp_first},{lan.dhcp_last},{mask},1h",
+            f"dhcp-range={lan.iface},{lan.dhcp_first},{lan.dhcp_last},{mask},{lan.lease_time}",
+            f"dhcp-lease-max={lan.dhcp_size}",
+            "no-ping",
+            f"dns-forward-max={max(150, min(lan.dhcp_size, 5000))}",
+            f"cache-size={max(150, min(lan.dhcp_size, 10000))}",
             f"dhcp-option={lan.iface},option:router,{lan.ip}",
             f"dhcp-option={lan.iface},option:dns-server,{lan.ip}",
             "# RFC 8910: the captive-portal API (RFC 8908) of the portal",

@@ -32,6 +32,13 @@ def register(parser: argparse.ArgumentParser) -> None:
     common(p_up)
     p_up.add_argument("--guests", type=int, default=1, help="guest phones (default 1)")
     p_up.add_argument(
+        "--lan-prefix",
+        type=int,
+        default=24,
+        metavar="BITS",
+        help="the guest LAN's prefix length, 16-24 (default 24; 22 for a stadium's 923 leases)",
+    )
+    p_up.add_argument(
         "--admin-port", type=int, default=8000, help="admin port on 127.0.0.1 (default 8000)"
     )
     p_up.add_argument(
@@ -62,6 +69,7 @@ def cmd_up(args: argparse.Namespace) -> int:
         guests=args.guests,
         admin_port=args.admin_port,
         network_only=args.network_only,
+        lan_prefix=args.lan_prefix,
     )
     state = up(options, say=lambda line: print(line, flush=True))
     print()

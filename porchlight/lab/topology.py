@@ -12,6 +12,7 @@ no interface, route or ruleset of the host is ever touched.
 
 from __future__ import annotations
 
+import ipaddress
 import logging
 import os
 import signal
@@ -24,9 +25,10 @@ from porchlight.lab.state import LabState
 log = logging.getLogger(__name__)
 
 LAN_BRIDGE = "br-lan"
-LAN_PREFIX = 24
+LAN_PREFIX = 24  # the default; `lab up --lan-prefix 22` makes a stadium's /22
+LAN_PREFIXES = range(16, 25)
 ROUTER_LAN_IP = "10.77.0.1"
-DHCP_RANGE = ("10.77.0.100", "10.77.0.199")
+DHCP_FIRST_HOST = 100  # 10.77.0.100: below it, addresses for the router and static hosts
 WAN_IFACE = "wan0"
 ROUTER_WAN_IP = "198.51.100.1"
 INTERNET_IP = "198.51.100.10"  # TEST-NET-2: documentation addresses, never routed
@@ -86,7 +88,22 @@ table ip {NAT_TABLE} {{
 """
 
 
-def build(state: LabState, guests: int) -> None:
+def dhcp_range(prefix: int = LAN_PREFIX) -> tuple[str, str]:
+    """The guests' DHCP range in the LAN of `prefix`: from .100 to the last host.
+
+    A /24 holds 155 leases, a /22 923, a /16 65,435."""
+    if prefix not in LAN_PREFIXES:
+        raise LabError(f"--lan-prefix must be between {LAN_PREFIXES[0]} and {LAN_PREFIXES[-1]}")
+    network = ipaddress.IPv4Interface(f"{ROUTER_LAN_IP}/{prefix}").network
+    return str(network[DHCP_FIRST_HOST]), str(network[-2])
+
+
+def dhcp_range_size(prefix: int = LAN_PREFIX) -> int:
+    first, last = dhcp_range(prefix)
+    return int(ipaddress.IPv4Address(last)) - int(ipaddress.IPv4Address(first)) + 1
+
+
+def build(state: LabState, guests: int, lan_prefix: int = LAN_PREFIX) -> None:
     """Create the namespaces and links; the router forwards and masquerades."""
     names = Names(state.prefix)
     taken = existing_namespaces()
@@ -128,7 +145,7 @@ def build(state: LabState, guests: int) -> None:
 
     state.begin("lan bridge")
     run(["ip", "-n", router, "link", "add", LAN_BRIDGE, "type", "bridge"])
-    run(["ip", "-n", router, "addr", "add", f"{ROUTER_LAN_IP}/{LAN_PREFIX}", "dev", LAN_BRIDGE])
+    run(["ip", "-n", router, "addr", "add", f"{ROUTER_LAN_IP}/{lan_prefix}", "dev", LAN_BRIDGE])
     run(["ip", "-n", router, "link", "set", LAN_BRIDGE, "up"])
     for index in range(1, guests + 1):
         guest, port = names.guest(index), names.guest_port(index)

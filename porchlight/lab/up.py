@@ -30,6 +30,7 @@ class UpOptions:
     guests: int = 1
     admin_port: int = 8000
     network_only: bool = False
+    lan_prefix: int = topology.LAN_PREFIX
 
 
 def _prepare_state_dir(path: Path) -> bool:
@@ -64,6 +65,8 @@ def up(options: UpOptions, say: Any = print) -> LabState:
         )
     if options.guests < 1 or options.guests > 50:
         raise LabError("--guests must be between 1 and 50")
+    if options.guests > topology.dhcp_range_size(options.lan_prefix):  # also checks the prefix
+        raise LabError(f"--guests {options.guests} do not fit a /{options.lan_prefix}")
     commands = parts.available_commands()
     if not options.network_only:
         processes.ensure_free_tcp_port("127.0.0.1", options.admin_port)
@@ -139,7 +142,7 @@ def _namespaces(state: LabState, options: UpOptions, say: Any) -> None:
     state_dir = Path(state.state_dir)
     names = topology.Names(state.prefix)
     say(f"==> namespaces {state.prefix}-* (router, internet, {options.guests} guest(s))")
-    topology.build(state, options.guests)
+    topology.build(state, options.guests, options.lan_prefix)
     guests = []
     for index in range(1, options.guests + 1):
         netns = names.guest(index)
@@ -154,6 +157,8 @@ def _namespaces(state: LabState, options: UpOptions, say: Any) -> None:
         router_lan_ip=topology.ROUTER_LAN_IP,
         internet_ip=topology.INTERNET_IP,
         lan_bridge=topology.LAN_BRIDGE,
+        lan_prefix=options.lan_prefix,
+        dhcp_range=list(topology.dhcp_range(options.lan_prefix)),
         skipped=[],
     )
     state.add_path(state_dir / "logs")
@@ -209,6 +214,7 @@ def _lan_dnsmasq(state: LabState, names: topology.Names, conf_dir: Path, say: An
             pid_file=state.add_path(state_dir / "dnsmasq.pid"),
             conf_dir=conf_dir,
             api_url=api_url,
+            lan_prefix=state.info.get("lan_prefix", topology.LAN_PREFIX),
         ),
         encoding="utf-8",
     )

@@ -1,0 +1,78 @@
+"""The installer's DHCP sized to the venue (issue 18): no ping check, as many
+leases as the range holds, lease time and DNS limits from --guests, and a clear
+error (naming the prefix to use) when the LAN is too small for the guests."""
+
+from __future__ import annotations
+
+import ipaddress
+import shutil
+import subprocess
+
+import pytest
+from porchlight_deploy.__main__ import build_parser
+from porchlight_deploy.host import DeployError
+from porchlight_deploy.router_config import Lan, check_guests, default_range, dnsmasq_conf
+
+
+def lan(cidr: str, guests: int | None = None) -> Lan:
+    address = ipaddress.IPv4Interface(cidr)
+    first, last = default_range(address)
+    return Lan("br-lan", address, first, last, guests)
+
+
+def settings(text: str) -> dict[str, str]:
+    return {k: v for k, _, v in (line.partition("=") for line in text.splitlines())}
+
+
+def test_dnsmasq_offers_without_ping_and_holds_the_whole_range():
+    conf = dnsmasq_conf(lan("10.0.0.1/24"))
+    assert "\nno-ping\n" in conf
+    assert settings(conf)["dhcp-lease-max"] == "190"  # 10.0.0.64-10.0.0.253
+    assert settings(conf)["dhcp-range"].endswith(",255.255.255.0,1h")
+
+
+def test_a_stadium_on_a_slash_16_gets_every_lease_past_dnsmasqs_1000():
+    conf = settings(dnsmasq_conf(lan("10.0.0.1/16", guests=10_000)))
+    assert conf["dhcp-range"] == "br-lan,10.0.64.1,10.0.255.254,255.255.0.0,4h"
+    assert conf["dhcp-lease-max"] == "49150"
+    assert conf["dns-forward-max"] == "5000" and conf["cache-size"] == "10000"
+
+
+@pytest.mark.parametrize(
+    ("cidr", "guests", "lease"),
+    [("10.0.0.1/22", 100, "4h"), ("10.0.0.1/22", 300, "1h"), ("10.0.0.1/22", 600, "20m")],
+)
+def test_lease_time_follows_the_room_the_range_leaves(cidr, guests, lease):
+    assert settings(dnsmasq_conf(lan(cidr, guests)))["dhcp-range"].endswith(f",{lease}")
+
+
+def test_too_many_guests_for_the_lan_names_the_prefix_to_use():
+    with pytest.raises(DeployError) as caught:
+        check_guests(lan("10.0.0.1/24", guests=1000))
+    assert "holds 190 addresses; 1,000 guests need 1,250" in str(caught.value)
+    assert "/21 or larger" in (caught.value.hint or "")
+    check_guests(lan("10.0.0.1/21", guests=1000))  # and that prefix is enough
+
+
+@pytest.mark.parametrize("guests", [0, -5, 70_000])
+def test_guests_out_of_bounds_are_refused(guests):
+    with pytest.raises(DeployError, match="--guests must be between"):
+        check_guests(lan("10.0.0.1/16", guests))
+
+
+def test_install_takes_guests():
+    args = build_parser().parse_args(["install", "--lan", "br-lan", "--guests", "3000"])
+    assert args.guests == 3000
+
+
+@pytest.mark.skipif(shutil.which("dnsmasq") is None, reason="needs dnsmasq")
+def test_dnsmasq_accepts_the_stadium_config(tmp_path):
+    text = dnsmasq_conf(lan("10.0.0.1/20", guests=3000))
+    text = text.replace("/var/lib/porchlight/agent/dnsmasq.d", str(tmp_path))
+    text = text.replace("/var/lib/porchlight/dnsmasq", str(tmp_path))
+    conf = tmp_path / "dnsmasq.conf"
+    conf.write_text(text)
+    proc = subprocess.run(
+        ["dnsmasq", "--test", f"--conf-file={conf}"], capture_output=True, text=True, timeout=30
+    )
+    assert proc.returncode == 0, proc.stderr

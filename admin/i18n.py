@@ -21,10 +21,14 @@ from pathlib import Path
 from typing import Any
 from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 
+import sqlalchemy as sa
 from babel import numbers as babel_numbers
 from flask import Flask, g, request, session
 from flask_babel import Babel, get_locale, get_translations
 from flask_login import current_user
+
+from porchlight.admin import schema
+from porchlight.admin.db import get_engine
 
 log = logging.getLogger(__name__)
 
@@ -128,8 +132,37 @@ def fmt_number(value: int | float | Decimal | None) -> str:
     return text.replace(",", "\0").replace(".", decimal).replace("\0", group)
 
 
-def fmt_money(value: int | float | Decimal | None) -> str:
-    return fmt_number(value)
+# The tenant's currency: (symbol before, symbol after, decimals). Đồng have none.
+CURRENCIES = {"VN": ("", " ₫", 0), "TH": ("฿", "", 2)}
+
+
+def _tenant_country() -> str:
+    """The signed-in user's tenant's country, looked up once per request."""
+    cached = g.get("_porchlight_country")
+    if cached is None:
+        cached = "VN"
+        tenant_id = getattr(current_user, "tenant_id", None)
+        if tenant_id is not None:
+            t = schema.tenants.c
+            with get_engine().connect() as conn:
+                found = conn.execute(sa.select(t.country).where(t.id == tenant_id)).scalar()
+            cached = str(found or "VN")
+        g._porchlight_country = cached
+    return str(cached)
+
+
+def fmt_money(value: int | float | Decimal | None, country: str | None = None) -> str:
+    """Money in the tenant's currency: ``2.500.000 ₫`` (vi), ``฿1,250.50``."""
+    if value is None:
+        return ""
+    before, after, places = CURRENCIES.get(country or _tenant_country(), CURRENCIES["VN"])
+    if places == 0:
+        number = fmt_number(int(Decimal(str(value)).quantize(Decimal(1))))
+    else:
+        group, decimal = _separators(_locale())
+        text = f"{Decimal(str(value)):,.{places}f}"
+        number = text.replace(",", "\0").replace(".", decimal).replace("\0", group)
+    return f"{before}{number}{after}"
 
 
 def fmt_dt(value: datetime | None, tz: str | None = None, fmt: str = "short") -> str:

@@ -61,8 +61,8 @@ class _CsvPart:
 
 
 class _XlsxPart:
-    def __init__(self, path: Path, header: list[str]) -> None:
-        self._writer = XlsxStreamWriter(path, WIDTHS)
+    def __init__(self, path: Path, header: list[str], country: str = "VN") -> None:
+        self._writer = XlsxStreamWriter(path, WIDTHS, country=country)
         self._writer.write_header(header)
 
     def write(self, rows: list[tuple[object, ...]]) -> None:
@@ -72,6 +72,10 @@ class _XlsxPart:
 
     def close(self) -> None:
         self._writer.close()
+
+
+def _part(fmt: str, path: Path, header: list[str], country: str) -> _CsvPart | _XlsxPart:
+    return _CsvPart(path, header) if fmt == "csv" else _XlsxPart(path, header, country)
 
 
 def write_export(
@@ -110,7 +114,7 @@ def write_export(
                         part.close()
                     path = work / f"{base_name}-{len(parts) + 1:02d}.{fmt}"
                     parts.append(path)
-                    part = _CsvPart(path, header) if fmt == "csv" else _XlsxPart(path, header)
+                    part = _part(fmt, path, header, maker.region)
                     in_part = 0
                 chunk = cells[start : start + rows_per_file - in_part]
                 part.write(chunk)
@@ -122,7 +126,7 @@ def write_export(
         if part is None:  # nothing matched: one file with the header only
             path = work / f"{base_name}-01.{fmt}"
             parts.append(path)
-            part = _CsvPart(path, header) if fmt == "csv" else _XlsxPart(path, header)
+            part = _part(fmt, path, header, maker.region)
         part.close()
         if len(parts) == 1:
             final = out_dir / f"{base_name}.{fmt}"

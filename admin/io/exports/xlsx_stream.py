@@ -23,6 +23,9 @@ _ILLEGAL = re.compile("[\x00-\x08\x0b\x0c\x0e-\x1f\ufffe\uffff]")
 EXCEL_EPOCH = datetime(1899, 12, 30)
 
 STYLE_TEXT, STYLE_DATETIME, STYLE_DATE, STYLE_MONEY, STYLE_HEADER, STYLE_INT = 0, 1, 2, 3, 4, 5
+# Money cells in the tenant's currency: đồng have no decimals, baht two
+# ("#,##0.##" showed 2,500,000 as "2,500,000.").
+MONEY_FORMATS = {"VN": '#,##0 "₫"', "TH": '"฿"#,##0.00'}
 
 _CONTENT_TYPES = """<?xml version="1.0" encoding="UTF-8" standalone="yes"?>
 <Types xmlns="http://schemas.openxmlformats.org/package/2006/content-types">\
@@ -59,7 +62,7 @@ Target="styles.xml"/></Relationships>"""
 _STYLES = """<?xml version="1.0" encoding="UTF-8" standalone="yes"?>
 <styleSheet xmlns="http://schemas.openxmlformats.org/spreadsheetml/2006/main">\
 <numFmts count="3"><numFmt numFmtId="164" formatCode="dd/mm/yyyy hh:mm"/>\
-<numFmt numFmtId="165" formatCode="dd/mm/yyyy"/><numFmt numFmtId="166" formatCode="#,##0.##"/>\
+<numFmt numFmtId="165" formatCode="dd/mm/yyyy"/><numFmt numFmtId="166" formatCode="{money}"/>\
 </numFmts>\
 <fonts count="2"><font><sz val="11"/><name val="Calibri"/></font>\
 <font><b/><sz val="11"/><name val="Calibri"/></font></fonts>\
@@ -95,14 +98,18 @@ def xml_text(value: str) -> str:
 class XlsxStreamWriter:
     """Write rows of (str | int | Decimal | date | datetime | None) to one sheet."""
 
-    def __init__(self, path: Path, widths: Sequence[int], sheet_name: str = "Customers") -> None:
+    def __init__(
+        self, path: Path, widths: Sequence[int], sheet_name: str = "Customers", country: str = "VN"
+    ) -> None:
         self.path = path
         self._zip = zipfile.ZipFile(path, "w", zipfile.ZIP_DEFLATED, compresslevel=1)
         self._zip.writestr("[Content_Types].xml", _CONTENT_TYPES)
         self._zip.writestr("_rels/.rels", _RELS)
         self._zip.writestr("xl/workbook.xml", _WORKBOOK.format(name=xml_text(sheet_name)[:31]))
         self._zip.writestr("xl/_rels/workbook.xml.rels", _WORKBOOK_RELS)
-        self._zip.writestr("xl/styles.xml", _STYLES)
+        money = MONEY_FORMATS.get(country, MONEY_FORMATS["VN"])
+        money_xml = escape(money, {'"': "&quot;"})
+        self._zip.writestr("xl/styles.xml", _STYLES.replace("{money}", money_xml))
         self._sheet: IO[bytes] = self._zip.open("xl/worksheets/sheet1.xml", "w", force_zip64=True)
         self._letters = [column_letter(i) for i in range(len(widths))]
         self._row = 0

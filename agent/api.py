@@ -44,6 +44,8 @@ class Api:
         self.store = store  # the store's path, so `agent status` never has to guess it
         self._config = config
         self._reload = reload
+        # (action, seconds, ok) after each request: the metrics (agent/metrics.py) when on
+        self.observe: Callable[[str, float, bool], None] | None = None
         self.actions: dict[str, Callable[[dict[str, Any]], dict[str, Any]]] = {
             "client_for_ip": lambda r: {"client": gate.client_for_ip(r.get("ip"))},
             "authorize": lambda r: {
@@ -101,6 +103,17 @@ class Api:
         action = self.actions.get(request["action"])
         if action is None:
             return _error("unknown_action", f"unknown action {request['action'][:40]!r}")
+        if self.observe is None:
+            return self._run(action, request)
+        started = time.monotonic()
+        answer = self._run(action, request)
+        self.observe(request["action"], time.monotonic() - started, bool(answer["ok"]))
+        return answer
+
+    @staticmethod
+    def _run(
+        action: Callable[[dict[str, Any]], dict[str, Any]], request: dict[str, Any]
+    ) -> dict[str, Any]:
         try:
             return {"ok": True, **action(request)}
         except GateError as exc:

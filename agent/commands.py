@@ -36,6 +36,13 @@ def register(sub: Any) -> None:
     run.add_argument(
         "--reconcile-seconds", type=float, default=5.0, help="seconds between reconciles"
     )
+    run.add_argument(
+        "--metrics",
+        metavar="HOST:PORT",
+        help="serve Prometheus /metrics on a loopback address (e.g. 127.0.0.1:9101)",
+    )
+    run.add_argument("--dhcp-leases", metavar="FILE", help="dnsmasq's lease file, for metrics")
+    run.add_argument("--dhcp-range", metavar="FIRST,LAST", help="the DHCP range, for metrics")
     run.set_defaults(func=cmd_run)
 
     status = sub.add_parser("status", help="list clients, state, time left, idle, bytes")
@@ -101,6 +108,7 @@ def cmd_run(args: argparse.Namespace) -> int:
     except OSError as exc:
         raise UsageError(f"LAN interface {args.lan!r} does not exist (see 'ip link')") from exc
     limit_malloc_arenas()
+    metrics, listen = _metrics(args)
     try:
         agent = Agent(
             lan=args.lan,
@@ -112,17 +120,36 @@ def cmd_run(args: argparse.Namespace) -> int:
             dnsmasq_conf=args.dnsmasq_conf,
             wan=args.wan,
             reconcile_seconds=args.reconcile_seconds,
+            metrics=metrics,
         )
     except ValueError as exc:
         raise UsageError(str(exc)) from exc
     except (OSError, sqlite3.Error) as exc:
         raise PorchlightError(f"cannot open the agent store in {args.state_dir}: {exc}") from exc
+    if metrics is not None and listen is not None:
+        try:
+            metrics.serve(*listen)
+        except OSError as exc:
+            raise UsageError(f"cannot serve metrics on {args.metrics}: {exc.strerror}") from exc
     install_signal_handlers(agent)
     try:
         agent.run_forever()
     except CommandError as exc:
         raise PorchlightError(f"cannot set up the firewall: {exc}") from exc
     return 0
+
+
+def _metrics(args: argparse.Namespace) -> tuple[Any, tuple[str, int] | None]:
+    """The Prometheus registry with --metrics (imported only then), and where to serve it."""
+    if not args.metrics:
+        return None, None
+    from porchlight.agent.metrics import AgentMetrics, parse_listen, parse_range
+    from porchlight.agent.store import db_path
+
+    listen = parse_listen(args.metrics)
+    size = parse_range(args.dhcp_range) if args.dhcp_range else None
+    leases = Path(args.dhcp_leases) if args.dhcp_leases else None
+    return AgentMetrics(db_path(args.state_dir), leases=leases, range_size=size), listen
 
 
 def _duration(seconds: int | None) -> str:

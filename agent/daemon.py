@@ -74,6 +74,7 @@ class Agent:
         reconcile_seconds: float = 5.0,
         watch: bool = True,
         notifier: sd_notify.Notifier | None = None,
+        metrics: Any = None,
     ) -> None:
         self.state_dir = Path(state_dir)
         self.state_dir.mkdir(parents=True, exist_ok=True)
@@ -113,6 +114,9 @@ class Agent:
             store=str(self.store_path),
         )
         self.server = SocketServer(self.api, socket_path, socket_group)
+        self.metrics = metrics  # agent/metrics.py's AgentMetrics, with --metrics
+        if metrics is not None:
+            self.api.observe = metrics.observe
 
     def _stored_config(self) -> dict[str, Any]:
         raw = kv_get(self.db, CONFIG_KEY)
@@ -301,6 +305,8 @@ class Agent:
                             self._reload_requested = False
                             self._reload_notified()
                         self.gate.reconcile()
+                        if self.metrics is not None:
+                            self.metrics.reconciled(time.monotonic() - started)
                         trim_heap()
                         # nft's own listing is the cost (~0.2 s per 5,000 elements): space
                         # the rounds so reconciling never takes more than a tenth of a core
@@ -332,6 +338,8 @@ class Agent:
                 log.exception("stopping %s failed", type(worker).__name__)
         self._workers.clear()
         self.server.stop()
+        if self.metrics is not None:
+            self.metrics.stop()
         self.notifier.close()
 
 

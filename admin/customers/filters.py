@@ -21,7 +21,7 @@ from flask_babel import gettext as _
 
 from porchlight.events import CHANNELS
 
-SORTS = ("last_visit", "visits", "spend", "spend_desc", "name")
+SORTS = ("last_visit", "visits", "visits_asc", "spend", "spend_desc", "name")
 DEFAULT_SORT = "last_visit"
 MAX_TAGS = 10
 MAX_TEXT = 100
@@ -224,6 +224,7 @@ def encode_cursor(phase: int, value: Any, customer_id: int) -> str:
 
 _CURSOR_KINDS: dict[str, tuple[type, ...]] = {
     "visits": (int,),
+    "visits_asc": (int,),
     "last_visit": (datetime,),
     "spend": (Decimal, int),
     "spend_desc": (Decimal, int),

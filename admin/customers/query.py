@@ -62,6 +62,10 @@ def sort_plan(sort: str, location_mode: bool) -> SortPlan:
         if location_mode:
             return SortPlan(cl.c.visit_count, cl.c.customer_id, True, False, True)
         return SortPlan(c.c.visit_count, c.c.id, True, False, False)
+    if sort == "visits_asc":  # the fewest visits first
+        if location_mode:
+            return SortPlan(cl.c.visit_count, cl.c.customer_id, False, False, True)
+        return SortPlan(c.c.visit_count, c.c.id, False, False, False)
     if sort == "last_visit":
         if location_mode:
             return SortPlan(cl.c.last_visit_at, cl.c.customer_id, True, True, True)

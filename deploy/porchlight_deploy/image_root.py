@@ -93,6 +93,14 @@ def _write(path: Path, text: str, mode: int = 0o644) -> None:
     os.chmod(path, mode)
 
 
+SLOW_START = """\
+# deploy/build-image: a first start on a slow SD card or a small CPU may take
+# longer than systemd's 90 s default (the watchdog still applies once it runs)
+[Service]
+TimeoutStartSec=5min
+"""
+
+
 def services(root: Path) -> None:
     """systemd-networkd and resolved for the ports first boot configures; no
     wait-online (first boot writes the network files and waits itself)."""
@@ -108,6 +116,8 @@ def services(root: Path) -> None:
     shutil.copy2(unit, root / "etc/systemd/system" / FIRSTBOOT_UNIT)
     _link(root, f"{WANTS}/{FIRSTBOOT_UNIT}", f"/etc/systemd/system/{FIRSTBOOT_UNIT}")
     (root / il.CONFIG_MOUNT.lstrip("/")).mkdir(parents=True, exist_ok=True)
+    for unit in ("porchlight-agent.service", "porchlight-portal.service"):
+        _write(root / f"etc/systemd/system/{unit}.d/image-slow-start.conf", SLOW_START)
 
 
 def customize(root: Path, lay: il.Layout, image_json: str, ssh_key: str | None) -> None:

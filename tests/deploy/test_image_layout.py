@@ -195,6 +195,8 @@ def test_root_made_generic(tmp_path, key):
     wants = root / "etc/systemd/system/multi-user.target.wants"
     assert (wants / "porchlight-firstboot.service").is_symlink()
     assert "disable porchlight-*" in preset
+    slow = root / "etc/systemd/system/porchlight-agent.service.d/image-slow-start.conf"
+    assert "TimeoutStartSec=5min" in slow.read_text()
     if key is None:
         assert "disable ssh.service" in preset and not (wants / "ssh.service").exists()
         assert not (root / "root/.ssh").exists()

@@ -32,6 +32,7 @@ OVMF_CODE = Path("/usr/share/OVMF/OVMF_CODE_4M.fd")
 OVMF_VARS = Path("/usr/share/OVMF/OVMF_VARS_4M.fd")
 BASE = Path("/var/cache/porchlight/image-bookworm-amd64")
 TIMEOUT = float(os.environ.get("PORCHLIGHT_QEMU_TIMEOUT", "1200"))
+ACCEL = os.environ.get("PORCHLIGHT_QEMU_ACCEL", "tcg")  # "kvm" where /dev/kvm is usable
 
 
 @pytest.fixture
@@ -81,7 +82,7 @@ def test_image_boots_in_qemu_to_agent_ready(qemu_ready, netns, admin, root_wheel
     shutil.copy(OVMF_VARS, vars_copy)
     serial = tmp_path / "serial.log"
     argv = ["ip", "netns", "exec", netns.name, "qemu-system-x86_64", "-machine", "q35"]
-    argv += ["-accel", "tcg", "-m", "1024", "-smp", "2", "-display", "none", "-no-reboot"]
+    argv += ["-accel", ACCEL, "-m", "1024", "-smp", "2", "-display", "none", "-no-reboot"]
     argv += ["-drive", f"if=pflash,format=raw,readonly=on,file={OVMF_CODE}"]
     argv += ["-drive", f"if=pflash,format=raw,file={vars_copy}"]
     argv += ["-drive", f"file={image},format=raw,if=virtio"]

@@ -34,6 +34,8 @@ class AdminConfig:
     LOGIN_SLOWDOWN_MAX_SECONDS: int = 60
     LOGIN_LIMIT_WINDOW_SECONDS: int = 900
     PAGE_SIZE: int = 50
+    # Bearer token that opens /metrics to a Prometheus that is not on loopback ("" = none)
+    METRICS_TOKEN: str = ""
     JOB_LEASE_SECONDS: int = 30  # a worker's lease on its job, renewed every third (leases.py)
     TESTING: bool = False
     EXTRA: dict[str, Any] = field(default_factory=dict)

@@ -1,0 +1,269 @@
+"""A stadium on one box (issue 18): the "held" figures, in a throwaway namespace.
+
+    sudo .venv/bin/python benchmarks/stadium.py [--clients 10000] [--json]
+
+Starts the real agent (`porchlight agent run --metrics 127.0.0.1:PORT`, the
+libnftables backend) on a veth in its own network namespace, puts `--clients`
+guests in its store (client rows and open sessions, as logins leave them),
+reloads so they are in the kernel's sets, then measures:
+
+- ``clients``: sessions online in the store, and ``in_set``: MACs in ``allowed``;
+- ``status_s``: `porchlight agent status --json` (median of 3; goal < 0.3 s);
+- ``authorize_max_ms`` / ``authorize_p50_ms``: logins spaced over several
+  reconcile rounds (every 2 s), so some wait for one (goal < 50 ms);
+- ``reconcile_round_s``: the agent's own reconcile rounds (its /metrics histogram);
+- ``reconcile_s_after_flush``: after ``nft flush table``, one reconcile in a
+  process like the agent's (goal < 1 s);
+- ``agent_rss_mb`` (goal <= 80 MB at 10,000);
+- ``metrics_scrape_ms`` and the clients online /metrics reports;
+- ``load_avg``: the 1-minute load average when the figures were taken.
+
+The storm (hundreds of phones doing DHCP and the portal at once) is not here yet.
+Only the benchmark's own namespace and loopback inside it are touched.
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import os
+import secrets
+import statistics
+import subprocess
+import sys
+import tempfile
+import time
+import urllib.request
+from pathlib import Path
+from typing import Any
+
+PORCHLIGHT = str(Path(sys.executable).with_name("porchlight"))
+MAX_CLIENTS = 20_000  # bounded: two cores are shared here
+METRICS_PORT = 9101
+
+
+def mac(i: int, prefix: str = "02:5a") -> str:
+    return (
+        f"{prefix}:{(i >> 24) & 255:02x}:{(i >> 16) & 255:02x}:{(i >> 8) & 255:02x}:{i & 255:02x}"
+    )
+
+
+def ip(i: int, second: int = 61) -> str:
+    n = i + 2
+    return f"10.{second + (n >> 16)}.{(n >> 8) & 255}.{n & 255}"
+
+
+def rss_mb(pid: int) -> float:
+    for line in Path(f"/proc/{pid}/status").read_text().splitlines():
+        if line.startswith("VmRSS:"):
+            return int(line.split()[1]) / 1024
+    return 0.0
+
+
+def scrape() -> tuple[dict[str, float], float]:
+    from prometheus_client.parser import text_string_to_metric_families
+
+    start = time.perf_counter()
+    with urllib.request.urlopen(f"http://127.0.0.1:{METRICS_PORT}/metrics", timeout=10) as answer:
+        text = answer.read().decode()
+    took = (time.perf_counter() - start) * 1000
+    out: dict[str, float] = {}
+    for family in text_string_to_metric_families(text):
+        for sample in family.samples:
+            label = ",".join(f"{v}" for _, v in sorted(sample.labels.items()))
+            out[f"{sample.name}[{label}]" if label else sample.name] = sample.value
+    return out, took
+
+
+def fill_store(db_file: Path, count: int) -> None:
+    """`count` guests online: a client row and an open session each, in one transaction."""
+    from porchlight.agent import sessions
+    from porchlight.agent.store import open_db
+
+    db = open_db(db_file)
+    now = time.time()
+    with db.atomic():
+        for i in range(count):
+            sessions.touch_client(db, mac(i), now, ip=ip(i))
+            sessions.start_session(
+                db, mac=mac(i), ip=ip(i), now=now, length=4 * 3600, channel="click", login=None
+            )
+    db.close()
+
+
+def wait_for_agent(client: Any) -> None:
+    for _ in range(300):
+        try:
+            client.call("status")
+            return
+        except Exception:  # noqa: BLE001 - not up yet
+            time.sleep(0.1)
+    raise SystemExit("the agent did not start")
+
+
+def timed_status(sock: str) -> float:
+    times = []
+    for _ in range(3):
+        start = time.perf_counter()
+        subprocess.run(
+            [PORCHLIGHT, "agent", "status", "--json", "--socket", sock],
+            check=True,
+            stdout=subprocess.DEVNULL,
+            timeout=60,
+        )
+        times.append(time.perf_counter() - start)
+    return statistics.median(times)
+
+
+def neighbours(lan: str, count: int) -> None:
+    """The phones about to log in, as the kernel knows them (the gate checks who holds an IP)."""
+    lines = [
+        f"neigh replace {ip(i, 62)} lladdr {mac(i, '02:5b')} dev {lan} nud permanent"
+        for i in range(count)
+    ]
+    subprocess.run(["ip", "-batch", "-"], input="\n".join(lines) + "\n", text=True, check=True)
+
+
+def authorize_while_reconciling(client: Any, count: int) -> list[float]:
+    """`count` logins 50 ms apart (over several 2 s reconcile rounds): ms each."""
+    times = []
+    for i in range(count):
+        start = time.perf_counter()
+        client.call("authorize", mac=mac(i, "02:5b"), ip=ip(i, 62), login={"channel": "click"})
+        times.append((time.perf_counter() - start) * 1000)
+        time.sleep(0.05)
+    return sorted(times)
+
+
+def reconcile_after_flush(lan: str, db_file: Path) -> tuple[float, int]:
+    from porchlight.agent import nft_ruleset
+    from porchlight.agent.gate import Gate
+    from porchlight.agent.nft import Nft
+    from porchlight.agent.store import open_db
+
+    db = open_db(db_file)
+    gate = Gate(db, nft_ruleset.GateSpec(lan=lan, portal_port=8080), nft=Nft(backend="lib"))
+    subprocess.run(["nft", "flush", "table", "inet", "porchlight"], check=True)
+    start = time.perf_counter()
+    gate.reconcile()
+    took = time.perf_counter() - start
+    state = gate.nft.list_table()
+    restored = len(state.sets["allowed"]) if state else 0
+    gate.nft.delete_table()
+    db.close()
+    return took, restored
+
+
+def in_set() -> int:
+    listing = subprocess.run(
+        ["nft", "-j", "list", "set", "inet", "porchlight", "allowed"],
+        capture_output=True,
+        text=True,
+        check=True,
+    ).stdout
+    for item in json.loads(listing)["nftables"]:
+        if "set" in item:
+            return len(item["set"].get("elem", []))
+    return 0
+
+
+def held(lan: str, clients: int) -> dict[str, Any]:
+    from porchlight.agent_client import AgentClient
+
+    tmp = Path(tempfile.mkdtemp(prefix="plstadium"))
+    sock, state = str(tmp / "agent.sock"), tmp / "state"
+    state.mkdir()
+    log = (tmp / "agent.log").open("w")
+    argv = [PORCHLIGHT, "agent", "run", "--lan", lan, "--state-dir", str(state), "--socket", sock]
+    argv += ["--reconcile-seconds", "2", "--metrics", f"127.0.0.1:{METRICS_PORT}"]
+    env = {**os.environ, "PORCHLIGHT_NFT_BACKEND": "lib"}
+    agent = subprocess.Popen(argv, stdout=log, stderr=log, env=env)
+    out: dict[str, Any] = {"clients_asked": clients}
+    try:
+        client = AgentClient(sock, timeout=30)
+        wait_for_agent(client)
+        fill_store(state / "agent.db", clients)
+        client.call("reload")
+        time.sleep(5)  # two reconcile rounds at full size
+        out["in_set"] = in_set()
+        out["status_s"] = statistics.median([timed_status(sock)])
+        neighbours(lan, 100)
+        times = authorize_while_reconciling(client, 100)
+        out["authorize_p50_ms"] = times[len(times) // 2]
+        out["authorize_max_ms"] = times[-1]
+        figures, out["metrics_scrape_ms"] = scrape()
+        out["clients"] = int(figures["porchlight_agent_clients[online]"])
+        rounds = figures["porchlight_agent_reconcile_seconds_count"]
+        out["reconcile_round_s"] = figures["porchlight_agent_reconcile_seconds_sum"] / rounds
+        out["agent_rss_mb"] = rss_mb(agent.pid)
+        out["load_avg"] = os.getloadavg()[0]
+    finally:
+        agent.terminate()
+        agent.wait(timeout=20)
+        log.close()
+    out["reconcile_s_after_flush"], out["restored"] = reconcile_after_flush(lan, state / "agent.db")
+    return out
+
+
+GOALS = {
+    "status_s": "< 0.3",
+    "authorize_max_ms": "< 50",
+    "reconcile_s_after_flush": "< 1",
+    "agent_rss_mb": "<= 80",
+}
+
+
+def table(result: dict[str, Any]) -> None:
+    print(f"{'figure':28}{'value':>14}  goal")
+    for key, value in result.items():
+        shown = f"{value:.3f}" if isinstance(value, float) else str(value)
+        print(f"{key:28}{shown:>14}  {GOALS.get(key, '')}")
+
+
+def outer(clients: int, as_json: bool) -> int:
+    if os.geteuid() != 0:
+        print("needs root (network namespaces)", file=sys.stderr)
+        return 2
+    tag = secrets.token_hex(3)
+    ns, lan, peer = f"pls{tag}", f"pls{tag}", f"plq{tag}"
+    subprocess.run(["ip", "netns", "add", ns], check=True)
+    try:
+        subprocess.run(
+            ["ip", "-n", ns, "link", "add", lan, "type", "veth", "peer", "name", peer], check=True
+        )
+        for dev in ("lo", lan, peer):
+            subprocess.run(["ip", "-n", ns, "link", "set", dev, "up"], check=True)
+        subprocess.run(["ip", "-n", ns, "addr", "add", "10.60.0.1/10", "dev", lan], check=True)
+        argv = [sys.executable, __file__, "--inner", lan, "--clients", str(clients)]
+        done = subprocess.run(
+            ["ip", "netns", "exec", ns, *argv], timeout=900, stdout=subprocess.PIPE, text=True
+        )
+        if done.returncode != 0:
+            print(done.stdout, end="")
+            return done.returncode
+        result = json.loads(done.stdout.splitlines()[-1])
+    finally:
+        subprocess.run(["ip", "netns", "del", ns], check=False)
+    if as_json:
+        print(json.dumps(result))
+    else:
+        table(result)
+    return 0
+
+
+def main() -> int:
+    parser = argparse.ArgumentParser(description=(__doc__ or "").splitlines()[0])
+    parser.add_argument("--clients", type=int, default=10_000, help="guests held (default 10,000)")
+    parser.add_argument("--json", action="store_true", help="one JSON object")
+    parser.add_argument("--inner", metavar="LAN", help=argparse.SUPPRESS)
+    args = parser.parse_args()
+    if not 10 <= args.clients <= MAX_CLIENTS:
+        parser.error(f"--clients must be between 10 and {MAX_CLIENTS:,}")
+    if args.inner:
+        print(json.dumps(held(args.inner, args.clients)))
+        return 0
+    return outer(args.clients, args.json)
+
+
+if __name__ == "__main__":
+    sys.exit(main())

@@ -188,6 +188,23 @@ def _uid_gid(user: str, group: str) -> tuple[int, int]:
     return pwd.getpwnam(user).pw_uid, grp.getgrnam(group).gr_gid
 
 
+AGENT_METRICS = "127.0.0.1:9101"  # the router namespace's own loopback, never the guest LAN
+
+
+def metrics_argv(state: LabState) -> list[str]:
+    """The agent's /metrics on the router's loopback, with the lab's DHCP leases and range."""
+    state.info["agent_metrics"] = f"http://{AGENT_METRICS}/metrics (in {state.prefix}-router)"
+    first, last = state.info.get("dhcp_range") or topology.dhcp_range()
+    leases = Path(state.state_dir) / "dnsmasq.leases"
+    return [
+        "--metrics",
+        AGENT_METRICS,
+        "--dhcp-leases",
+        str(leases),
+        f"--dhcp-range={first},{last}",
+    ]
+
+
 def start_agent(
     state: LabState, commands: dict[str, set[str]], admin_url: str | None, say: Any
 ) -> None:
@@ -243,6 +260,7 @@ def start_agent(
             UNPRIVILEGED_GROUP,
             "--dnsmasq-conf",
             str(agent_dir / "dnsmasq.d" / WALLED_GARDEN_CONF),
+            *metrics_argv(state),
         ],
         netns=router,
     )

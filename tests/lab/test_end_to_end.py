@@ -197,6 +197,12 @@ def test_one_guest_end_to_end(state_dir, tmp_path):
 
     # 4. The agent put the guest's MAC into the kernel set.
     assert mac in _allowed_macs(router)
+    # ... and its /metrics (the router's loopback only) counts the guest and the lease.
+    figures = _agent_metrics(router)
+    assert figures['porchlight_agent_clients{state="online"}'] == 1
+    assert figures['porchlight_agent_authorizations_total{result="ok"}'] == 1
+    assert figures["porchlight_agent_dhcp_leases"] >= 1
+    assert figures["porchlight_agent_dhcp_range_size"] == 155
 
     # 5. The same request now reaches the internet host.
     status, _, body = guest.http(INTERNET_URL)
@@ -228,3 +234,15 @@ def test_one_guest_end_to_end(state_dir, tmp_path):
     portal_again, _ = guest.follow(INTERNET_URL)
     assert portal_again.startswith("http://10.77.0.1:8080/")
     assert captive_becomes(True)
+
+
+def _agent_metrics(router: str) -> dict[str, float]:
+    """The agent's /metrics, read from inside the router namespace (its loopback)."""
+    done = in_netns(router, "curl", "-sS", "-m", "5", "http://127.0.0.1:9101/metrics")
+    assert done.returncode == 0, done.stderr
+    out = {}
+    for line in done.stdout.splitlines():
+        if line and not line.startswith("#"):
+            name, _, value = line.rpartition(" ")
+            out[name] = float(value)
+    return out

@@ -76,6 +76,7 @@ def collect(
         "total": total,
         "new": new,
         "returning": max(came - new, 0),
+        "since": first_day,
         "visits": sum(per_day.values()),
         "per_day": [(d, int(per_day.get(d.isoformat(), 0))) for d in days_list],
         "per_hour": [(h, int(per_hour.get(h, 0))) for h in range(24)],

@@ -38,6 +38,8 @@ class CustomerFilters:
     postal: str | None = None
     updated_from: date | None = None
     updated_to: date | None = None
+    new_from: date | None = None  # first visit on or after (the dashboard's "new")
+    seen_from: date | None = None  # came on or after, first visit before ("returning")
     visits_min: int | None = None
     visits_max: int | None = None
     group: int | str | None = None  # a group id, or "none"
@@ -154,7 +156,7 @@ def _where_and_how(read: _Args, values: dict[str, Any], notices: list[str]) -> N
 
 def _ranges(read: _Args, values: dict[str, Any], notices: list[str]) -> None:
     """Dates and visit counts (a range written the wrong way round is swapped)."""
-    for key in ("updated_from", "updated_to"):
+    for key in ("updated_from", "updated_to", "new_from", "seen_from"):
         if raw := read.get(key):
             values[key] = _date(raw)
             if values[key] is None:

@@ -253,6 +253,13 @@ def _conditions(
     if filters.updated_to:
         end = datetime.combine(filters.updated_to + timedelta(days=1), time(), zone)
         conds.append(col(c.c.updated_at) < end)
+    for since, returning in ((filters.new_from, False), (filters.seen_from, True)):
+        if since is not None:  # the dashboard's new / returning customers (per location too)
+            start = datetime.combine(since, time(), zone)
+            table = cl if location_mode else c
+            first, last = col(table.c.first_visit_at), col(table.c.last_visit_at)
+            where = loc_conds if location_mode else conds
+            where.extend([last >= start, first < start] if returning else [first >= start])
     if filters.group == "none":
         conds.append(c.c.group_id.is_(None))
     elif filters.group is not None:

@@ -12,7 +12,7 @@ from flask_wtf.csrf import CSRFError, CSRFProtect
 from werkzeug.exceptions import HTTPException
 from werkzeug.middleware.proxy_fix import ProxyFix
 
-from porchlight.admin import audit, auth, dashboard, i18n, metrics
+from porchlight.admin import audit, auth, dashboard, i18n, metrics, team
 from porchlight.admin.auth import login_manager
 from porchlight.admin.config import AdminConfig
 from porchlight.admin.customers import groups, list_page, merge
@@ -49,6 +49,7 @@ BLUEPRINTS: list[Blueprint] = [
     import_pages.bp,
     privacy_pages.bp,
     metrics.bp,
+    team.bp,
 ]
 
 # Content-Security-Policy: nothing from other origins, no inline script.

@@ -1,8 +1,15 @@
-"""A stadium on one box (issue 18): the "held" figures, in a throwaway namespace.
+"""A stadium on one box (issue 18): a DHCP storm and the "held" figures, in throwaway namespaces.
 
-    sudo .venv/bin/python benchmarks/stadium.py [--clients 10000] [--json]
+    sudo .venv/bin/python benchmarks/stadium.py [--clients 10000] [--phones 200] [--json]
 
-Starts the real agent (`porchlight agent run --metrics 127.0.0.1:PORT`, the
+Storm (DHCP only for now): `porchlight lab up --network-only --lan-prefix 22`,
+then `--phones` phones played from one process (benchmarks/dhcp_storm.py in the
+lab guest's namespace, each with its own MAC) arrive over `--window` seconds and
+ask the lab's dnsmasq for a lease: ``leased``, ``dhcp_p50_s``, ``dhcp_p95_s``
+(goal < 1 s), ``dhcp_max_s``; ``--dnsmasq-ping`` runs it against dnsmasq as it
+was (its ping check on) to compare. The portal part of the storm is not here yet.
+
+Held: starts the real agent (`porchlight agent run --metrics 127.0.0.1:PORT`, the
 libnftables backend) on a veth in its own network namespace, puts `--clients`
 guests in its store (client rows and open sessions, as logins leave them),
 reloads so they are in the kernel's sets, then measures:
@@ -18,7 +25,6 @@ reloads so they are in the kernel's sets, then measures:
 - ``metrics_scrape_ms`` and the clients online /metrics reports;
 - ``load_avg``: the 1-minute load average when the figures were taken.
 
-The storm (hundreds of phones doing DHCP and the portal at once) is not here yet.
 Only the benchmark's own namespace and loopback inside it are touched.
 """
 
@@ -39,6 +45,7 @@ from typing import Any
 
 PORCHLIGHT = str(Path(sys.executable).with_name("porchlight"))
 MAX_CLIENTS = 20_000  # bounded: two cores are shared here
+MAX_PHONES = 500
 METRICS_PORT = 9101
 
 
@@ -206,6 +213,8 @@ def held(lan: str, clients: int) -> dict[str, Any]:
 
 
 GOALS = {
+    "leased": "= phones",
+    "dhcp_p95_s": "< 1",
     "status_s": "< 0.3",
     "authorize_max_ms": "< 50",
     "reconcile_s_after_flush": "< 1",
@@ -220,10 +229,39 @@ def table(result: dict[str, Any]) -> None:
         print(f"{key:28}{shown:>14}  {GOALS.get(key, '')}")
 
 
-def outer(clients: int, as_json: bool) -> int:
-    if os.geteuid() != 0:
-        print("needs root (network namespaces)", file=sys.stderr)
-        return 2
+def storm(phones: int, window: float, ping: bool) -> dict[str, Any]:
+    """`phones` DHCP clients from one process against the lab's dnsmasq on a /22."""
+    base = Path(tempfile.mkdtemp(prefix="plstorm-", dir="/tmp"))
+    base.chmod(0o711)
+    state = base / "state"
+    lab = [PORCHLIGHT, "lab"]
+    up = [*lab, "up", "--network-only", "--lan-prefix", "22", "--state-dir", str(state)]
+    subprocess.run(up, check=True, stdout=subprocess.DEVNULL, timeout=300)
+    try:
+        guest = json.loads((state / "lab.json").read_text())["info"]["guests"][0]["netns"]
+        if ping:  # dnsmasq as it was: ping each address before offering it
+            conf = state / "dnsmasq.conf"
+            conf.write_text(conf.read_text().replace("\nno-ping\n", "\n"))
+            (state / "agent" / "dnsmasq.d" / "ping.conf").write_text("# restart dnsmasq\n")
+            time.sleep(3)  # the lab's supervisor restarts dnsmasq on the change
+        driver = [sys.executable, str(Path(__file__).with_name("dhcp_storm.py"))]
+        done = subprocess.run(
+            ["ip", "netns", "exec", guest, *driver, "eth0", str(phones), str(window)],
+            check=True,
+            stdout=subprocess.PIPE,
+            text=True,
+            timeout=300,
+        )
+        result: dict[str, Any] = json.loads(done.stdout.splitlines()[-1])
+        result["storm_window_s"], result["dnsmasq_ping"] = window, ping
+        result["storm_load_avg"] = os.getloadavg()[0]
+        return result
+    finally:
+        subprocess.run([*lab, "down", "--state-dir", str(state)], check=False, timeout=120)
+        subprocess.run(["rm", "-rf", str(base)], check=False)
+
+
+def held_outer(clients: int) -> dict[str, Any]:
     tag = secrets.token_hex(3)
     ns, lan, peer = f"pls{tag}", f"pls{tag}", f"plq{tag}"
     subprocess.run(["ip", "netns", "add", ns], check=True)
@@ -239,30 +277,51 @@ def outer(clients: int, as_json: bool) -> int:
             ["ip", "netns", "exec", ns, *argv], timeout=900, stdout=subprocess.PIPE, text=True
         )
         if done.returncode != 0:
-            print(done.stdout, end="")
-            return done.returncode
-        result = json.loads(done.stdout.splitlines()[-1])
+            raise SystemExit(done.stdout + f"held part failed ({done.returncode})")
+        result: dict[str, Any] = json.loads(done.stdout.splitlines()[-1])
     finally:
         subprocess.run(["ip", "netns", "del", ns], check=False)
-    if as_json:
-        print(json.dumps(result))
-    else:
-        table(result)
-    return 0
+    return result
 
 
 def main() -> int:
     parser = argparse.ArgumentParser(description=(__doc__ or "").splitlines()[0])
     parser.add_argument("--clients", type=int, default=10_000, help="guests held (default 10,000)")
     parser.add_argument("--json", action="store_true", help="one JSON object")
+    parser.add_argument(
+        "--phones", type=int, default=200, help="phones in the DHCP storm (default 200, 0: none)"
+    )
+    parser.add_argument(
+        "--window", type=float, default=2.0, help="seconds the storm's phones arrive over"
+    )
+    parser.add_argument(
+        "--dnsmasq-ping",
+        action="store_true",
+        help="the storm against dnsmasq as it was (ping check on), to compare",
+    )
+    parser.add_argument("--no-held", action="store_true", help="only the storm")
     parser.add_argument("--inner", metavar="LAN", help=argparse.SUPPRESS)
     args = parser.parse_args()
     if not 10 <= args.clients <= MAX_CLIENTS:
         parser.error(f"--clients must be between 10 and {MAX_CLIENTS:,}")
+    if not 0 <= args.phones <= MAX_PHONES:
+        parser.error(f"--phones must be between 0 and {MAX_PHONES}")
     if args.inner:
         print(json.dumps(held(args.inner, args.clients)))
         return 0
-    return outer(args.clients, args.json)
+    if os.geteuid() != 0:
+        print("needs root (network namespaces)", file=sys.stderr)
+        return 2
+    result: dict[str, Any] = {}
+    if args.phones:
+        result.update(storm(args.phones, args.window, args.dnsmasq_ping))
+    if not args.no_held:
+        result.update(held_outer(args.clients))
+    if args.json:
+        print(json.dumps(result))
+    else:
+        table(result)
+    return 0
 
 
 if __name__ == "__main__":

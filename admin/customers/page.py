@@ -25,8 +25,9 @@ from porchlight.admin import schema
 from porchlight.admin.audit import audit
 from porchlight.admin.customers import visit_rollup
 from porchlight.admin.customers.chat_links import links_for
+from porchlight.admin.customers.contact_fields import read_contact
 from porchlight.admin.customers.groups import assign_group, tenant_groups
-from porchlight.admin.customers.list_page import channel_labels, location_scope
+from porchlight.admin.customers.list_page import channel_labels, location_scope, tenant_region
 from porchlight.admin.db import get_engine, inserted_id, utcnow
 from porchlight.admin.scope import current_tenant_id, require_role
 from porchlight.phones import display_phone
@@ -241,10 +242,16 @@ def edit(customer_id: int) -> ResponseReturnValue:
         if len(notes) > MAX_NOTES:
             flash(_("Notes can be at most %(n)s characters.", n=MAX_NOTES), "error")
             return redirect(url_for("customers_page.show", customer_id=customer_id))
+        contact, refused = read_contact(conn, request.form, row, tenant_region(conn, tenant_id))
+        if refused:
+            for message in refused:
+                flash(message, "error")
+            return redirect(url_for("customers_page.show", customer_id=customer_id))
         keep = [n[:MAX_TAG] for n in request.form.getlist("tag") if n.strip()]
         wanted = list(dict.fromkeys(keep + _split_tags(request.form.get("new_tags") or "")))
         before_tags = customer_tags(conn, customer_id)
         values: dict[str, Any] = {"name": name, "notes": notes, "updated_at": utcnow()}
+        values.update(contact)
         raw_group = request.form.get("group", "auto")
         if raw_group == "auto":
             values["group_fixed"] = False
@@ -273,6 +280,7 @@ def edit(customer_id: int) -> ResponseReturnValue:
             changes["name"] = [row.name, name]
         if notes != row.notes:
             changes["notes"] = "changed"
+        changes.update({k: "changed" for k in contact})
         if sorted(before_tags) != sorted(wanted):
             changes["tags"] = [before_tags, wanted]
         if "group_id" in values or values.get("group_fixed") != row.group_fixed:

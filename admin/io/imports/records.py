@@ -234,6 +234,11 @@ def to_record(
     return _Builder(row, raw, region).build()
 
 
+def is_email(text: str) -> bool:
+    """The importer's e-mail test (the customer page uses it too)."""
+    return len(text) <= MAX_LENGTH["email"] and bool(_EMAIL.match(text))
+
+
 class _Builder:
     """Reads one row's cells; an unusable optional cell is left empty and noted."""
 

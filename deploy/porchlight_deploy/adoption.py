@@ -22,6 +22,7 @@ from .firstboot_context import Context, Problem, console, report, run
 from .porchlight_txt import Setup
 
 SECRET_FILE = "/var/lib/porchlight/adoption-secret"  # noqa: S105 (a path)
+CODE_FILE = "/var/lib/porchlight/adoption-code"  # until enrolled (30 minutes valid)
 SERIAL_FILES = (
     "/sys/firmware/devicetree/base/serial-number",  # Raspberry Pi
     "/sys/class/dmi/id/product_serial",  # PCs
@@ -98,6 +99,9 @@ def adopt(ctx: Context, setup: Setup, baked: dict[str, Any], lan: str, wan: str)
         "agent_version": str(baked.get("version") or "")[:40] or None,
         "location_hint": setup.location,
     }
+    kept = ctx.path(CODE_FILE)
+    if kept.is_file() and kept.read_text().strip():  # handed over once; a retry uses it again
+        return kept.read_text().strip()
     url = f"{setup.admin_url}/api/v1/announce"
     told = ""
     while True:
@@ -112,6 +116,8 @@ def adopt(ctx: Context, setup: Setup, baked: dict[str, Any], lan: str, wan: str)
             )
         if status == 200 and answer.get("code"):
             console("adopted: setting up")
+            kept.write_text(str(answer["code"]) + "\n")  # the admin hands it out only once
+            kept.chmod(0o600)
             return str(answer["code"])
         if status in (202, 0, 429, 503):
             waiting = status == 202

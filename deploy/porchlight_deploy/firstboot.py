@@ -25,7 +25,7 @@ from collections.abc import Sequence
 from dataclasses import replace
 
 from . import image_layout as il
-from .adoption import adopt
+from .adoption import CODE_FILE, adopt
 from .firstboot_context import FIX_BY_HAND, RETRY, Context, Problem, console, report, run
 from .porchlight_txt import Setup, TxtError, parse
 
@@ -172,7 +172,10 @@ def install_with_code(setup: Setup, lan: str, wan: str) -> str:
                 journal = run(["journalctl", "-u", unit, "-n", "8", "--no-pager", "-o", "cat"])
                 for line in journal.stdout.splitlines():
                     console(f"{unit}: {line}")
-        retry = RETRY if "cannot reach the admin" in message else FIX_BY_HAND
+        # worth another go (systemd restarts this unit in 30 s): the admin unreachable, or a
+        # unit that was slow to start (a slow first start on small hardware); the code is unused
+        transient = ("cannot reach the admin", "systemctl", "did not answer within")
+        retry = RETRY if any(text in message for text in transient) else FIX_BY_HAND
         raise Problem(message, retry)
     for line in proc.stdout.splitlines():
         if "[FAIL]" in line:
@@ -216,6 +219,7 @@ def first_boot(ctx: Context) -> int:
         if not setup.code:
             setup = replace(setup, code=adopt(ctx, setup, baked, lan, wan))
         install_with_code(setup, lan, wan)
+        ctx.path(CODE_FILE).unlink(missing_ok=True)  # an adoption's code, now used
     except Problem as exc:
         report(ctx, "problem", exc.message)
         return exc.exit_code

@@ -67,6 +67,12 @@ def build_parser() -> argparse.ArgumentParser:
         help="most guests at once: checks the range holds them, sizes leases and DNS",
     )
     inst.add_argument(
+        "--metrics-port",
+        type=int,
+        metavar="PORT",
+        help="the agent serves Prometheus /metrics on 127.0.0.1:PORT (e.g. 9101)",
+    )
+    inst.add_argument(
         "--portal-name",
         metavar="NAME",
         help="also serve the portal over HTTPS as NAME:8443 (RFC 8908); with --tls-cert/--tls-key",
@@ -124,6 +130,7 @@ def install_options(args: argparse.Namespace, host: Host) -> InstallOptions:
         source=source,
         dhcp_range=args.dhcp_range,
         guests=args.guests if args.guests is not None else read_record(host).get("guests"),
+        metrics_port=args.metrics_port or read_record(host).get("metrics_port"),
         wan=args.wan,
         insecure=args.insecure,
         min_free_mb=args.min_free_mb,

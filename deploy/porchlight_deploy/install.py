@@ -86,7 +86,8 @@ def apply(host: Host, journal: Journal, opts: InstallOptions, lan: Lan) -> str:
     before = len(journal.changes)
     name = opts.tls.name if opts.tls else None
     tls_port = TLS_PORT if opts.tls else None
-    journal.write(f"{ETC}/agent.env", agent_env(lan, wan=opts.wan, tls_port=tls_port).encode())
+    agent = agent_env(lan, wan=opts.wan, tls_port=tls_port, metrics_port=opts.metrics_port)
+    journal.write(f"{ETC}/agent.env", agent.encode())
     portal = portal_env(lan, portal_secret(host), tls_name=name)
     journal.write(f"{ETC}/portal.env", portal.encode(), 0o600)
     journal.write(f"{ETC}/dnsmasq.conf", dnsmasq_conf(lan, tls_name=name).encode())
@@ -108,6 +109,8 @@ def apply(host: Host, journal: Journal, opts: InstallOptions, lan: Lan) -> str:
         names = {"portal_name": name} if name else {}
         if lan.guests is not None:  # a re-run without --guests keeps the venue's size
             names["guests"] = lan.guests
+        if opts.metrics_port:  # and without --metrics-port keeps the agent's /metrics
+            names["metrics_port"] = opts.metrics_port
         write_record(
             host, lan=lan.iface, admin_url=opts.admin_url, version=opts.source.version, **names
         )

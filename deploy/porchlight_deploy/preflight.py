@@ -31,6 +31,7 @@ class InstallOptions:
     source: Source
     dhcp_range: str | None = None
     guests: int | None = None
+    metrics_port: int | None = None  # the agent's Prometheus /metrics on 127.0.0.1
     wan: str | None = None
     insecure: bool = False
     min_free_mb: int = 300
@@ -50,6 +51,8 @@ def preflight(host: Host, opts: InstallOptions) -> Lan:
     check_python(distro, (sys.version_info.major, sys.version_info.minor))
     opts.source.check()
     lan = inspect_lan(host, opts.lan, opts.dhcp_range, opts.guests)
+    if opts.metrics_port is not None and not 1024 <= opts.metrics_port <= 65535:
+        raise DeployError("--metrics-port must be between 1024 and 65535")
     if opts.wan is not None:
         if opts.wan == opts.lan:
             raise DeployError("--wan and --lan must be different interfaces")

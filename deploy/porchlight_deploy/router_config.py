@@ -138,13 +138,22 @@ def captive_api_url(lan: Lan, port: int = PORTAL_PORT) -> str:
 
 
 def agent_env(
-    lan: Lan, port: int = PORTAL_PORT, wan: str | None = None, tls_port: int | None = None
+    lan: Lan,
+    port: int = PORTAL_PORT,
+    wan: str | None = None,
+    tls_port: int | None = None,
+    metrics_port: int | None = None,
 ) -> str:
     flags = []
     if wan:
         flags.append(f"--wan {wan}")
     if tls_port:  # the HTTPS portal must be reachable before login, like the plain one
         flags.append(f"--portal-tls-port {tls_port}")
+    if metrics_port:  # Prometheus on the router's loopback, never the guest LAN
+        flags.append(
+            f"--metrics 127.0.0.1:{metrics_port} --dhcp-leases {LEASE_FILE} "
+            f"--dhcp-range {lan.dhcp_first},{lan.dhcp_last}"
+        )
     extra = " ".join(flags)
     return (
         "# Porchlight agent (porchlight-agent.service). Written by deploy/install-router;\n"
@@ -153,6 +162,7 @@ def agent_env(
         f"PORCHLIGHT_PORTAL_PORT={port}\n"
         "# --wan IFACE: the agent masquerades guest traffic leaving IFACE;\n"
         "# --portal-tls-port N: guests reach the HTTPS portal before login\n"
+        "# --metrics 127.0.0.1:PORT: Prometheus /metrics on loopback (--metrics-port)\n"
         f"PORCHLIGHT_AGENT_EXTRA={extra}\n"
     )
 

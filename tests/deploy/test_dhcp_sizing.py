@@ -76,3 +76,20 @@ def test_dnsmasq_accepts_the_stadium_config(tmp_path):
         ["dnsmasq", "--test", f"--conf-file={conf}"], capture_output=True, text=True, timeout=30
     )
     assert proc.returncode == 0, proc.stderr
+
+
+def test_metrics_port_gives_the_agent_loopback_metrics_it_understands():
+    from porchlight_deploy.router_config import LEASE_FILE, agent_env, env_value
+
+    from porchlight.cli import build_parser as agent_parser
+
+    extra = env_value(agent_env(lan("10.0.0.1/22"), metrics_port=9101), "PORCHLIGHT_AGENT_EXTRA")
+    assert extra == (
+        f"--metrics 127.0.0.1:9101 --dhcp-leases {LEASE_FILE} --dhcp-range 10.0.1.1,10.0.3.254"
+    )
+    argv = ["agent", "run", "--lan", "br-lan", "--state-dir", "/tmp/x", *extra.split()]
+    args = agent_parser().parse_args(argv)
+    assert (args.metrics, args.dhcp_leases) == ("127.0.0.1:9101", LEASE_FILE)
+    assert env_value(agent_env(lan("10.0.0.1/22")), "PORCHLIGHT_AGENT_EXTRA") is None
+    parsed = build_parser().parse_args(["install", "--lan", "br-lan", "--metrics-port", "9101"])
+    assert parsed.metrics_port == 9101

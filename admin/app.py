@@ -15,7 +15,7 @@ from werkzeug.middleware.proxy_fix import ProxyFix
 from porchlight.admin import audit, auth, dashboard, i18n, metrics, team
 from porchlight.admin.auth import login_manager
 from porchlight.admin.config import AdminConfig
-from porchlight.admin.customers import groups, list_page, merge
+from porchlight.admin.customers import groups, list_page, merge, segments
 from porchlight.admin.customers import page as customer_page
 from porchlight.admin.db import make_engine
 from porchlight.admin.io import downloads
@@ -50,6 +50,7 @@ BLUEPRINTS: list[Blueprint] = [
     privacy_pages.bp,
     metrics.bp,
     team.bp,
+    segments.bp,
 ]
 
 # Content-Security-Policy: nothing from other origins, no inline script.

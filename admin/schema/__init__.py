@@ -45,6 +45,7 @@ from porchlight.admin.schema.router_sync import (
     routers,
     sync_events,
 )
+from porchlight.admin.schema.segments import customer_segments
 from porchlight.admin.schema.venues import (
     locations,
     portal_settings,
@@ -54,6 +55,7 @@ from porchlight.admin.schema.venues import (
 )
 
 __all__ = [
+    "customer_segments",
     "JOB_KINDS",
     "JOB_STATES",
     "ROLES",

@@ -7,7 +7,6 @@
 
 from __future__ import annotations
 
-import json
 from typing import Any
 
 import sqlalchemy as sa
@@ -17,6 +16,7 @@ from flask_login import current_user
 from sqlalchemy.engine import Connection
 
 from porchlight.admin import schema
+from porchlight.admin.audit_words import describe
 from porchlight.admin.client import client_ip
 from porchlight.admin.db import get_engine, utcnow
 from porchlight.admin.scope import current_tenant_id, require_role
@@ -103,5 +103,5 @@ def index() -> ResponseReturnValue:
         actions=actions,
         action=action,
         next_before=rows[-1].id if more and rows else None,
-        as_json=lambda d: json.dumps(d, ensure_ascii=False, sort_keys=True) if d else "",
+        describe=describe,
     )

@@ -1,7 +1,8 @@
 """`GET /metrics`: the admin's figures in Prometheus's text format.
 
 Only for loopback (after the trusted proxies' X-Forwarded-For, so a client
-behind the proxy is not loopback) or with ``Authorization: Bearer TOKEN``
+behind the proxy is not loopback; a forwarded request with no proxy trusted is
+refused, as its client is somewhere else) or with ``Authorization: Bearer TOKEN``
 when ``PORCHLIGHT_ADMIN_METRICS_TOKEN`` is set. Every figure is read from the
 database at scrape time, so two admin processes and their workers report the
 same numbers: routers online/stale/never seen, events ingested in the last
@@ -37,6 +38,9 @@ def allowed() -> bool:
     given = request.headers.get("Authorization", "")
     if token and given.startswith("Bearer "):
         return hmac.compare_digest(given[7:].strip().encode(), token.encode())
+    proxied = "X-Forwarded-For" in request.headers or "Forwarded" in request.headers
+    if proxied and not current_app.config.get("PROXY_COUNT"):
+        return False  # a proxy on this box that the admin was not told to trust: its client
     try:
         return ipaddress.ip_address(request.remote_addr or "").is_loopback
     except ValueError:

@@ -91,6 +91,9 @@ def test_admin_metrics_only_for_loopback_or_the_bearer_token(live_admin) -> None
     away = {"REMOTE_ADDR": "203.0.113.5"}
     assert client.get("/metrics", environ_base=away).status_code == 403
     assert client.get("/metrics", environ_base={"REMOTE_ADDR": "127.0.0.1"}).status_code == 200
+    # nginx on this box, PROXY_COUNT not set: the peer is loopback, the client is not
+    forwarded = {"X-Forwarded-For": "203.0.113.9"}
+    assert client.get("/metrics", headers=forwarded).status_code == 403
     app.config["METRICS_TOKEN"] = "s3cret-token-for-prometheus"
     try:
         good = {"Authorization": "Bearer s3cret-token-for-prometheus"}

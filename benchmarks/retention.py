@@ -4,10 +4,11 @@
 
 Seeds a tenant with `porchlight admin seed`'s loader (visits spread over the
 last year) into a fresh SQLite file unless --db names a seeded database, then
-runs one pass with the clock moved 18 months ahead (every customer's last
-visit is 18-30 months old: about half are erased, the rest's device data is
-pruned) while two threads keep working: one ingests login batches of 20
-(the sync API's write transaction) and one reads the customer list's first
+runs one pass with the clock moved 18 months ahead (last visits are then
+18-30 months old: those over 24 months are erased, about a tenth with the
+seed's spread, and every older visit's MAC and bytes are cleared) while two
+threads keep working: one ingests login batches of 20 (the sync API's write
+transaction, 200 logins a second), one reads the customer list's first
 page. Printed: rows done, the pass's time, its longest transaction (the
 write lock held, BEGIN to COMMIT; the issue's ceiling is 100 ms), the longest
 a login batch waited for the lock, the slowest login batch (wait + its own
@@ -69,7 +70,7 @@ def _traffic(
                 waits["lock_wait"].append((time.perf_counter() - started) * 1000)
                 ingest_batch(conn, router, batch)
             waits["login"].append((time.perf_counter() - started) * 1000)
-            time.sleep(0.02)
+            time.sleep(0.1)  # 200 logins a second: a busy chain's evening
 
     def lists() -> None:
         query = build_customer_query(CustomerFilters(), tenant_id, None, limit=50)
@@ -141,6 +142,7 @@ def main() -> int:
         "batches": result["batches"],
         "pass_seconds": round(seconds, 1),
         "longest_transaction_ms": result["longest_ms"],
+        "p95_transaction_ms": result["p95_ms"],
         "longest_login_lock_wait_ms": round(max(waits["lock_wait"], default=0.0), 1),
         "slowest_login_batch_ms": round(max(waits["login"], default=0.0), 1),
         "slowest_list_page_ms": round(max(waits["list"], default=0.0), 1),

@@ -90,3 +90,11 @@
     })
     .catch(function () { document.getElementById("count-total").textContent = ""; });
 })();
+
+(function () {
+  // A phone: the list's filters fold behind their button unless one is on.
+  var fold = document.getElementById("filters-fold");
+  if (fold && fold.getAttribute("data-active") === "0" && window.matchMedia("(max-width: 760px)").matches) {
+    fold.open = false;
+  }
+})();

@@ -21,23 +21,13 @@ from porchlight.admin.db import utcnow
 from porchlight.admin.privacy import settings as privacy_settings
 from porchlight.admin.schema import locations, portal_settings, voucher_batches, vouchers
 from porchlight.errors import PorchlightError
+from porchlight.guest_page.i18n import in_every_language
 
 SETTINGS_KEYS = ("portal", "tags", "session", "walled_garden", "lan")
-WELCOME = {
-    "vi": "Chào mừng bạn! Kết nối Wi-Fi miễn phí.",
-    "th": "ยินดีต้อนรับ! เชื่อมต่อ Wi-Fi ฟรี",
-    "en": "Welcome! Enjoy free Wi-Fi.",
-}
-WIFI_TERMS = {
-    "vi": "Tôi đồng ý với điều khoản sử dụng Wi-Fi.",
-    "th": "ฉันยอมรับเงื่อนไขการใช้งาน Wi-Fi",
-    "en": "I accept the Wi-Fi terms of use.",
-}
-MARKETING = {
-    "vi": "Tôi muốn nhận ưu đãi và tin tức.",
-    "th": "ฉันต้องการรับข้อเสนอและข่าวสาร",
-    "en": "I would like to receive offers and news.",
-}
+# A new location's texts in every language, from the guest page's catalog.
+WELCOME = in_every_language("default_welcome")
+WIFI_TERMS = in_every_language("default_wifi_terms")
+MARKETING = in_every_language("default_marketing")
 
 
 def default_settings(venue_name: str) -> dict[str, Any]:

@@ -86,6 +86,10 @@ MESSAGES: dict[str, str] = {
     ),
     "err_internal": N_("Something went wrong. Please try again."),
     "err_not_found": N_("This page does not exist."),
+    # a new location's texts until its venue writes its own (the config carries all three)
+    "default_welcome": N_("Welcome! Enjoy free Wi-Fi."),
+    "default_wifi_terms": N_("I accept the Wi-Fi terms of use."),
+    "default_marketing": N_("I would like to receive offers and news."),
 }
 
 
@@ -109,6 +113,11 @@ def text(lang: str, key: str, **values: object) -> str:
     if message is None:
         return key
     return translate(lang, message, **values)
+
+
+def in_every_language(key: str) -> dict[str, str]:
+    """``{"vi": .., "th": .., "en": ..}`` for code `key`: a config text's default."""
+    return {lang: text(lang, key) for lang in LANGUAGES}
 
 
 def localized(value: object, lang: str) -> str:

@@ -148,6 +148,12 @@ def test_portal_answers_show_no_english(guest, lang):
 def test_thai_keeps_the_spaces_between_phrases():
     assert i18n.text("th", "welcome_back", name="Bình") == "ยินดีต้อนรับกลับมา คุณ Bình!"
     assert i18n.text("th", "err_csrf") == "หน้านี้หมดอายุแล้ว กรุณาลองอีกครั้ง"
+    # a new location's default texts come from the same catalog, all three at once
+    assert i18n.in_every_language("default_welcome") == {
+        "vi": "Chào mừng bạn! Kết nối Wi-Fi miễn phí.",
+        "th": "ยินดีต้อนรับ! เชื่อมต่อ Wi-Fi ฟรี",
+        "en": "Welcome! Enjoy free Wi-Fi.",
+    }
     html = render_login(_config_with_everything(), "th", notice="err_agent_down")
     assert "ระบบเข้าสู่ระบบ Wi-Fi ขัดข้องชั่วคราว กรุณาลองใหม่ในอีกสักครู่" in html
 

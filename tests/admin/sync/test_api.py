@@ -213,24 +213,30 @@ def test_postgres_admin_takes_a_batch_over_http(pg_url: str, pg_engine: Engine) 
 
     venue = make_venue(pg_engine)
     app = create_app({"SECRET_KEY": "sync-tests-secret-key-0123456789", "DATABASE_URL": pg_url})
-    client = app.test_client()
-    event = login_event("0912345678", name="Nul\x00name")  # PostgreSQL text refuses NUL
-    headers = _auth(venue.token)
-    answer = client.post("/api/v1/events", json={"events": [event]}, headers=headers)
-    assert answer.status_code == 200, answer.get_data(as_text=True)
-    again = client.post("/api/v1/events", json={"events": [event]}, headers=headers)
-    assert again.get_json()["duplicates"] == 1
-    beat = client.post(
-        "/api/v1/heartbeat",
-        json={"agent_version": "1\x00", "clients_online": 2**31},
-        headers=headers,
-    )
-    assert beat.status_code == 422  # does not fit the column: refused, not a 500
-    assert count(pg_engine, "visits", "router_id = :r", r=venue.router_id) == 1
-    assert (
-        count(pg_engine, "customers", "tenant_id = :t AND name = 'Nulname'", t=venue.tenant_id) == 1
-    )
-    app.extensions["porchlight.engine"].dispose()
+    try:
+        client = app.test_client()
+        headers = _auth(venue.token)
+        # PostgreSQL text refuses NUL: the event is refused by index (the agent parks it), not a 500
+        bad = login_event("0912345678", name="Nul\x00name")
+        refused = client.post("/api/v1/events", json={"events": [bad]}, headers=headers)
+        assert refused.status_code == 422, refused.get_data(as_text=True)
+        assert refused.get_json()["index"] == 0
+        assert count(pg_engine, "visits", "router_id = :r", r=venue.router_id) == 0
+        event = login_event("0912345678", name="Tab\tname")
+        answer = client.post("/api/v1/events", json={"events": [event]}, headers=headers)
+        assert answer.status_code == 200, answer.get_data(as_text=True)
+        again = client.post("/api/v1/events", json={"events": [event]}, headers=headers)
+        assert again.get_json()["duplicates"] == 1
+        beat = client.post(
+            "/api/v1/heartbeat",
+            json={"agent_version": "1\x00", "clients_online": 2**31},
+            headers=headers,
+        )
+        assert beat.status_code == 422  # does not fit the column: refused, not a 500
+        assert count(pg_engine, "visits", "router_id = :r", r=venue.router_id) == 1
+        assert count(pg_engine, "customers", "tenant_id = :t", t=venue.tenant_id) == 1
+    finally:
+        app.extensions["porchlight.engine"].dispose()
 
 
 @pytest.mark.slow

@@ -15,6 +15,7 @@ import sqlalchemy as sa
 from sqlalchemy.engine import Connection
 
 from porchlight.admin import schema
+from porchlight.admin.privacy.consent_state import current_consent
 
 FOLLOW_FILTERS = {"line": "line_follow", "zalo": "zalo_follow"}
 
@@ -24,21 +25,7 @@ def follows_condition(platform: str | None, customer_id: Any) -> sa.ColumnElemen
     purpose = FOLLOW_FILTERS.get(platform or "")
     if purpose is None:
         return None
-    k1, k2 = schema.consents.alias("f1"), schema.consents.alias("f2")
-    newer = sa.exists().where(
-        k2.c.customer_id == k1.c.customer_id,
-        k2.c.purpose == purpose,
-        sa.or_(
-            k2.c.given_at > k1.c.given_at,
-            sa.and_(k2.c.given_at == k1.c.given_at, k2.c.id > k1.c.id),
-        ),
-    )
-    return sa.exists().where(
-        k1.c.customer_id == customer_id,
-        k1.c.purpose == purpose,
-        k1.c.granted.is_(True),
-        ~newer,
-    )
+    return current_consent(customer_id, purpose)
 
 
 def newest_follow_answers(conn: Connection, ids: list[int]) -> dict[int, dict[str, bool]]:

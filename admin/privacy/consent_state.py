@@ -21,7 +21,7 @@ CONSENT_FILTERS = ("marketing", "no_marketing")
 
 def current_consent(customer_id: Any, purpose: str = "marketing") -> sa.ColumnElement[bool]:
     """True when the customer's newest `purpose` answer is a yes."""
-    k1, k2 = schema.consents.alias("k1"), schema.consents.alias("k2")
+    k1, k2 = schema.consents.alias(), schema.consents.alias()
     newer = sa.exists().where(
         k2.c.customer_id == k1.c.customer_id,
         k2.c.purpose == purpose,

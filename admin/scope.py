@@ -79,6 +79,20 @@ def location_or_404(conn: Connection, location_id: int, *, for_edit: bool = Fals
     return row
 
 
+def job_or_404(job_id: int, kind: str) -> Any:
+    """The tenant's import or export job `job_id`: owners see all, others their own; else 404."""
+    j = schema.jobs.c
+    with get_engine().connect() as conn:
+        row = conn.execute(
+            sa.select(schema.jobs).where(
+                j.id == job_id, j.tenant_id == current_tenant_id(), j.kind == kind
+            )
+        ).first()
+    if row is None or (current_user.role != "owner" and row.created_by != current_user.id):
+        abort(404)
+    return row
+
+
 def can_edit(user: Any = None) -> bool:
     """Owners and managers edit; viewers only read."""
     user = user if user is not None else current_user

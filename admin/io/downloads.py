@@ -34,7 +34,7 @@ from porchlight.admin.io.exports.describe import describe
 from porchlight.admin.io.exports.rows import SCOPES
 from porchlight.admin.io.exports.writers import FORMATS
 from porchlight.admin.io.imports.texts import page_text
-from porchlight.admin.scope import current_tenant_id, require_role, visible_location_ids
+from porchlight.admin.scope import current_tenant_id, job_or_404, require_role, visible_location_ids
 
 log = logging.getLogger(__name__)
 
@@ -173,15 +173,7 @@ def index() -> ResponseReturnValue:
 @require_role(*EXPORT_ROLES)
 def retry(job_id: int) -> ResponseReturnValue:
     """Run again an export whose worker was lost (same scope, filters, rows chosen)."""
-    j = schema.jobs.c
-    with get_engine().connect() as conn:
-        job = conn.execute(
-            sa.select(schema.jobs).where(
-                j.id == job_id, j.tenant_id == current_tenant_id(), j.kind == "export"
-            )
-        ).first()
-    if job is None or (current_user.role != "owner" and job.created_by != current_user.id):
-        abort(404)
+    job = job_or_404(job_id, "export")
     if jobs.retry(get_engine(), job.id):
         with get_engine().begin() as conn:
             audit(conn, "customers.export_retry", "job", job.id)

@@ -38,7 +38,7 @@ from porchlight.admin.io import jobs
 from porchlight.admin.io.exports.xlsx_stream import STYLE_MONEY, STYLE_TEXT, XlsxStreamWriter
 from porchlight.admin.io.imports.layouts import FIELD_LABELS, FIELDS, TEMPLATE_FIELDS
 from porchlight.admin.io.imports.texts import page_text, text
-from porchlight.admin.scope import current_tenant_id, require_role, visible_location_ids
+from porchlight.admin.scope import current_tenant_id, job_or_404, require_role, visible_location_ids
 
 log = logging.getLogger(__name__)
 
@@ -176,16 +176,7 @@ def create() -> ResponseReturnValue:
 
 
 def _job(job_id: int) -> Any:
-    j = schema.jobs.c
-    with get_engine().connect() as conn:
-        row = conn.execute(
-            sa.select(schema.jobs).where(
-                j.id == job_id, j.tenant_id == current_tenant_id(), j.kind == "import"
-            )
-        ).first()
-    if row is None or (current_user.role != "owner" and row.created_by != current_user.id):
-        abort(404)
-    return row
+    return job_or_404(job_id, "import")
 
 
 @bp.route("/imports/<int:job_id>")

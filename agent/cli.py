@@ -10,9 +10,9 @@ import argparse
 from collections.abc import Callable
 from typing import Any
 
-from porchlight.agent import commands, sync
+from porchlight.agent import commands, sync_commands
 
-COMMANDS: list[Callable[[Any], None]] = [commands.register, sync.register]
+COMMANDS: list[Callable[[Any], None]] = [commands.register, sync_commands.register]
 
 
 def register(parser: argparse.ArgumentParser) -> None:

@@ -120,7 +120,7 @@ def enroll(
     return admin
 
 
-def _cmd_enroll(args: argparse.Namespace) -> int:
+def cmd_enroll(args: argparse.Namespace) -> int:
     admin = enroll(
         args.admin_url,
         args.code,
@@ -137,14 +137,3 @@ def _cmd_enroll(args: argparse.Namespace) -> int:
         "(systemctl restart porchlight-agent); a syncing agent picks up a new token by itself\n"
     )
     return 0
-
-
-def register(sub: Any) -> None:
-    p = sub.add_parser("enroll", help="enroll this router with the admin (one-time code)")
-    p.add_argument("admin_url", metavar="ADMIN_URL", help="e.g. https://admin.example.com")
-    p.add_argument("code", metavar="CODE", help="the one-time enrollment code")
-    p.add_argument("--state-dir", default="/var/lib/porchlight/agent", help="agent state directory")
-    p.add_argument("--insecure", action="store_true", help="allow plain http to a remote admin")
-    p.add_argument("--ca-file", help="CA bundle to check the admin's certificate")
-    p.add_argument("--force", action="store_true", help="replace an existing device token")
-    p.set_defaults(func=_cmd_enroll)

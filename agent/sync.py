@@ -10,9 +10,8 @@ seconds (default 30, ``poll_seconds`` in admin.json) it pulls the config and
 sends a heartbeat. Failures back off exponentially with jitter (cap 5 min),
 never sooner than the admin's ``Retry-After``.
 
-This module also registers `porchlight agent enroll`.
 `porchlight agent sync --state-dir DIR [--loop]` pushes the outbox without the
-daemon (after an outage, or to check the link).
+daemon (after an outage, or to check the link); its command line is in sync_commands.py.
 """
 
 from __future__ import annotations
@@ -30,7 +29,6 @@ from typing import Any
 
 from porchlight.agent import retention
 from porchlight.agent.enroll import TOKEN_FILE, read_enrollment
-from porchlight.agent.enroll import register as enroll_register
 from porchlight.agent.store import db_path, open_db
 from porchlight.agent.sync_config import RetryLater, check_answer, heartbeat, pull_config
 from porchlight.agent.sync_http import AdminClient, AdminUnreachable
@@ -243,12 +241,12 @@ class SyncWorker:
             self._thread.join(timeout)
 
 
-def _cmd_sync(args: argparse.Namespace) -> int:
+def cmd_sync(args: argparse.Namespace) -> int:
     worker = SyncWorker(
         str(db_path(args.state_dir)),
         args.state_dir,
         event_interval=args.interval,
-        batch_events=args.batch,
+        batch_events=args.batch or BATCH_EVENTS,
         events_only=True,
     )
     if args.retry_parked:
@@ -267,18 +265,3 @@ def _cmd_sync(args: argparse.Namespace) -> int:
     except KeyboardInterrupt:
         worker.stop()
     return 0
-
-
-def register(sub: Any) -> None:
-    enroll_register(sub)
-    p = sub.add_parser("sync", help="send the outbox to the admin now (--loop: keep sending)")
-    p.add_argument("--state-dir", default="/var/lib/porchlight/agent", help="agent state directory")
-    p.add_argument("--loop", action="store_true", help="keep running (events only)")
-    p.add_argument("--interval", type=float, default=2.0, help="seconds between rounds")
-    p.add_argument(
-        "--retry-parked",
-        action="store_true",
-        help="first put the events the admin refused back in the outbox (after fixing the admin)",
-    )
-    p.add_argument("--batch", type=int, default=BATCH_EVENTS, help=argparse.SUPPRESS)
-    p.set_defaults(func=_cmd_sync)

@@ -27,7 +27,9 @@ PARTS: dict[str, tuple[str, str]] = {
 }
 
 
-def build_parser() -> argparse.ArgumentParser:
+def build_parser(only: str | None = None) -> argparse.ArgumentParser:
+    """Every part's subcommands, or with `only` that part's alone (the others keep their
+    one-line help): `porchlight agent status` need not import the admin's web stack."""
     parser = argparse.ArgumentParser(
         prog="porchlight", description="Captive-portal Wi-Fi hotspot for venues."
     )
@@ -36,6 +38,8 @@ def build_parser() -> argparse.ArgumentParser:
     sub = parser.add_subparsers(dest="part", metavar="PART")
     for name, (module_name, help_text) in PARTS.items():
         part = sub.add_parser(name, help=help_text, description=help_text)
+        if only is not None and name != only:
+            continue
         try:
             module = importlib.import_module(module_name)
         except ImportError as exc:  # extras not installed on this box
@@ -46,9 +50,18 @@ def build_parser() -> argparse.ArgumentParser:
     return parser
 
 
+def _part_named(argv: Sequence[str]) -> str | None:
+    """The PART word of a command line (None before it: `--help`, `--version`, nothing)."""
+    for word in argv:
+        if not word.startswith("-"):
+            return word if word in PARTS else None
+    return None
+
+
 def main(argv: Sequence[str] | None = None) -> int:
-    parser = build_parser()
-    args = parser.parse_args(argv)
+    words = sys.argv[1:] if argv is None else list(argv)
+    parser = build_parser(_part_named(words) or "")
+    args = parser.parse_args(words)
     logging.basicConfig(
         level=logging.DEBUG if args.verbose else logging.INFO,
         format="%(asctime)s %(levelname)s %(name)s: %(message)s",

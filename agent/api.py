@@ -15,12 +15,13 @@ import os
 import socket
 import threading
 import time
-from collections.abc import Callable
+from collections.abc import Callable, Iterator
 from pathlib import Path
 from typing import Any
 
 from porchlight.agent import guest_data, sessions
 from porchlight.agent.gate import Gate, GateError, clean_mac
+from porchlight.agent.gate_status import PAGE_DEFAULT, PAGE_MAX
 from porchlight.errors import PorchlightError
 
 log = logging.getLogger(__name__)
@@ -28,6 +29,8 @@ log = logging.getLogger(__name__)
 MAX_REQUEST = 64 * 1024
 REQUEST_TIMEOUT = 2.0
 MAX_CLIENTS = 32
+STREAM = "_stream"  # answer key: rows to write, one JSON line each, after the answer line
+STREAM_CHUNK = 64 * 1024
 
 
 class Api:
@@ -52,7 +55,7 @@ class Api:
                 "session": gate.authorize(r.get("mac"), r.get("ip"), r.get("login"))
             },
             "deauthorize": lambda r: {"ended": gate.deauthorize(r.get("mac"), r.get("reason"))},
-            "status": lambda r: {"clients": gate.status(), "store": self.store},
+            "status": self._status,
             "config": lambda r: {"config": self._config()},
             # operator actions (porchlight agent auth/trust/block/reload)
             "admit": self._admit,
@@ -75,6 +78,21 @@ class Api:
                 raise GateError("not_logged_in", "this device is not logged in")
             changed = change(gate.db, mac, sessions.iso(gate.clock())) if change else False
             return {"data": guest_data.view(gate.db, mac), "changed": changed}
+
+    def _status(self, request: dict[str, Any]) -> dict[str, Any]:
+        """Counts and one page (`limit`, `after`), or with `all` the counts and then every
+        client as its own line (`STREAM`: the rows the server writes after the answer)."""
+        if request.get("all") is True:
+            rows = self.gate.status_stream()
+            summary = next(rows)
+            return {"summary": summary, "store": self.store, "stream": True, STREAM: rows}
+        limit = request.get("limit", PAGE_DEFAULT)
+        if isinstance(limit, bool) or not isinstance(limit, int) or not 1 <= limit <= PAGE_MAX:
+            raise GateError("bad_request", f"limit: expected a whole number 1-{PAGE_MAX}")
+        after = request.get("after")
+        if after is not None and (not isinstance(after, str) or len(after) > 200):
+            raise GateError("bad_request", "after: expected the cursor of the previous page")
+        return {**self.gate.status_page(limit=limit, after=after), "store": self.store}
 
     def _admit(self, request: dict[str, Any]) -> dict[str, Any]:
         seconds = request.get("seconds")
@@ -221,10 +239,36 @@ class SocketServer:
                 answer = _error("bad_request", "request too large, too slow or incomplete")
             else:
                 answer = self.api.handle(raw)
+            rows = answer.pop(STREAM, None)
             self._reply(conn, answer)
+            if rows is not None:
+                self._stream(conn, rows)
         finally:
             conn.close()
             self._slots.release()
+
+    @staticmethod
+    def _stream(conn: socket.socket, rows: Iterator[dict[str, Any]]) -> None:
+        """One JSON line per row, then `{"end": true, "count": n}` (a stream cut short has
+        no end line); written in chunks, never under the gate's lock."""
+        count, buffer = 0, bytearray()
+        try:
+            for row in rows:
+                buffer += json.dumps(row, ensure_ascii=False).encode() + b"\n"
+                count += 1
+                if len(buffer) >= STREAM_CHUNK:
+                    conn.sendall(buffer)
+                    buffer.clear()
+            buffer += json.dumps({"end": True, "count": count}).encode() + b"\n"
+            conn.sendall(buffer)
+        except OSError:
+            log.debug("client went away during a streamed answer")
+        except Exception:  # noqa: BLE001 - the stream ends without its end line
+            log.exception("streamed answer failed after %d rows", count)
+        finally:
+            close = getattr(rows, "close", None)
+            if close is not None:
+                close()
 
     @staticmethod
     def _reply(conn: socket.socket, answer: dict[str, Any]) -> None:

@@ -16,6 +16,7 @@ from porchlight.events import EventError, normalize_mac
 
 DEFAULT_SOCKET = "/run/porchlight/agent.sock"
 DEFAULT_STATE_DIR = "/var/lib/porchlight/agent"
+DB_FILENAME = "agent.db"  # store.DB_FILENAME, without importing sqlite-utils here
 
 
 def register(sub: Any) -> None:
@@ -45,8 +46,18 @@ def register(sub: Any) -> None:
     run.add_argument("--dhcp-range", metavar="FIRST,LAST", help="the DHCP range, for metrics")
     run.set_defaults(func=cmd_run)
 
-    status = sub.add_parser("status", help="list clients, state, time left, idle, bytes")
+    status = sub.add_parser(
+        "status", help="counts, then the newest clients: state, time left, idle, bytes"
+    )
     status.add_argument("--json", action="store_true", help="print JSON")
+    status.add_argument(
+        "--all",
+        action="store_true",
+        help="every client, streamed (with --json: one JSON object per line)",
+    )
+    status.add_argument(
+        "--limit", type=int, default=100, help="clients shown without --all (default 100)"
+    )
     status.add_argument(
         "--state-dir",
         help="the agent's state directory, for the sync figures (default: where the "
@@ -181,45 +192,95 @@ def _sync_lines(sync: dict[str, Any]) -> list[str]:
     return lines
 
 
-def cmd_status(args: argparse.Namespace) -> int:
-    from porchlight.agent.store import db_path
+def _store(args: argparse.Namespace, answer: dict[str, Any]) -> Path:
+    if args.state_dir:
+        return Path(args.state_dir) / DB_FILENAME
+    if answer.get("store"):  # the running agent says where its store is (the lab's too)
+        return Path(answer["store"])
+    return Path(DEFAULT_STATE_DIR) / DB_FILENAME
+
+
+def _sync_summary(args: argparse.Namespace, answer: dict[str, Any]) -> dict[str, Any]:
     from porchlight.agent.sync_parked import read_summary
 
-    answer = _call(args, "status")
-    clients = answer["clients"]
-    if args.state_dir:
-        store = db_path(args.state_dir)
-    elif answer.get("store"):  # the running agent says where its store is (the lab's too)
-        store = Path(answer["store"])
-    else:
-        store = db_path(DEFAULT_STATE_DIR)
-    sync = read_summary(store)
+    return read_summary(_store(args, answer))
+
+
+_COLUMNS = ("MAC", "IP", "STATE", "LEFT", "IDLE", "DOWN", "UP", "RAND", "HOSTNAME")
+_WIDTHS = (17, 15, 10, 9, 9, 8, 8, 4, 0)  # for a streamed table (widths known up front)
+
+
+def _row(c: dict[str, Any]) -> tuple[str, ...]:
+    return (
+        c["mac"],
+        c.get("ip") or "-",
+        c["state"],
+        _duration(c["seconds_remaining"]) if c["state"] == "authorized" else "-",
+        _duration(c.get("idle_seconds")),
+        _size(c.get("bytes_in", 0)),
+        _size(c.get("bytes_out", 0)),
+        "yes" if c.get("randomized") else "no",
+        c.get("hostname") or "-",
+    )
+
+
+def _line(row: tuple[str, ...], widths: tuple[int, ...]) -> str:
+    return "  ".join(v.ljust(w) for v, w in zip(row, widths, strict=True)).rstrip() + "\n"
+
+
+def _counts(summary: dict[str, int]) -> str:
+    return (
+        f"{summary['total']} clients: {summary['authorized']} authorized, "
+        f"{summary['pending']} pending, {summary['trusted']} trusted, "
+        f"{summary['blocked']} blocked\n"
+    )
+
+
+def _status_all(args: argparse.Namespace) -> int:
+    """Every client as the agent streams it: JSON lines, or a table with fixed widths."""
+    rows = AgentClient(args.socket, timeout=30.0).stream("status", all=True)
+    try:
+        head = next(rows)
+        sync = _sync_summary(args, head)
+        out = sys.stdout
+        if args.json:
+            out.write(json.dumps({"summary": head["summary"], "sync": sync}) + "\n")
+            for client in rows:
+                out.write(json.dumps(client, ensure_ascii=False) + "\n")
+            return 0
+        out.write(_counts(head["summary"]) + _line(_COLUMNS, _WIDTHS))
+        for client in rows:
+            out.write(_line(_row(client), _WIDTHS))
+        for line in _sync_lines(sync):
+            out.write(line + "\n")
+        return 0
+    except AgentError as exc:
+        raise PorchlightError(f"agent refused: {exc.message or exc.code}") from exc
+
+
+def cmd_status(args: argparse.Namespace) -> int:
+    if args.all:
+        return _status_all(args)
+    if not 1 <= args.limit <= 1000:
+        raise UsageError("--limit must be 1-1000 (--all for every client)")
+    answer = _call(args, "status", limit=args.limit)
+    clients, summary = answer["clients"], answer.get("summary")
+    sync = _sync_summary(args, answer)
     if args.json:
-        json.dump({"clients": clients, "sync": sync}, sys.stdout, ensure_ascii=False, indent=2)
+        shown = {"summary": summary, "clients": clients, "next": answer.get("next")}
+        json.dump({**shown, "sync": sync}, sys.stdout, ensure_ascii=False, indent=2)
         sys.stdout.write("\n")
         return 0
-    header = ("MAC", "IP", "STATE", "LEFT", "IDLE", "DOWN", "UP", "RAND", "HOSTNAME")
-    rows = [header]
-    for c in clients:
-        rows.append(
-            (
-                c["mac"],
-                c.get("ip") or "-",
-                c["state"],
-                _duration(c["seconds_remaining"]) if c["state"] == "authorized" else "-",
-                _duration(c.get("idle_seconds")),
-                _size(c.get("bytes_in", 0)),
-                _size(c.get("bytes_out", 0)),
-                "yes" if c.get("randomized") else "no",
-                c.get("hostname") or "-",
-            )
-        )
-    widths = [max(len(str(row[i])) for row in rows) for i in range(len(header))]
+    if summary:
+        sys.stdout.write(_counts(summary))
+    rows = [_COLUMNS, *(_row(c) for c in clients)]
+    widths = tuple(max(len(row[i]) for row in rows) for i in range(len(_COLUMNS)))
     for row in rows:
-        line = "  ".join(str(v).ljust(w) for v, w in zip(row, widths, strict=True))
-        sys.stdout.write(line.rstrip() + "\n")
+        sys.stdout.write(_line(row, widths))
     if not clients:
         sys.stdout.write("(no clients seen yet)\n")
+    elif answer.get("next"):
+        sys.stdout.write(f"(the newest {len(clients)}; --all for every client)\n")
     for line in _sync_lines(sync):
         sys.stdout.write(line + "\n")
     return 0

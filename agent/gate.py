@@ -19,12 +19,13 @@ from porchlight.agent import nft_ruleset, sessions, welcome_back
 from porchlight.agent.config import DEFAULT_CONFIG
 from porchlight.agent.conntrack import Conntrack
 from porchlight.agent.gate_claims import ClaimTracker, Resolver
+from porchlight.agent.gate_status import VIEW_SQL, StatusView
 from porchlight.agent.nft import Nft
 from porchlight.agent.reconcile import Changes
 from porchlight.agent.runner import CommandError
-from porchlight.agent.welcome_back import MAX_FAILURES, given_name
+from porchlight.agent.welcome_back import given_name
 from porchlight.errors import PorchlightError
-from porchlight.events import CHANNELS, EventError, is_randomized_mac, normalize_mac
+from porchlight.events import CHANNELS, EventError, normalize_mac
 
 log = logging.getLogger(__name__)
 
@@ -51,7 +52,7 @@ def clean_ip(value: Any) -> str:
         raise GateError("bad_request", f"ip: {str(value)[:45]!r} is not an IP address") from exc
 
 
-class Gate(ClaimTracker):
+class Gate(StatusView, ClaimTracker):
     def __init__(
         self,
         db: Database,
@@ -76,56 +77,6 @@ class Gate(ClaimTracker):
         self._owners: dict[str, str] = {}
 
     # ---- reading -------------------------------------------------------------------
-    _VIEW_SQL = """
-        SELECT m.mac, c.ip AS client_ip, c.hostname, c.randomized, c.last_seen,
-               s.id AS session_id, s.ip AS session_ip, s.started_at, s.expires_at,
-               s.bytes_in, s.bytes_out, s.last_activity_at,
-               l.list, r.name AS r_name, r.channel AS r_channel, r.login_at AS r_login_at,
-               r.phone_tail AS r_phone_tail, r.failures AS r_failures
-        FROM (SELECT mac FROM clients UNION SELECT mac FROM mac_lists) m
-        LEFT JOIN clients c ON c.mac = m.mac
-        LEFT JOIN sessions s ON s.mac = m.mac AND s.ended_at IS NULL
-        LEFT JOIN mac_lists l ON l.mac = m.mac
-        LEFT JOIN remembered r ON r.mac = m.mac
-    """
-
-    def _view(self, row: dict[str, Any], now: float, asked: str | None = None) -> dict[str, Any]:
-        session = (
-            {"started_at": row["started_at"], "expires_at": row["expires_at"]}
-            if row["session_id"]
-            else None
-        )
-        seconds = sessions.remaining(session, now) if session else 0
-        bound = row["session_ip"]
-        if asked and ":" not in asked and bound and ":" not in bound and bound != asked:
-            seconds = 0  # the session is bound to another address: this one is not online
-        return {
-            "mac": row["mac"],
-            "ip": row["client_ip"] or row["session_ip"],
-            "state": row["list"] or ("authorized" if seconds > 0 else "pending"),
-            "hostname": row["hostname"],
-            "randomized": bool(row["randomized"] or is_randomized_mac(row["mac"])),
-            "seconds_remaining": seconds,
-            "session_id": row["session_id"],
-            "remembered": self._remembered(row, now),
-        }
-
-    def _remembered(self, row: dict[str, Any], now: float) -> dict[str, Any] | None:
-        """The welcome-back offer a device may see: a given name at most, never more."""
-        window = int(self.config["session"]["remember_seconds"])
-        if not row["r_login_at"] or window <= 0 or (row["r_failures"] or 0) >= MAX_FAILURES:
-            return None
-        if now - sessions.epoch(row["r_login_at"]) > window:
-            return None
-        return {
-            "name": given_name(row["r_name"], self._country()),
-            "channel": row["r_channel"],
-            "phone_check": bool(row["r_phone_tail"]),
-        }
-
-    def _country(self) -> str:
-        return str((self.config.get("location") or {}).get("country") or "VN")
-
     def client_for_ip(self, ip: Any) -> dict[str, Any]:
         """The device behind `ip`: the kernel's neighbour entry now, never an old row."""
         address = clean_ip(ip)
@@ -134,36 +85,15 @@ class Gate(ClaimTracker):
             if mac is None:
                 raise GateError("not_found", f"no client with IP {address} on the LAN")
             self.seen(mac, ip=address)
-            sql, args = self._VIEW_SQL + " WHERE m.mac = ?", [mac]
+            sql, args = VIEW_SQL + " WHERE m.mac = ?", [mac]
         else:
-            sql = self._VIEW_SQL + " WHERE c.ip = ? OR c.ip6 = ? ORDER BY c.last_seen DESC LIMIT 1"
+            sql = VIEW_SQL + " WHERE c.ip = ? OR c.ip6 = ? ORDER BY c.last_seen DESC LIMIT 1"
             args = [address, address]
         with self.lock:
             rows = list(self.db.query(sql, args))
             if not rows:
                 raise GateError("not_found", f"no client with IP {address} on the LAN")
             return self._view(rows[0], self.clock(), address)
-
-    def status(self, recent_seconds: int = 86400) -> list[dict[str, Any]]:
-        """Clients seen in the last day, online, trusted or blocked (newest first)."""
-        with self.lock:
-            now = self.clock()
-            rows = self.db.query(
-                self._VIEW_SQL + " WHERE c.last_seen >= ? OR s.id IS NOT NULL OR l.list IS NOT NULL"
-                " ORDER BY c.last_seen DESC LIMIT 10000",
-                [sessions.iso(now - recent_seconds)],
-            )
-            out = []
-            for row in rows:
-                view = self._view(row, now)
-                active = row["last_activity_at"]
-                view["bytes_in"] = int(row["bytes_in"] or 0)
-                view["bytes_out"] = int(row["bytes_out"] or 0)
-                view["idle_seconds"] = (
-                    int(max(0.0, now - sessions.epoch(active))) if active else None
-                )
-                out.append(view)
-            return out
 
     def prune(self, keep_seconds: int = 30 * 86400) -> int:
         """Forget clients and closed sessions older than `keep_seconds` (the admin has them)."""

@@ -14,9 +14,10 @@ from __future__ import annotations
 import logging
 import sqlite3
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
-from sqlite_utils import Database
+if TYPE_CHECKING:  # `agent status` reads the summary without loading sqlite-utils
+    from sqlite_utils import Database
 
 from porchlight.events import utc_now_iso
 

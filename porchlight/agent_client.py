@@ -1,13 +1,15 @@
 """Client for the agent's local API (docs/protocols.md, section 1).
 
 Used by the portal (unprivileged) and the operator CLI. One request per
-connection: a JSON line out, a JSON line back.
+connection: a JSON line out, a JSON line back — or, for a streamed answer
+(`status` with ``all``), the answer line, one line per row and an end line.
 """
 
 from __future__ import annotations
 
 import json
 import socket
+from collections.abc import Iterator
 from typing import Any
 
 from porchlight.errors import PorchlightError
@@ -69,3 +71,48 @@ class AgentClient:
         if not answer.get("ok"):
             raise AgentError(str(answer.get("error", "internal")), str(answer.get("message", "")))
         return answer
+
+    def stream(self, action: str, **args: Any) -> Iterator[dict[str, Any]]:
+        """A streamed answer: the answer object first, then each row (docs/protocols.md 1.2).
+
+        Raises `AgentError` for a refusal and `AgentUnavailable` when the stream ends
+        without its end line (the agent stopped, or a row failed)."""
+        request = json.dumps({"action": action, **args}, ensure_ascii=False).encode() + b"\n"
+        try:
+            with socket.socket(socket.AF_UNIX, socket.SOCK_STREAM) as sock:
+                sock.settimeout(self.timeout)
+                sock.connect(self.path)
+                sock.sendall(request)
+                with sock.makefile("rb") as lines:
+                    yield from _rows(lines)
+        except (FileNotFoundError, ConnectionRefusedError) as exc:
+            raise AgentUnavailable(
+                f"agent is not running (no socket at {self.path})",
+                hint="start it with 'porchlight agent run'",
+            ) from exc
+        except TimeoutError as exc:
+            raise AgentUnavailable("agent did not answer in time") from exc
+        except OSError as exc:
+            raise AgentUnavailable(f"cannot talk to the agent: {exc.strerror or exc}") from exc
+
+
+def _rows(lines: Any) -> Iterator[dict[str, Any]]:
+    first = True
+    for raw in lines:
+        if len(raw) > MAX_RESPONSE:
+            raise AgentUnavailable("agent answer too large")
+        try:
+            item = json.loads(raw)
+        except ValueError as exc:
+            raise AgentUnavailable("agent sent an answer that is not JSON") from exc
+        if not isinstance(item, dict):
+            raise AgentUnavailable("agent sent an empty answer")
+        if first and not item.get("ok"):
+            raise AgentError(str(item.get("error", "internal")), str(item.get("message", "")))
+        if not first and item.get("end") is True:
+            return
+        yield item
+        if first and not item.get("stream"):
+            return  # an answer of one line (an agent that does not stream this action)
+        first = False
+    raise AgentUnavailable("the agent's answer ended early")

@@ -9,12 +9,32 @@ from __future__ import annotations
 
 import re
 import secrets
+import shutil
+from pathlib import Path
 from typing import Any
 
+import pytest
 import sqlalchemy as sa
 
 from porchlight.admin import schema
+from porchlight.admin.db import make_engine
 from porchlight.admin.sync.adoption import MAX_WAITING, new_adoption_key
+
+
+@pytest.fixture(params=["sqlite", pytest.param("pg", marks=pytest.mark.pg)])
+def db_url(request: pytest.FixtureRequest, template_db: Path, tmp_path: Path) -> str:
+    """Adoption on both databases (this folder's own db_url is SQLite only): the
+    admin tests' PostgreSQL database for the session, emptied for each test."""
+    if request.param == "sqlite":
+        shutil.copy(template_db, tmp_path / "admin.db")
+        return f"sqlite:///{tmp_path / 'admin.db'}"
+    url = str(request.getfixturevalue("_pg_server_url"))
+    engine = make_engine(url)
+    with engine.begin() as conn:
+        for table in reversed(schema.metadata.sorted_tables):
+            conn.execute(table.delete())
+    engine.dispose()
+    return url
 
 
 def _key(engine: Any, slug: str = "acme") -> str:

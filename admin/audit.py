@@ -74,7 +74,7 @@ def index() -> ResponseReturnValue:
     before = request.args.get("before", "")
     action = (request.args.get("action") or "").strip()[:60]
     query = (
-        sa.select(a, u.c.email.label("user_email"))
+        sa.select(a, u.c.email.label("user_email"), u.c.name.label("user_name"))
         .select_from(a.outerjoin(u, u.c.id == a.c.user_id))
         .where(a.c.tenant_id == tenant_id)
         .order_by(a.c.id.desc())
@@ -86,6 +86,7 @@ def index() -> ResponseReturnValue:
         query = query.where(a.c.action == action)
     with get_engine().connect() as conn:
         rows = list(conn.execute(query))
+        names = _names(conn, tenant_id)
         actions = [
             r[0]
             for r in conn.execute(
@@ -103,5 +104,20 @@ def index() -> ResponseReturnValue:
         actions=actions,
         action=action,
         next_before=rows[-1].id if more and rows else None,
-        describe=describe,
+        describe=lambda row: describe(row, names),
     )
+
+
+def _names(conn: Connection, tenant_id: int) -> dict[str, dict[str, str]]:
+    """The tenant's location and group names now, for rows that did not store theirs."""
+    loc, g = schema.locations.c, schema.groups.c
+    return {
+        "locations": {
+            str(i): n
+            for i, n in conn.execute(sa.select(loc.id, loc.name).where(loc.tenant_id == tenant_id))
+        },
+        "groups": {
+            str(i): n
+            for i, n in conn.execute(sa.select(g.id, g.name).where(g.tenant_id == tenant_id))
+        },
+    }

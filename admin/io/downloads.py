@@ -18,7 +18,17 @@ from typing import Any
 from urllib.parse import parse_qs
 
 import sqlalchemy as sa
-from flask import Blueprint, abort, flash, redirect, render_template, request, send_file, url_for
+from flask import (
+    Blueprint,
+    abort,
+    current_app,
+    flash,
+    redirect,
+    render_template,
+    request,
+    send_file,
+    url_for,
+)
 from flask.typing import ResponseReturnValue
 from flask_babel import get_locale
 from flask_login import current_user
@@ -30,7 +40,10 @@ from porchlight.admin.customers.selection import clear as clear_selection
 from porchlight.admin.customers.selection import list_key, selected_ids
 from porchlight.admin.db import get_engine, utcnow
 from porchlight.admin.io import jobs
+from porchlight.admin.io.exports import immediate
 from porchlight.admin.io.exports.describe import describe
+from porchlight.admin.io.exports.job import zone_for
+from porchlight.admin.io.exports.local_time import export_zone, named_zone, zone_words
 from porchlight.admin.io.exports.rows import SCOPES
 from porchlight.admin.io.exports.writers import FORMATS
 from porchlight.admin.io.imports.texts import page_text
@@ -51,7 +64,37 @@ def _lang() -> str:
 @bp.route("/exports", methods=["POST"])
 @require_role(*EXPORT_ROLES)
 def create() -> ResponseReturnValue:
-    tenant_id = current_tenant_id()
+    """At most `IMMEDIATE_MAX_ROWS` rows: the file at once; more (or slow): a job on Downloads."""
+    params = _export_params()
+    if not isinstance(params, dict):
+        return params
+    done = immediate.export_now(
+        get_engine(),
+        tenant_id=current_tenant_id(),
+        user_id=int(current_user.id),
+        params=params,
+        data_dir=current_app.config["DATA_DIR"],
+    )
+    if done is not None:
+        return send_file(done.path, as_attachment=True, download_name=done.file_name, max_age=0)
+    with get_engine().begin() as conn:
+        job_id = jobs.enqueue(
+            conn,
+            tenant_id=current_tenant_id(),
+            kind="export",
+            params=params,
+            created_by=int(current_user.id),
+        )
+        if params["scope"] == "selected":
+            clear_selection(conn, current_user.id)
+        keys = ("scope", "format", "filters", "selected", "purpose", "location_scope")
+        audit(conn, "customers.export_request", "job", job_id, {k: params[k] for k in keys})
+    flash(page_text("export_queued", _lang()), "success")
+    return redirect(url_for("exports.index"))
+
+
+def _export_params() -> dict[str, Any] | ResponseReturnValue:
+    """The job params of the list's export form, or a redirect back with a message."""
     scope = request.form.get("scope", "")
     fmt = request.form.get("format", "xlsx")
     if scope not in SCOPES or fmt not in FORMATS:
@@ -67,49 +110,26 @@ def create() -> ResponseReturnValue:
     filters_qs = list_filters.query_string(after=None) if scope != "all" else ""
     with get_engine().connect() as conn:
         ids = selected_ids(conn, current_user.id, list_key(list_filters))
-    if scope != "selected":
-        ids = []
-    elif not ids:
-        flash(page_text("nothing_selected", _lang()), "error")
-        return redirect(url_for("customers.index"))
-    with get_engine().begin() as conn:
+        if scope != "selected":
+            ids = []
+        elif not ids:
+            flash(page_text("nothing_selected", _lang()), "error")
+            return redirect(url_for("customers.index"))
         location_scope = (
             visible_location_ids(current_user, conn) if current_user.role == "manager" else None
         )
-        params = {
-            "scope": scope,
-            "format": fmt,
-            "filters": filters_qs,
-            "ids": ids,
-            "selected": len(ids),
-            "location_scope": location_scope,
-            "lang": _lang(),
-            "purpose": purpose,
-        }
-        job_id = jobs.enqueue(
-            conn,
-            tenant_id=tenant_id,
-            kind="export",
-            params=params,
-            created_by=int(current_user.id),
-        )
-        if scope == "selected":
-            clear_selection(conn, current_user.id)
-        audit(
-            conn,
-            "customers.export_request",
-            "job",
-            job_id,
-            {
-                "scope": scope,
-                "format": fmt,
-                "filters": filters_qs,
-                "selected": len(ids),
-                "purpose": purpose,
-            },
-        )
-    flash(page_text("export_queued", _lang()), "success")
-    return redirect(url_for("exports.index"))
+        zone = zone_for(conn, current_tenant_id(), scope, filters_qs, location_scope)
+    return {
+        "scope": scope,
+        "format": fmt,
+        "filters": filters_qs,
+        "ids": ids,
+        "selected": len(ids),
+        "location_scope": location_scope,
+        "lang": _lang(),
+        "purpose": purpose,
+        "zone": zone.key,
+    }
 
 
 def _jobs_query(tenant_id: int, kind: str) -> sa.Select[Any]:
@@ -149,7 +169,10 @@ def index() -> ResponseReturnValue:
             conn.execute(sa.select(loc.id, loc.name).where(loc.tenant_id == tenant_id)).all()
         )
         groups = dict(conn.execute(sa.select(g.id, g.name).where(g.tenant_id == tenant_id)).all())
+        scope = visible_location_ids(current_user, conn) if current_user.role == "manager" else None
+        page_zone = export_zone(conn, tenant_id, scope)
     now = utcnow()
+    zones = {row.id: named_zone((row.params or {}).get("zone"), page_zone).key for row in exports}
     lost = {row.id for row in exports if jobs.is_lost(row, now, get_engine())}
     lost |= {
         row.id
@@ -166,6 +189,9 @@ def index() -> ResponseReturnValue:
         lost=lost,
         refresh=running,
         now=now,
+        page_zone=page_zone.key,
+        zones=zones,
+        zone_words=zone_words(page_zone, now.astimezone(page_zone)),
     )
 
 

@@ -91,6 +91,49 @@ def enqueue(
     return int(result.inserted_primary_key[0])
 
 
+def record_done(
+    conn: Connection,
+    *,
+    tenant_id: int,
+    kind: str,
+    params: dict[str, Any],
+    created_by: int | None,
+    result: dict[str, Any],
+    file_path: str,
+    expires_at: datetime,
+    progress: int,
+) -> int:
+    """A job done at once, in the request (an immediate export), for the Downloads list.
+
+    Never queued nor claimed; already seen by its requester (who got the
+    file), so no "ready" notice; its file expires as a worker's does.
+    """
+    if kind not in schema.JOB_KINDS:
+        raise ValueError(f"unknown job kind {kind!r}")
+    now = utcnow()
+    inserted = conn.execute(
+        schema.jobs.insert().values(
+            tenant_id=tenant_id,
+            kind=kind,
+            status="done",
+            params=params,
+            created_by=created_by,
+            created_at=now,
+            started_at=now,
+            finished_at=now,
+            heartbeat_at=now,
+            seen_at=now,
+            result=result,
+            file_path=file_path,
+            expires_at=expires_at,
+            progress=progress,
+            total=progress,
+        )
+    )
+    assert inserted.inserted_primary_key is not None
+    return int(inserted.inserted_primary_key[0])
+
+
 def claim(engine: Engine, worker: str | None = None, lease: timedelta = LEASE) -> Job | None:
     """Take the oldest queued job, leased to `worker`, or None when there is none."""
     j = schema.jobs

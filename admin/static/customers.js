@@ -70,6 +70,22 @@
     });
   });
 
+  // An export of the ticked rows clears them (the server did); a small export
+  // downloads without leaving the page, so the page says so too. After the
+  // submit event: the form's values are taken before this runs.
+  var exportForm = document.getElementById("export-form");
+  if (exportForm && scope) {
+    exportForm.addEventListener("submit", function () {
+      if (scope.value !== "selected") { return; }
+      setTimeout(function () {
+        boxes.forEach(function (b) { b.checked = false; });
+        if (all) { all.checked = false; }
+        count.textContent = scope.getAttribute("data-selected-text").replace("{n}", number.format(0));
+        selectedChanged(0);
+      }, 0);
+    });
+  }
+
   // Totals come from /customers/count after the page (a count can take longer
   // than the page itself at a million customers); the scope names them too.
   var box = document.getElementById("counts");

@@ -1,6 +1,6 @@
 """What an export holds, in words, for its row on the Downloads page.
 
-"3 selected", "164 matching the filters: Location Q3 · Tags vip", "all
+"3 selected", "164 matching the filters: Q3 · tags vip", "all
 20,005" — the scope with the rows the file holds (or, before it is written,
 the rows selected), the filters in the list's own words, and the format.
 """
@@ -11,6 +11,7 @@ from typing import Any
 
 from flask_babel import gettext as _
 
+from porchlight.admin.customers.filter_words import phrases
 from porchlight.admin.customers.filters import CustomerFilters
 from porchlight.admin.i18n import fmt_number
 from porchlight.admin.io.exports.rows import filters_from_query_string
@@ -19,31 +20,8 @@ from porchlight.admin.io.exports.rows import filters_from_query_string
 def filter_words(
     filters: CustomerFilters, locations: dict[int, str], groups: dict[int, str]
 ) -> str:
-    parts = []
-    if filters.location is not None:
-        parts.append(f"{_('Location')} {locations.get(filters.location, filters.location)}")
-    if filters.channel:
-        parts.append(f"{_('Login channel')} {filters.channel}")
-    if filters.tags:
-        parts.append(f"{_('Tags')} {', '.join(filters.tags)}")
-    if filters.group is not None:
-        group = _("No group") if filters.group == "none" else groups.get(int(filters.group), "?")
-        parts.append(f"{_('Group')} {group}")
-    if filters.visits_min is not None:
-        parts.append(f"{_('Visits from')} {filters.visits_min}")
-    if filters.visits_max is not None:
-        parts.append(f"{_('Visits to')} {filters.visits_max}")
-    if filters.province:
-        parts.append(f"{_('Province')} {filters.province}")
-    if filters.postal:
-        parts.append(f"{_('Postal code')} {filters.postal}")
-    if filters.updated_from:
-        parts.append(f"{_('Updated from')} {filters.updated_from.isoformat()}")
-    if filters.updated_to:
-        parts.append(f"{_('Updated to')} {filters.updated_to.isoformat()}")
-    if filters.q:
-        parts.append(f"{_('Search')} “{filters.q}”")
-    return " · ".join(parts)
+    """The filters in words ("VIP · Q3 · came by Zalo"), as the audit log names them."""
+    return " · ".join(phrases(filters, locations, groups))
 
 
 def describe(job: Any, locations: dict[int, str], groups: dict[int, str]) -> str:

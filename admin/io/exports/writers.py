@@ -88,8 +88,14 @@ def write_export(
     lang: str,
     rows_per_file: int | None = None,
     progress: Callable[[int], None] | None = None,
+    disk_name: str | None = None,
 ) -> tuple[Path, int, int]:
-    """Write all rows; returns (the file to download, rows written, number of parts)."""
+    """Write all rows; returns (the file to download, rows written, number of parts).
+
+    Parts are named after `base_name`; the file kept is `disk_name` (default
+    `base_name`) with the format's or ``.zip``'s suffix.
+    """
+    disk_name = disk_name or base_name
     rows_per_file = rows_per_file or ROWS_PER_FILE
     if fmt not in FORMATS:
         raise ValueError(f"unknown format {fmt!r}")
@@ -129,10 +135,10 @@ def write_export(
             part = _part(fmt, path, header, maker.region)
         part.close()
         if len(parts) == 1:
-            final = out_dir / f"{base_name}.{fmt}"
+            final = out_dir / f"{disk_name}.{fmt}"
             parts[0].replace(final)
         else:
-            final = out_dir / f"{base_name}.zip"
+            final = out_dir / f"{disk_name}.zip"
             method = zipfile.ZIP_DEFLATED if fmt == "csv" else zipfile.ZIP_STORED
             tmp_zip = work / "all.zip"
             with zipfile.ZipFile(

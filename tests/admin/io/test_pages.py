@@ -8,12 +8,20 @@ from datetime import timedelta
 from pathlib import Path
 
 import openpyxl
+import pytest
 import sqlalchemy as sa
 from builders import KIOTVIET_HEADERS, kiotviet_row, write_xlsx
 
 from porchlight.admin import schema
 from porchlight.admin.db import utcnow
 from porchlight.admin.io import worker
+from porchlight.admin.io.exports import immediate
+
+
+@pytest.fixture
+def through_downloads(monkeypatch):
+    """Every export with a row goes through Downloads (the job path), as past 5,000 rows."""
+    monkeypatch.setattr(immediate, "IMMEDIATE_MAX_ROWS", 0)
 
 
 def run_worker(app) -> int:
@@ -151,7 +159,7 @@ def test_mapping_step_on_the_page(client_as, app, engine, world, csrf, tmp_path)
 
 
 def test_export_request_downloads_page_notice_and_file(
-    client_as, app, engine, world, factory, csrf
+    client_as, app, engine, world, factory, csrf, through_downloads
 ):
     factory.customer(
         world.tenant_id, "Lan", phone="+84912345678", visits=[(world.q1, utcnow(), "form")]
@@ -212,7 +220,7 @@ def test_export_request_downloads_page_notice_and_file(
 
 
 def test_selected_and_filtered_export_from_the_list_form(
-    client_as, app, engine, world, factory, csrf
+    client_as, app, engine, world, factory, csrf, through_downloads
 ):
     a = factory.customer(world.tenant_id, "Chọn", phone="+84912000001", tags=["VIP"])
     factory.customer(world.tenant_id, "Khác", phone="+84912000002")

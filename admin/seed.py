@@ -37,7 +37,8 @@ PROVINCES = [("Hồ Chí Minh", "700000"), ("Hà Nội", "100000"), ("Đà Nẵn
 CHANNELS = ["form"] * 6 + ["click"] * 2 + ["zalo"] * 3 + ["returning"] * 3 + ["voucher", "google"]
 TAGS = ["wifi", "zalo", "làm đẹp", "cà phê", "sinh nhật", "khách quen", "vip", "trà sữa"]
 CHUNK = 5000
-TRGM = "ix_customers_name_trgm"
+# PostgreSQL trigram indexes: 0003's lower(name), 0009's folded search document
+TRGM = ("ix_customers_name_trgm", "ix_customers_search_trgm")
 FTS = "customers_search_fts"
 CUST_COLS = ["id", "tenant_id", "name", "phone", "email", "notes", "province", "postal_code",
              "group_id", "group_fixed", "visit_count", "spend_total", "first_visit_at",
@@ -286,22 +287,24 @@ def _next_id(conn: Connection, table: sa.Table) -> int:
 
 def _drop_indexes(
     conn: Connection, indexes: list[sa.Index]
-) -> tuple[str | None, list[tuple[str, str]]]:
+) -> tuple[list[tuple[str, str]], list[tuple[str, str]]]:
     """Bulk-load practice: drop the secondary indexes, load, build them once.
 
-    Returns PostgreSQL's name-search index definition (migration 0003), if
-    made, and SQLite's name-search triggers (migration 0004), to build again.
+    Returns PostgreSQL's trigram indexes (name, definition: migrations 0003
+    and 0009), and SQLite's search triggers (migration 0009), to build again.
     """
-    trgm: str | None = None
+    trgm: list[tuple[str, str]] = []
     fts_triggers: list[tuple[str, str]] = []
     for ix in indexes:
         conn.execute(sa.text(f'DROP INDEX IF EXISTS "{ix.name}"'))
     if conn.dialect.name == "postgresql":
-        trgm = conn.execute(
-            sa.text("SELECT indexdef FROM pg_indexes WHERE indexname = :n"), {"n": TRGM}
-        ).scalar()
-        if trgm:
-            conn.execute(sa.text(f'DROP INDEX "{TRGM}"'))
+        for name in TRGM:
+            found = conn.execute(
+                sa.text("SELECT indexdef FROM pg_indexes WHERE indexname = :n"), {"n": name}
+            ).scalar()
+            if found:
+                trgm.append((name, found))
+                conn.execute(sa.text(f'DROP INDEX "{name}"'))
     else:
         # The FTS triggers index every name as it is written (seeding
         # 200,000 customers: 40.7 s with them, 29.8 s dropping them and
@@ -324,14 +327,14 @@ def _drop_indexes(
 def _build_indexes(
     conn: Connection,
     indexes: list[sa.Index],
-    trgm: str | None,
+    trgm: list[tuple[str, str]],
     fts_triggers: list[tuple[str, str]],
 ) -> None:
     for ix in indexes:
         ix.create(conn, checkfirst=True)
-    if trgm:
-        conn.execute(sa.text(trgm))
-        conn.execute(sa.text(f'ALTER INDEX "{TRGM}" ALTER COLUMN 1 SET STATISTICS 1000'))
+    for name, definition in trgm:
+        conn.execute(sa.text(definition))
+        conn.execute(sa.text(f'ALTER INDEX "{name}" ALTER COLUMN 1 SET STATISTICS 1000'))
     if fts_triggers:
         for _name, sql in fts_triggers:
             conn.execute(sa.text(sql))

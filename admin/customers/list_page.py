@@ -33,8 +33,16 @@ from porchlight.admin.customers.groups import tenant_groups
 from porchlight.admin.customers.query import (
     build_customer_query,
     count_query,
+    search_key,
     second_phase,
     sort_plan,
+    uses_name_index,
+)
+from porchlight.admin.customers.search_plan import (
+    SearchHits,
+    capped_count,
+    counts_matches,
+    sqlite_hits,
 )
 from porchlight.admin.customers.selection import change as change_selection
 from porchlight.admin.customers.selection import clear as clear_selection
@@ -84,11 +92,20 @@ def tenant_region(conn: Connection, tenant_id: int) -> str:
     return str(conn.execute(sa.select(t.c.country).where(t.c.id == tenant_id)).scalar() or "VN")
 
 
+def search_hits(conn: Connection, q: str | None) -> SearchHits | None:
+    """SQLite: the search's matching ids, or dense (admin/customers/search_plan.py)."""
+    if q and uses_name_index(q, conn.dialect.name):
+        return sqlite_hits(conn, search_key(q))
+    return None
+
+
 def _page_ids(
     conn: Connection, filters: CustomerFilters, tenant_id: int, scope: list[int] | None, region: str
 ) -> tuple[list[int], str | None]:
     """One page of ids in list order and the cursor of the next page."""
     size = int(current_app.config["PAGE_SIZE"])
+    dialect = conn.dialect.name
+    hits = search_hits(conn, filters.q)
     query = build_customer_query(
         filters,
         tenant_id,
@@ -96,7 +113,8 @@ def _page_ids(
         region=region,
         limit=size + 1,
         walk_sort_index=True,
-        dialect=conn.dialect.name,
+        dialect=dialect,
+        hits=hits,
     )
     decoded = decode_cursor(filters.after) if filters.after else None
     phase = decoded[0] if decoded else 1
@@ -106,9 +124,10 @@ def _page_ids(
     if plan.nullable and phase == 1 and len(rows) <= size:
         # The visited customers ran out: go on with those who never visited.
         unordered = build_customer_query(
-            filters, tenant_id, scope, region=region, ordered=False, dialect=conn.dialect.name
+            filters, tenant_id, scope, region=region, ordered=False, dialect=dialect, hits=hits
         )
-        extra = second_phase(unordered, plan, size + 1 - len(rows))
+        by_name = uses_name_index(filters.q, dialect, hits)
+        extra = second_phase(unordered, plan, size + 1 - len(rows), by_name)
         rows += [(r.id, None, 2) for r in conn.execute(extra)]
     more = len(rows) > size
     rows = rows[:size]
@@ -228,16 +247,48 @@ def index() -> ResponseReturnValue:
 
 
 def count_texts(
-    filters: CustomerFilters, everyone: int, matching: int, narrowed: bool, place: str | None
+    filters: CustomerFilters,
+    everyone: int,
+    matching: int | None,
+    narrowed: bool,
+    place: str | None,
+    capped: bool = False,
 ) -> dict[str, Any]:
+    """The list's totals in words; `matching` None: a search too short to count,
+    `capped`: more than `matching` (= COUNT_CAP) match."""
     if place:
         total = _("%(n)s customers at %(place)s", n=fmt_number(everyone), place=place)
     elif current_user.role == "manager":
         total = _("%(n)s customers at your locations", n=fmt_number(everyone))
     else:
         total = _("%(n)s customers across all locations", n=fmt_number(everyone))
-    match = _("%(n)s match the filters", n=fmt_number(matching)) if narrowed else ""
-    return {"everyone": everyone, "matching": matching, "total_text": total, "match_text": match}
+    if not narrowed:
+        match = ""
+    elif matching is None:
+        match = _("Type 3 or more letters or digits to count the matches")
+    elif capped:
+        match = _("More than %(n)s match the filters", n=fmt_number(matching))
+    else:
+        match = _("%(n)s match the filters", n=fmt_number(matching))
+    return {
+        "everyone": everyone,
+        "matching": None if capped else matching,  # the page's scripts show a number
+        "at_least": matching if capped else None,
+        "total_text": total,
+        "match_text": match,
+    }
+
+
+def _matching(
+    conn: Connection, filters: CustomerFilters, unordered: Any
+) -> tuple[int | None, bool]:
+    """(customers matching, whether more than that): a search counts up to COUNT_CAP
+    and not at all for one or two characters (admin/customers/search_plan.py)."""
+    if not filters.q:
+        return int(conn.execute(count_query(unordered)).scalar_one()), False
+    if not counts_matches(search_key(filters.q)):
+        return None, False
+    return capped_count(conn, unordered)
 
 
 @bp.route("/customers/count")
@@ -255,17 +306,17 @@ def count() -> ResponseReturnValue:
         unordered = build_customer_query(
             filters, tenant_id, scope, region=region, ordered=False, dialect=conn.dialect.name
         )
-        matching = conn.execute(count_query(unordered)).scalar_one()
+        matching, capped = _matching(conn, filters, unordered)
         base = CustomerFilters(location=filters.location)
         narrowed = filters.to_args(sort=base.sort, after=None) != base.to_args()
-        everyone = matching
+        everyone = matching or 0
         if narrowed:
             whole = build_customer_query(
                 base, tenant_id, scope, region=region, ordered=False, dialect=conn.dialect.name
             )
             everyone = conn.execute(count_query(whole)).scalar_one()
     place = locations[filters.location].name if filters.location is not None else None
-    texts = count_texts(filters, everyone, matching, narrowed, place)
+    texts = count_texts(filters, everyone, matching, narrowed, place, capped)
     if request.accept_mimetypes.best == "application/json":
         return jsonify(texts)
     return render_template("customer_count.html", texts=texts, filters=filters)

@@ -34,6 +34,13 @@ import sqlalchemy as sa
 from porchlight.admin import schema
 from porchlight.admin.customers.filters import CustomerFilters, decode_cursor
 from porchlight.admin.customers.follows import follows_condition
+from porchlight.admin.customers.search_plan import (
+    MIN_INDEXED,
+    SearchHits,
+    fts_match,
+    row_check,
+    search_fts,
+)
 from porchlight.admin.customers.search_text import fold
 from porchlight.admin.privacy.consent_state import consent_condition
 from porchlight.phones import try_normalize_phone
@@ -99,22 +106,16 @@ def is_exact_lookup(q: str) -> bool:
 
 
 # SQLite's search index (migration 0009): an FTS5 trigram table of folded
-# documents (admin/customers/search_text.py), kept by triggers; not in schema.py.
-search_fts = sa.table(
-    "customers_search_fts", sa.column("customers_search_fts"), sa.column("rowid"), sa.column("doc")
-)
+# documents (admin/customers/search_text.py), kept by triggers; not in schema.py
+# (``search_fts``, with the search's plan, in admin/customers/search_plan.py).
 
 
-def fts_phrase(q: str) -> str:
-    """`q` as one FTS5 phrase: its syntax (``*``, ``OR``, ``NEAR(``, ``-``) is plain text."""
-    return '"' + q.replace('"', '""') + '"'
-
-
-def uses_name_index(q: str | None, dialect: str | None) -> bool:
-    """Whether `text_condition` looks `q` up in SQLite's ``customers_search_fts``."""
-    if dialect != "sqlite" or not q or is_exact_lookup(q):
+def uses_name_index(q: str | None, dialect: str | None, hits: SearchHits | None = None) -> bool:
+    """Whether `text_condition` looks `q` up in SQLite's ``customers_search_fts``
+    (or takes the ids it found), rather than checking customers row by row."""
+    if dialect != "sqlite" or not q or is_exact_lookup(q) or (hits is not None and hits.dense):
         return False
-    return len(search_key(q)) >= 3
+    return len(search_key(q)) >= MIN_INDEXED
 
 
 def search_key(q: str) -> str:
@@ -126,14 +127,20 @@ def search_key(q: str) -> str:
 
 
 def text_condition(
-    q: str, region: str = "VN", dialect: str | None = None, tenant_id: int | None = None
+    q: str,
+    region: str = "VN",
+    dialect: str | None = None,
+    tenant_id: int | None = None,
+    hits: SearchHits | None = None,
 ) -> sa.ColumnElement[bool]:
     """Free text as people type it: a whole phone (any form) or e-mail exactly, else a
     part of the folded name, e-mail, POS code or national phone (``nguyen`` finds
     Nguyễn, ``d`` finds đ, ``8509`` a phone's last digits or guest8509@...).
 
-    SQLite asks ``customers_search_fts`` for 3+ characters (trigram); PostgreSQL its
-    GIN-indexed ``pl_search_doc``; shorter text is checked row by row.
+    SQLite joins ``customers_search_fts`` for 3+ characters (trigram), or takes
+    `hits` (admin/customers/search_plan.py: the ids it found, or dense: check each
+    row's stored document); PostgreSQL its GIN-indexed ``pl_search_doc``; shorter
+    text is checked row by row.
     """
     if _exact_phone(q):
         phone = try_normalize_phone(q, region)
@@ -143,13 +150,16 @@ def text_condition(
         return c.c.email == q.strip().lower()
     key = search_key(q)
     like = f"%{_like_escape(key)}%"
-    if dialect == "sqlite" and len(key) >= 3:
-        found = sa.select(search_fts.c.rowid).where(
-            search_fts.c.customers_search_fts.match(fts_phrase(key))
-        )
-        return c.c.id.in_(found)
-    # One or two characters (no trigram): checked row by row while the list walks its
-    # sort index, which stops after a page ("d" matches most customers).
+    if dialect == "sqlite":
+        if hits is not None and hits.ids is not None and len(key) >= MIN_INDEXED:
+            return hits.id_condition(c.c.id)
+        if len(key) >= MIN_INDEXED and (hits is None or not hits.dense):
+            # a join (not IN): a count or an export streams the matches, never
+            # materializing 400,000 ids first
+            return sa.and_(search_fts.c.rowid == c.c.id, fts_match(key))
+        return row_check(key, c.c.id)
+    # PostgreSQL, or one or two characters (no trigram): checked row by row while the
+    # list walks its sort index, which stops after a page ("d" matches most customers).
     doc = sa.func.pl_search_doc(c.c.name, c.c.email, c.c.external_code, c.c.phone)
     return doc.like(like, escape="\\")
 
@@ -165,6 +175,7 @@ def build_customer_query(
     ordered: bool = True,
     walk_sort_index: bool = False,
     dialect: str | None = None,
+    hits: SearchHits | None = None,
 ) -> sa.Select[Any]:
     """SELECT customer ids (``id``) and the sort key (``sort_key``), filtered.
 
@@ -177,7 +188,8 @@ def build_customer_query(
     hides the filter columns' own indexes from the planner (SQLite would
     rather range-scan a filter's index and sort everything than walk the
     sort index and stop after one page). `dialect` (the engine's
-    ``dialect.name``) lets SQLite search names in its FTS5 index.
+    ``dialect.name``) lets SQLite search names in its FTS5 index; `hits`, the
+    list page's search resolved beforehand (`search_plan.sqlite_hits`).
     """
     zone = zone or tenant_zone(region)
     location, scope = _location_in_scope(filters.location, visible_location_ids)
@@ -191,7 +203,7 @@ def build_customer_query(
             return sa.func.coalesce(column, column)  # same value, no index
         return column
 
-    conds, loc_conds = _conditions(filters, tenant_id, location, col, zone, region, dialect)
+    conds, loc_conds = _conditions(filters, tenant_id, location, col, zone, region, dialect, hits)
     query = _select_ids(plan, conds, loc_conds, location, scope, tenant_id, ordered)
     if not ordered:
         return query
@@ -218,13 +230,14 @@ def _conditions(
     zone: ZoneInfo,
     region: str,
     dialect: str | None,
+    hits: SearchHits | None = None,
 ) -> tuple[list[sa.ColumnElement[bool]], list[sa.ColumnElement[bool]]]:
     """The filters as conditions on customers and on customer_locations (a location's list)."""
     location_mode = location is not None
     # A name looked up in SQLite's FTS index: let the matches drive the query
     # (hide the tenant's indexes, which would walk every customer to find
     # none: 290 ms at 200,000 customers) and sort them.
-    by_name = uses_name_index(filters.q, dialect)
+    by_name = uses_name_index(filters.q, dialect, hits)
     tenant_col = sa.func.coalesce(c.c.tenant_id, c.c.tenant_id) if by_name else c.c.tenant_id
     conds: list[sa.ColumnElement[bool]] = [tenant_col == tenant_id]
     loc_conds: list[sa.ColumnElement[bool]] = []
@@ -265,7 +278,7 @@ def _conditions(
     elif filters.group is not None:
         conds.append(col(c.c.group_id) == filters.group)
     if filters.q:
-        conds.append(text_condition(filters.q, region, dialect, tenant_id))
+        conds.append(text_condition(filters.q, region, dialect, tenant_id, hits))
     if (follows := follows_condition(filters.follows, c.c.id)) is not None:
         conds.append(follows)
     if (consent := consent_condition(filters.consent, c.c.id)) is not None:
@@ -352,9 +365,14 @@ def _page(
     return query
 
 
-def second_phase(query_without_order: sa.Select[Any], plan: SortPlan, limit: int) -> sa.Select[Any]:
-    """Page 1 of the never-visited customers (after the last visited one)."""
-    query = query_without_order.where(plan.key.is_(None)).order_by(plan.id_col.desc())
+def second_phase(
+    query_without_order: sa.Select[Any], plan: SortPlan, limit: int, by_name: bool = False
+) -> sa.Select[Any]:
+    """Page 1 of the never-visited customers (after the last visited one). `by_name`:
+    the search index drives (the sort index would be walked through every
+    never-visited customer: 98 ms for none at a million)."""
+    key = sa.func.coalesce(plan.key, plan.key) if by_name else plan.key
+    query = query_without_order.where(key.is_(None)).order_by(plan.id_col.desc())
     return query.limit(limit)
 
 

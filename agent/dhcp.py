@@ -2,8 +2,9 @@
 
 A raw AF_PACKET socket on the LAN interface with a classic BPF filter (IPv4
 UDP to port 67, so the kernel drops everything else before Python sees it);
-packets are decoded with scapy's BOOTP/DHCP layers only — importing
-`scapy.all` would cost ~95 MB on a small router.
+the few BOOTP fields and DHCP options needed (RFC 2131/2132: chaddr, ciaddr,
+options 50, 12 and 60) are read with `struct` — scapy's DHCP layers alone cost
+the agent ~45 MB of RSS (issue 18).
 """
 
 from __future__ import annotations
@@ -54,40 +55,54 @@ def _text(value: Any) -> str | None:
     return value[:200] or None
 
 
+_BOOTP = struct.Struct("!BBBB4xHH4s4s4s4s16s")  # op .. chaddr (sname/file follow)
+_BOOTP_SIZE = 236
+_MAGIC = b"\x63\x82\x53\x63"
+_OPT_REQUESTED, _OPT_HOSTNAME, _OPT_VENDOR, _OPT_PAD, _OPT_END = 50, 12, 60, 0, 255
+
+
+def _options(data: bytes) -> dict[int, bytes]:
+    """DHCP options (code -> value) up to the end option; a truncated one ends the list."""
+    found: dict[int, bytes] = {}
+    offset = 0
+    while offset < len(data):
+        code = data[offset]
+        if code == _OPT_END:
+            break
+        if code == _OPT_PAD:
+            offset += 1
+            continue
+        if offset + 2 > len(data) or offset + 2 + data[offset + 1] > len(data):
+            break
+        length = data[offset + 1]
+        found.setdefault(code, data[offset + 2 : offset + 2 + length])
+        offset += 2 + length
+    return found
+
+
 def parse(frame: bytes) -> tuple[str, str | None, str | None, str | None] | None:
     """(mac, requested/current ip, hostname, vendor class) from an Ethernet DHCP frame."""
-    from scapy.layers.dhcp import BOOTP, DHCP
-    from scapy.layers.l2 import Ether
-
-    try:
-        packet = Ether(frame)
-    except Exception:  # noqa: BLE001 - a malformed frame is not our problem
+    if len(frame) < 14 + 20 or frame[12:14] != b"\x08\x00" or frame[23] != socket.IPPROTO_UDP:
         return None
-    if BOOTP not in packet or DHCP not in packet:
+    udp = 14 + (frame[14] & 0x0F) * 4
+    bootp = udp + 8
+    if len(frame) < bootp + _BOOTP_SIZE + len(_MAGIC):
         return None
-    bootp = packet[BOOTP]
-    mac = ":".join(f"{b:02x}" for b in bytes(bootp.chaddr)[:6])
-    options = {
-        opt[0]: opt[1] for opt in packet[DHCP].options if isinstance(opt, tuple) and len(opt) > 1
-    }
-    ip = options.get("requested_addr") or (bootp.ciaddr if bootp.ciaddr != "0.0.0.0" else None)
-    return mac, ip, _text(options.get("hostname")), _text(options.get("vendor_class_id"))
-
-
-def warm_up() -> None:
-    """Load and exercise scapy's DHCP decoding now, so the first guest is not kept waiting."""
-    from scapy.layers.dhcp import BOOTP, DHCP
-    from scapy.layers.inet import IP, UDP
-    from scapy.layers.l2 import Ether
-
-    sample = (
-        Ether(src="02:00:00:00:00:01", dst="ff:ff:ff:ff:ff:ff")
-        / IP(src="0.0.0.0", dst="255.255.255.255")
-        / UDP(sport=68, dport=67)
-        / BOOTP(chaddr=b"\x02\x00\x00\x00\x00\x01")
-        / DHCP(options=[("message-type", "request"), ("hostname", b"warm-up"), "end"])
+    sport, dport = struct.unpack_from("!HH", frame, udp)
+    if 67 not in (sport, dport) and 68 not in (sport, dport):
+        return None
+    op, htype, hlen, _hops, _secs, _flags, ciaddr, _yi, _si, _gi, chaddr = _BOOTP.unpack_from(
+        frame, bootp
     )
-    parse(bytes(sample))
+    if op not in (1, 2) or frame[bootp + _BOOTP_SIZE : bootp + _BOOTP_SIZE + 4] != _MAGIC:
+        return None
+    options = _options(frame[bootp + _BOOTP_SIZE + 4 :])
+    mac = chaddr[:6].hex(":")
+    requested = options.get(_OPT_REQUESTED, b"")
+    ip = socket.inet_ntoa(requested) if len(requested) == 4 else None
+    if ip is None and ciaddr != b"\0\0\0\0":
+        ip = socket.inet_ntoa(ciaddr)
+    return mac, ip, _text(options.get(_OPT_HOSTNAME)), _text(options.get(_OPT_VENDOR))
 
 
 class DhcpWatcher:
@@ -98,7 +113,6 @@ class DhcpWatcher:
         self._stop = threading.Event()
 
     def start(self) -> None:
-        warm_up()
         sock = socket.socket(socket.AF_PACKET, socket.SOCK_RAW, socket.htons(ETH_P_ALL))
         _attach_filter(sock)
         sock.bind((self.lan, ETH_P_ALL))

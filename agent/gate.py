@@ -75,6 +75,8 @@ class Gate(StatusView, ClaimTracker):
         self._counters: dict[str, tuple[int, int]] = {}  # element -> (packets, bytes) last seen
         self._seen: dict[tuple[str, tuple[tuple[str, Any], ...]], float] = {}
         self._owners: dict[str, str] = {}
+        self._trackers: list[set[tuple[str, str]]] = []  # one per reconcile in flight
+        self._rebuilds = 0
 
     # ---- reading -------------------------------------------------------------------
     def client_for_ip(self, ip: Any) -> dict[str, Any]:
@@ -259,8 +261,10 @@ class Gate(StatusView, ClaimTracker):
         """Take `mac` out of the kernel set and drop its tracked connections."""
         # one small delete per set, no listing (a listing of 5,000 guests costs ~0.2 s);
         # an element that is not there (expired, never added) is what we wanted anyway
+        changes = Changes(delete={"allowed": [mac]})
+        self._note(changes)
         try:
-            self.nft.apply(Changes(delete={"allowed": [mac]}).script(), check=False)
+            self.nft.apply(changes.script(), check=False)
         except CommandError as exc:
             if "No such file" not in exc.stderr and "No such file" not in exc.message:
                 log.warning("removing %s from allowed failed: %s", mac, exc)
@@ -290,4 +294,14 @@ class Gate(StatusView, ClaimTracker):
                     )
             if name == "blocked" and not remove:
                 self.deauthorize(mac, "blocked")
-            self.reconcile()
+            # the lists' sets as the store now says, for this MAC alone (no listing)
+            listed = sessions.mac_list(self.db, mac)
+            changes = Changes(
+                add={listed: {mac: None}} if listed else {},
+                delete={other: [mac] for other in ("trusted", "blocked") if other != listed},
+            )
+            self._note(changes)
+            try:
+                self.nft.apply(changes.script(sure=True), check=False)
+            except CommandError:
+                log.warning("nft list update for %s failed; the next reconcile repairs it", mac)

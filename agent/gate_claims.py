@@ -120,8 +120,10 @@ class ClaimTracker(KernelSync):
         if not ip or ":" in ip:
             return
         for name, key in (("bound4", nft_ruleset.bound_key(mac, ip)), ("rx4", ip)):
+            changes = Changes(delete={name: [key]})
+            self._note(changes)
             try:
-                self.nft.apply(Changes(delete={name: [key]}).script(), check=False)
+                self.nft.apply(changes.script(), check=False)
             except CommandError as exc:
                 if "No such file" not in exc.stderr and "No such file" not in exc.message:
                     log.warning("removing %s from %s failed: %s", key, name, exc)

@@ -13,12 +13,12 @@ from __future__ import annotations
 import sqlite3
 import threading
 from collections.abc import Callable, Iterator
-from contextlib import contextmanager
 from typing import Any
 
 from sqlite_utils import Database
 
 from porchlight.agent import sessions
+from porchlight.agent.store import snapshot
 from porchlight.agent.welcome_back import MAX_FAILURES, given_name
 from porchlight.events import is_randomized_mac
 
@@ -106,25 +106,7 @@ class StatusView:
         view["idle_seconds"] = int(max(0.0, now - sessions.epoch(active))) if active else None
         return view
 
-    # ---- reading without the gate's lock ------------------------------------------
-    @contextmanager
-    def _reading(self) -> Iterator[sqlite3.Connection]:
-        """A read-only connection to the store (its own snapshot), or the gate's own
-        connection under the lock when the store is in memory."""
-        path = next(
-            (row[2] for row in self.db.execute("PRAGMA database_list") if row[1] == "main"), ""
-        )
-        if not path:
-            with self.lock:
-                yield self.db.conn
-            return
-        conn = sqlite3.connect(f"file:{path}?mode=ro", uri=True, timeout=5, check_same_thread=False)
-        try:
-            conn.execute("BEGIN")  # one snapshot for the counts and the rows
-            yield conn
-        finally:
-            conn.close()
-
+    # ---- reading without the gate's lock (store.snapshot) -------------------------
     @staticmethod
     def _rows(conn: sqlite3.Connection, sql: str, args: dict[str, Any]) -> Iterator[dict[str, Any]]:
         cursor = conn.execute(sql, args)
@@ -159,7 +141,7 @@ class StatusView:
             seen, _, mac = after.partition("|")
             args.update(after_seen=seen, after_mac=mac)
             where += " AND (coalesce(c.last_seen, ''), m.mac) < (:after_seen, :after_mac)"
-        with self._reading() as conn:
+        with snapshot(self.db, self.lock) as conn:
             summary = self._summary(conn, args)
             rows = list(
                 self._rows(conn, f"{VIEW_SQL} WHERE {where}{_NEWEST_FIRST} LIMIT :limit", args)
@@ -186,7 +168,7 @@ class StatusView:
         one snapshot (for a streamed answer)."""
         now = self.clock()
         args = self._window(now, recent_seconds)
-        with self._reading() as conn:
+        with snapshot(self.db, self.lock) as conn:
             yield self._summary(conn, args)
             for row in self._rows(conn, f"{VIEW_SQL} WHERE {_LISTED}{_NEWEST_FIRST}", args):
                 yield self._status_view(row, now)

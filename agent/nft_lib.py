@@ -12,7 +12,8 @@ which is also the lock: callers queue and wait up to their timeout. One thread
 also keeps the listing's large, short-lived allocations (~20 MB for 5,000
 guests) in one malloc arena, handed back with malloc_trim after a big output,
 instead of a copy kept in each caller thread's arena. `-c` is the context's
-dry-run flag and `-j` its JSON output flag, set for one call and cleared after.
+dry-run flag, `-j` and `-t` its JSON and terse output flags, set for one call and
+cleared after.
 
 Why our own binding: PyPI's `pip-nftables` (one release, 1.0.2.post1) has no
 dry-run call, takes no lock, and installs a stray top-level `__init__.py` into
@@ -37,6 +38,7 @@ log = logging.getLogger(__name__)
 LIBRARY = "libnftables.so.1"
 NFT_CTX_DEFAULT = 0
 NFT_CTX_OUTPUT_JSON = 1 << 4
+NFT_CTX_OUTPUT_TERSE = 1 << 11  # `nft -t`: sets without their elements
 
 BIG_OUTPUT = 256 * 1024  # after an output this size, give freed heap back to the system
 
@@ -124,12 +126,12 @@ class LibNft:
 
     def __call__(self, argv: Sequence[str], timeout: float = 10.0, stdin: str | None = None) -> str:
         """Do what `nft` would with `argv` (and `stdin` for `-f -`); return its output."""
-        dry_run, as_json, script = _parse(argv, stdin)
+        dry_run, output, script = _parse(argv, stdin)
 
         def call() -> str:
             if self._ctx is None:
                 raise CommandError(argv, "libnftables context is closed")
-            return self._run(argv, script, dry_run=dry_run, as_json=as_json)
+            return self._run(argv, script, dry_run=dry_run, output=output)
 
         try:
             return _on_worker(call, timeout)
@@ -138,9 +140,9 @@ class LibNft:
         except RuntimeError as exc:  # the worker is gone: the interpreter is shutting down
             raise CommandError(argv, f"libnftables: {exc}") from exc
 
-    def _run(self, argv: Sequence[str], script: str, *, dry_run: bool, as_json: bool) -> str:
+    def _run(self, argv: Sequence[str], script: str, *, dry_run: bool, output: int) -> str:
         lib, ctx = self._lib, self._ctx
-        flags = self._flags | (NFT_CTX_OUTPUT_JSON if as_json else 0)
+        flags = self._flags | output
         lib.nft_ctx_output_set_flags(ctx, flags)
         lib.nft_ctx_set_dry_run(ctx, dry_run)
         try:
@@ -161,18 +163,21 @@ class LibNft:
         return out
 
 
-def _parse(argv: Sequence[str], stdin: str | None) -> tuple[bool, bool, str]:
-    """nft argv -> (dry run, JSON output, script); only the options `Nft` uses."""
+def _parse(argv: Sequence[str], stdin: str | None) -> tuple[bool, int, str]:
+    """nft argv -> (dry run, output flags, script); only the options `Nft` uses."""
     if not argv or not all(isinstance(part, str) for part in argv):
         raise ValueError("argv must be a non-empty list of strings")
-    dry_run = as_json = from_stdin = False
+    dry_run = from_stdin = False
+    output = 0
     rest = list(argv[1:])
     while rest and rest[0].startswith("-"):
         option = rest.pop(0)
         if option in ("-c", "--check"):
             dry_run = True
         elif option in ("-j", "--json"):
-            as_json = True
+            output |= NFT_CTX_OUTPUT_JSON
+        elif option in ("-t", "--terse"):
+            output |= NFT_CTX_OUTPUT_TERSE
         elif option in ("-f", "--file") and rest[:1] == ["-"]:
             rest.pop(0)
             from_stdin = True
@@ -181,10 +186,10 @@ def _parse(argv: Sequence[str], stdin: str | None) -> tuple[bool, bool, str]:
     if from_stdin:
         if rest:
             raise ValueError("nft -f - takes no command words")
-        return dry_run, as_json, stdin or ""
+        return dry_run, output, stdin or ""
     if not rest:
         raise ValueError("no nft command given")
-    return dry_run, as_json, " ".join(rest)
+    return dry_run, output, " ".join(rest)
 
 
 def shared(path: str = LIBRARY) -> LibNft:

@@ -102,6 +102,11 @@ class Ruleset:
     def rule_counts(self) -> dict[str, int]:
         return {name: len(rules) for name, (_hook, rules) in self.chains.items()}
 
+    def intact(self, counts: dict[str, int]) -> bool:
+        """Whether the kernel's {chain: rules} (chains with rules) is this ruleset's."""
+        held = {name: n for name, n in counts.items() if n}
+        return held == {name: n for name, n in self.rule_counts().items() if n}
+
 
 def _ports(ports: Iterable[int]) -> str:
     return ", ".join(str(p) for p in sorted(set(ports)))

@@ -28,10 +28,35 @@ class Changes:
     def count(self) -> int:
         return sum(len(v) for v in self.add.values()) + sum(len(v) for v in self.delete.values())
 
-    def script(self) -> str:
-        """`nft -f` lines: deletions first, then additions (one transaction)."""
+    def without(self, touched: set[tuple[str, str]]) -> Changes:
+        """These changes minus the (set, element) pairs in `touched` (changed meanwhile)."""
+        if not touched:
+            return self
+        add = {
+            n: {k: v for k, v in e.items() if (n, k) not in touched} for n, e in self.add.items()
+        }
+        delete = {n: [k for k in e if (n, k) not in touched] for n, e in self.delete.items()}
+        return Changes(
+            add={n: e for n, e in add.items() if e}, delete={n: e for n, e in delete.items() if e}
+        )
+
+    def keys(self) -> set[tuple[str, str]]:
+        """Every (set, element) pair these changes touch."""
+        found = {(name, key) for name, elements in self.add.items() for key in elements}
+        return found | {(name, key) for name, keys in self.delete.items() for key in keys}
+
+    def script(self, *, sure: bool = False) -> str:
+        """`nft -f` lines: deletions first, then additions (one transaction).
+
+        `sure`: each deleted element is added first (a no-op when it is there), so a
+        deletion never fails the transaction for an element that left the kernel since it
+        was listed (its timeout ran out, the gate took it out meanwhile).
+        """
         lines: list[str] = []
         for name, items in sorted(self.delete.items()):
+            if sure:
+                texts = [nft_ruleset.element_text(name, key, 1) for key in sorted(items)]
+                lines.extend(nft_ruleset.element_lines("add", name, texts))
             lines.extend(nft_ruleset.element_lines("delete", name, sorted(items)))
         for name, elements in sorted(self.add.items()):
             texts = [

@@ -27,6 +27,8 @@ from __future__ import annotations
 import json
 import logging
 import sqlite3
+from collections.abc import Iterator
+from contextlib import AbstractContextManager, contextmanager
 from pathlib import Path
 from typing import Any
 
@@ -162,6 +164,15 @@ def m004_guest_data(db: Database) -> None:
     db.execute("CREATE INDEX guest_data_last ON guest_data (last_login_at)")
 
 
+@MIGRATIONS()
+def m005_retention_indexes(db: Database) -> None:
+    """Retention walks each table by its time (agent/retention.py): an index for each walk."""
+    db.execute("CREATE INDEX sessions_ended ON sessions (ended_at) WHERE ended_at IS NOT NULL")
+    db.execute("CREATE INDEX clients_last_seen ON clients (last_seen)")
+    db.execute("CREATE INDEX remembered_login ON remembered (login_at)")
+    db.execute("CREATE INDEX voucher_uses_used ON voucher_uses (used_at)")
+
+
 def open_db(path: str | Path) -> Database:
     """Open (creating if needed) the agent store at `path`, migrated, in WAL mode."""
     conn = sqlite3.connect(str(path), check_same_thread=False, isolation_level=None)
@@ -173,6 +184,24 @@ def open_db(path: str | Path) -> Database:
     conn.execute("PRAGMA foreign_keys = ON")
     MIGRATIONS.apply(db)
     return db
+
+
+@contextmanager
+def snapshot(db: Database, lock: AbstractContextManager[Any]) -> Iterator[sqlite3.Connection]:
+    """A read-only connection to `db`'s file holding one snapshot (WAL: what is committed),
+    so long reads (status, a reconcile) never take `lock`, the gate's; an in-memory store
+    (tests) has no second connection: its own connection is read under `lock`."""
+    path = next((row[2] for row in db.execute("PRAGMA database_list") if row[1] == "main"), "")
+    if not path:
+        with lock:
+            yield db.conn
+        return
+    conn = sqlite3.connect(f"file:{path}?mode=ro", uri=True, timeout=5, check_same_thread=False)
+    try:
+        conn.execute("BEGIN")
+        yield conn
+    finally:
+        conn.close()
 
 
 def db_path(state_dir: str | Path) -> Path:

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import json
+import subprocess
 import sys
 
 import pytest
@@ -158,6 +159,28 @@ def test_dhcp_request_gives_hostname_and_vendor_class():
     )
     assert parse(frame) == ("3a:00:00:00:00:07", "10.20.0.44", "Lan-iPhone", "android-dhcp-14")
     assert parse(b"\x00" * 20) is None
+    # a renewal names its address in ciaddr, without option 50; padding before the end
+    renew = bytes(
+        Ether(src="3a:00:00:00:00:08") / IP(src="10.20.0.45", dst="10.20.0.1")
+        / UDP(sport=68, dport=67)
+        / BOOTP(chaddr=bytes.fromhex("3a0000000008"), ciaddr="10.20.0.45")
+        / DHCP(options=[("message-type", "request"), "pad", ("hostname", b"tab"), "end"])
+    )  # fmt: skip
+    assert parse(renew) == ("3a:00:00:00:00:08", "10.20.0.45", "tab", None)
+    assert parse(frame[:-40]) == ("3a:00:00:00:00:07", None, None, None)  # options cut short
+    no_cookie = bytes(Ether() / IP() / UDP(sport=68, dport=67) / BOOTP(chaddr=b"\x01" * 6))
+    assert parse(no_cookie[: 14 + 20 + 8 + 236] + b"\0\0\0\0") is None  # BOOTP, not DHCP
+    assert parse(bytes(Ether() / IP() / UDP(sport=5353, dport=53) / (b"\0" * 300))) is None
+
+
+def test_the_dhcp_watcher_loads_no_scapy():
+    """scapy's DHCP layers alone were ~45 MB of the agent's memory."""
+    code = (
+        "import sys; from porchlight.agent import daemon, dhcp; "
+        "dhcp.parse(bytes(400)); print('scapy' in sys.modules)"
+    )
+    done = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, timeout=60)
+    assert done.stdout.strip() == "False", done.stderr
 
 
 def test_listing_json_shape_roundtrips_through_fake():

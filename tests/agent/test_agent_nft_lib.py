@@ -64,9 +64,14 @@ def in_netns(ns: str, body: str, *, env: dict[str, str] | None = None) -> dict:
 @pytest.mark.parametrize(
     ("argv", "stdin", "expected"),
     [
-        (["nft", "-c", "-f", "-"], "add table inet t\n", (True, False, "add table inet t\n")),
-        (["nft", "-f", "-"], None, (False, False, "")),
-        (["nft", "-j", "list", "table", "inet", "t"], None, (False, True, "list table inet t")),
+        (["nft", "-c", "-f", "-"], "add table inet t\n", (True, 0, "add table inet t\n")),
+        (["nft", "-f", "-"], None, (False, 0, "")),
+        (["nft", "-j", "list", "table", "inet", "t"], None, (False, 16, "list table inet t")),
+        (
+            ["nft", "-j", "-t", "list", "set", "inet", "t", "s"],
+            None,
+            (False, 2064, "list set inet t s"),
+        ),
     ],
 )
 def test_nft_argv_maps_to_dry_run_json_and_script(argv, stdin, expected):

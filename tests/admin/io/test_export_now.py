@@ -11,6 +11,7 @@ from __future__ import annotations
 import csv
 import io
 import re
+import time
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
 
@@ -20,7 +21,7 @@ import sqlalchemy as sa
 from porchlight.admin import schema
 from porchlight.admin.db import utcnow
 from porchlight.admin.io import worker
-from porchlight.admin.io.exports import immediate
+from porchlight.admin.io.exports import immediate, limits
 
 VISIT = datetime(2026, 11, 20, 3, 30, tzinfo=UTC)
 
@@ -219,3 +220,22 @@ def test_a_bad_export_request_is_refused_with_a_message(world, client_as, csrf):
     assert response.status_code == 302
     page = owner.get(response.headers["Location"]).get_data(as_text=True)
     assert re.search(r"Bad export request", page)
+
+
+@pytest.mark.both_dbs
+def test_a_statement_past_the_deadline_is_ended(engine):
+    """The time bound is real: SQLite's progress handler, PostgreSQL's statement_timeout;
+    the pooled connection keeps neither."""
+    slow = sa.text(
+        "WITH RECURSIVE n(i) AS (SELECT 1 UNION ALL SELECT i + 1 FROM n WHERE i < 300000000) "
+        "SELECT count(*) FROM n"
+    )
+    started = time.monotonic()
+    with engine.connect() as conn, pytest.raises(limits.TooSlow):
+        with limits.time_limit(conn, time.monotonic() + 0.3):
+            conn.execute(slow).scalar()
+    assert time.monotonic() - started < 5
+    with engine.connect() as conn:
+        assert conn.execute(sa.text("SELECT 1")).scalar() == 1
+        if conn.dialect.name == "postgresql":
+            assert conn.execute(sa.text("SHOW statement_timeout")).scalar() == "0"

@@ -19,6 +19,7 @@ from porchlight.admin import schema
 from porchlight.admin.audit_words import describe
 from porchlight.admin.client import client_ip
 from porchlight.admin.db import get_engine, utcnow
+from porchlight.admin.io.exports.local_time import export_zone, zone_words
 from porchlight.admin.scope import current_tenant_id, require_role
 
 bp = Blueprint("audit", __name__)
@@ -87,6 +88,7 @@ def index() -> ResponseReturnValue:
     with get_engine().connect() as conn:
         rows = list(conn.execute(query))
         names = _names(conn, tenant_id)
+        zone = export_zone(conn, tenant_id)
         actions = [
             r[0]
             for r in conn.execute(
@@ -105,6 +107,8 @@ def index() -> ResponseReturnValue:
         action=action,
         next_before=rows[-1].id if more and rows else None,
         describe=lambda row: describe(row, names),
+        tz=zone.key,
+        zone_words=zone_words(zone, utcnow()),
     )
 
 

@@ -86,6 +86,19 @@ MESSAGES: dict[str, str] = {
     ),
     "err_internal": N_("Something went wrong. Please try again."),
     "err_not_found": N_("This page does not exist."),
+    "terms_kept": N_(
+        "To give you Wi-Fi, %(venue)s keeps what you type here (name, phone number or "
+        "email), your device's network address and when you use the Wi-Fi."
+    ),
+    "terms_how_long": N_("It is erased at the latest %(months)s months after your last visit."),
+    "terms_offers": N_(
+        "Offers are sent only if you tick the box for them; you can withdraw that at any time."
+    ),
+    "terms_rights": N_(
+        "Once you are online, “My data” shows what is kept about you, lets you withdraw "
+        "consent and ask for it to be erased."
+    ),
+    "terms_use": N_("Use the Wi-Fi lawfully: no attacks on others, spam or illegal content."),
     # a new location's texts until its venue writes its own (the config carries all three)
     "default_welcome": N_("Welcome! Enjoy free Wi-Fi."),
     "default_wifi_terms": N_("I accept the Wi-Fi terms of use."),

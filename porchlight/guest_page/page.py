@@ -117,6 +117,8 @@ def render_login(
     field_errors = {
         key: text(lang, code, max=guest_form.MAX_NAME) for key, code in (errors or {}).items()
     }
+    order = ["phone_tail", *guest_form.FIELD_NAMES]
+    order += [f"consent_{c['purpose']}" for c in consents] + ["voucher"]
     context.update(
         page_title=text(lang, "title"),
         welcome=welcome,
@@ -128,11 +130,28 @@ def render_login(
         channels=enabled,
         fields=guest_form.field_modes(config),
         consents=consents,
+        # the page opens scrolled to this one (the form's #error fragment, autofocus)
+        first_error=next((key for key in order if key in field_errors), None),
+        terms=terms_text(config, lang),
         social=[(p, SOCIAL_LABELS[p]) for p in social if p in SOCIAL_LABELS and p in enabled],
         line_offer="line_oa" in chat_settings(config),
         action=action,
     )
     return _environment(lang).get_template("login.html").render(context)
+
+
+def terms_text(config: Mapping[str, Any], lang: str) -> list[str]:
+    """The Wi-Fi terms behind the required consent's "Read the terms", as paragraphs."""
+    months = (config.get("privacy") or {}).get("customer_months")
+    if isinstance(months, bool) or not isinstance(months, int) or not 1 <= months <= 1200:
+        months = 24
+    lines = [
+        text(lang, "terms_kept", venue=venue_name(config)),
+        text(lang, "terms_how_long", months=months),
+    ]
+    if any(item["purpose"] == "marketing" for item in guest_form.consent_items(config)):
+        lines.append(text(lang, "terms_offers"))
+    return [*lines, text(lang, "terms_rights"), text(lang, "terms_use")]
 
 
 def render_message(

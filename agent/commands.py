@@ -1,18 +1,20 @@
-"""`porchlight agent run|status|auth|deauth|trust|block|reload`."""
+"""`porchlight agent run|status|auth|deauth|trust|block|reload`.
+
+Imports stay light (`agent status` at a stadium is asked often): the daemon, the
+store, sqlite3 and the event schema are imported by the commands that use them.
+"""
 
 from __future__ import annotations
 
 import argparse
 import json
 import socket
-import sqlite3
 import sys
 from pathlib import Path
 from typing import Any
 
 from porchlight.agent_client import AgentClient, AgentError
 from porchlight.errors import PorchlightError, UsageError
-from porchlight.events import EventError, normalize_mac
 
 DEFAULT_SOCKET = "/run/porchlight/agent.sock"
 DEFAULT_STATE_DIR = "/var/lib/porchlight/agent"
@@ -98,6 +100,8 @@ def _call(args: argparse.Namespace, action: str, **params: Any) -> dict[str, Any
 
 
 def _mac(value: str) -> str:
+    from porchlight.events import EventError, normalize_mac  # only the MAC commands need it
+
     try:
         return normalize_mac(value)
     except EventError as exc:
@@ -105,6 +109,8 @@ def _mac(value: str) -> str:
 
 
 def cmd_run(args: argparse.Namespace) -> int:
+    import sqlite3
+
     from porchlight.agent.daemon import Agent, install_signal_handlers, limit_malloc_arenas
     from porchlight.agent.runner import CommandError
 

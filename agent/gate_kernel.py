@@ -157,7 +157,9 @@ class KernelSync:
     def reconcile(self) -> int:
         """Bring the kernel to the store; return the number of element changes (-1: rebuilt)."""
         if not self.ruleset.intact(self.nft.rule_counts()):
-            with self.lock:
+            with self.lock:  # looked again under the lock: a reload may have just rebuilt it
+                if self.ruleset.intact(self.nft.rule_counts()):
+                    return 0
                 self.expire()
                 log.warning("table inet porchlight missing or altered: rebuilding it")
                 self.rebuild_keeping_walled()

@@ -148,6 +148,10 @@ def main(argv: Sequence[str] | None = None) -> int:
         from .firstboot import main as firstboot
 
         return firstboot(argv[1:])
+    if argv[:1] == ["growroot"]:  # porchlight-growroot.service, in a Raspberry Pi image
+        from .growroot import main as growroot
+
+        return growroot(argv[1:])
     args = build_parser().parse_args(argv)
     level = logging.DEBUG if args.verbose else logging.WARNING if args.dry_run else logging.INFO
     logging.basicConfig(level=level, format="==> %(message)s", stream=sys.stdout)

@@ -16,6 +16,7 @@ from __future__ import annotations
 import argparse
 import os
 import platform
+import re
 import shutil
 import subprocess
 import sys
@@ -81,9 +82,32 @@ def plan(opts: ImageOptions) -> list[str]:
         + ("on, key login only" if opts.ssh_key else "off (no --ssh-key)")
         + "; no passwords",
         "machine-id, SSH host keys, device token: made at first boot",
-        "mkfs.ext4 -d (root), mkfs.vfat + mcopy (boot and PORCHLIGHT partitions)",
+        *layout_plan(opts.arch),
+        "mkfs.ext4 -d (root), mkfs.vfat + mcopy (FAT partitions): native tools, any --arch",
         f"sfdisk + dd into {opts.out} (no loop devices)",
     ]
+
+
+def layout_plan(arch: str) -> list[str]:
+    """The disk's partitions and how the root grows, as the plan names them."""
+    lay = new_layout(arch, 0)
+    table = "GPT" if lay.label == "gpt" else "MBR (the Pi's boot ROM, Raspberry Pi Imager)"
+    lines = [f"{table} disk, {len(lay.partitions)} partitions"]
+    for number, part in enumerate(lay.partitions, 1):
+        what = {
+            "esp": "EFI system partition: systemd-boot, vmlinuz, initrd.img",
+            "porchlight": f"{il.CONFIG_LABEL}: {il.CONFIG_FILE}",
+            "firmware": f"{il.CONFIG_LABEL} firmware: raspi-firmware, config.txt, cmdline.txt, "
+            f"vmlinuz, initrd.img, {il.CONFIG_FILE}",
+            "root": f"ext4 root '{part.label}'",
+        }[part.name]
+        size = f"{part.size_mib} MiB" if part.size_mib else "the staged root + 20% + 256 MiB"
+        lines.append(f"partition {number}, {part.fs}, {size} at {part.start_mib} MiB: {what}")
+    if lay.label == "gpt":
+        lines.append("first boot: the root grows to the disk (systemd-repart, x-systemd.growfs)")
+    else:
+        lines.append(f"first boot: the root grows to the card ({il.GROW_UNIT}: sfdisk, resize2fs)")
+    return lines
 
 
 def sh(argv: Sequence[str], timeout: float = 1800, **kw: object) -> str:
@@ -175,6 +199,40 @@ def assemble(lay: il.Layout, out: Path, parts: dict[str, Path]) -> None:
            + ["conv=notrunc,sparse", "status=none"])  # fmt: skip
 
 
+def porchlight_txt(admin_url: str | None) -> bytes:
+    """porchlight.txt as the image ships it: the template, CRLF for Notepad."""
+    return TEMPLATE.format(admin_url=admin_url or "").replace("\n", "\r\n").encode()
+
+
+def write_image(lay: il.Layout, root: Path, out: Path, work: Path, admin_url: str | None) -> None:
+    """The partitions made from the finished root (mkfs.ext4 -d, mkfs.vfat + mtools)
+    and assembled into `out`. Native tools only, whatever the image's architecture."""
+    boot_files, config_files = partition_files(root, lay)
+    config_files[il.CONFIG_FILE] = porchlight_txt(admin_url)
+    parts: dict[str, Path] = {}
+    for part in lay.partitions:
+        target = work / f"{part.name}.img"
+        if part.fs == "ext4":
+            target.unlink(missing_ok=True)
+            sh(["mkfs.ext4", "-q", "-F", "-L", part.label, "-d", str(root), "-E",
+                "root_owner=0:0", str(target), f"{part.size_mib}M"])  # fmt: skip
+        elif part.label == il.CONFIG_LABEL and part.name == "porchlight":
+            make_fat(target, part.size_mib, part.label, dict(config_files))
+        else:  # the ESP, or the Pi's firmware partition (which holds porchlight.txt too)
+            files = dict(boot_files)
+            if part.label == il.CONFIG_LABEL:
+                files.update(config_files)
+            make_fat(target, part.size_mib, part.label, files)
+        parts[part.name] = target
+    assemble(lay, out, parts)
+
+
+def new_layout(arch: str, root_mib: int) -> il.Layout:
+    ids = {name: str(uuid.uuid4()).upper() for name in ("esp", "config", "root")}
+    disk_id = str(uuid.uuid4()).upper() if arch == "amd64" else uuid.uuid4().hex[:8]
+    return il.layout(arch, root_mib, ids, disk_id)
+
+
 def build(opts: ImageOptions) -> Path:
     missing = [tool for tool in TOOLS if shutil.which(tool) is None]
     if missing:
@@ -193,35 +251,29 @@ def build(opts: ImageOptions) -> Path:
         sh(["cp", "-a", "--reflink=auto", str(base), str(root)])
         copy_installer(root)
         stage(root, wheelhouse(opts, work))
-        version = Source().version
-        ids = {name: str(uuid.uuid4()).upper() for name in ("esp", "config", "root")}
-        disk_id = str(uuid.uuid4()).upper() if opts.arch == "amd64" else uuid.uuid4().hex[:8]
-        lay = il.layout(opts.arch, root_size_mib(root), ids, disk_id)
-        image_json = il.image_config(opts.arch, opts.admin_url, opts.adoption_key, version)
+        lay = new_layout(opts.arch, root_size_mib(root))
+        image_json = il.image_config(opts.arch, opts.admin_url, opts.adoption_key, Source().version)
         customize(root, lay, image_json, opts.ssh_key)
-        boot_files, config_files = partition_files(root, lay)
-        config_files[il.CONFIG_FILE] = (
-            TEMPLATE.format(admin_url=opts.admin_url or "").replace("\n", "\r\n").encode()
-        )
-        parts: dict[str, Path] = {}
-        for part in lay.partitions:
-            target = work / f"{part.name}.img"
-            if part.fs == "ext4":
-                target.unlink(missing_ok=True)
-                sh(["mkfs.ext4", "-q", "-F", "-L", part.label, "-d", str(root), "-E",
-                    "root_owner=0:0", str(target), f"{part.size_mib}M"])  # fmt: skip
-            elif part.label == il.CONFIG_LABEL and part.name == "porchlight":
-                make_fat(target, part.size_mib, part.label, dict(config_files))
-            else:  # the ESP, or the Pi's firmware partition (which holds porchlight.txt too)
-                files = dict(boot_files)
-                if part.label == il.CONFIG_LABEL:
-                    files.update(config_files)
-                make_fat(target, part.size_mib, part.label, files)
-            parts[part.name] = target
-        assemble(lay, opts.out, parts)
+        write_image(lay, root, opts.out, work, opts.admin_url)
     finally:
         shutil.rmtree(work, ignore_errors=True)
     return opts.out
+
+
+# the admin's adoption keys (porchlight.admin.sync.adoption.KEY_PREFIX + token_urlsafe)
+ADOPTION_KEY = re.compile(r"(?<![\w-])pla_[\w-]{16,}")
+
+
+def read_adoption_key(path: Path) -> str:
+    """The key in FILE: the key alone, or what `porchlight admin adoption-key`
+    printed into it (its sentence, or its --json)."""
+    found = set(ADOPTION_KEY.findall(path.read_text(errors="replace")))
+    if len(found) != 1:
+        raise BuildError(
+            f"{path} holds {'no' if not found else 'more than one'} adoption key (pla_...); "
+            "make one on the admin: porchlight admin adoption-key --tenant SLUG > FILE"
+        )
+    return found.pop()
 
 
 def parse_args(argv: Sequence[str]) -> ImageOptions:
@@ -243,7 +295,7 @@ def parse_args(argv: Sequence[str]) -> ImageOptions:
     key = ssh = None
     try:
         if args.adoption_key:
-            key = args.adoption_key.read_text().strip()
+            key = read_adoption_key(args.adoption_key)
         if args.ssh_key:
             ssh = args.ssh_key.read_text().strip()
     except OSError as exc:
@@ -268,12 +320,14 @@ def parse_args(argv: Sequence[str]) -> ImageOptions:
 def main(argv: Sequence[str]) -> int:
     try:
         opts = parse_args(argv)
+        why = can_run(opts.arch)
         if opts.dry_run:
             print(f"build-image --arch {opts.arch}: the plan")
             for step in plan(opts):
                 print(f"  - {step}")
+            if why:
+                print(f"note: {why}")
             return 0
-        why = can_run(opts.arch)
         if why:
             print(f"build-image: {why}", file=sys.stderr)
             return 2

@@ -33,7 +33,8 @@ ROOT_LABEL = "porchlight-root"
 # packages the bootable root has on top of scripts/nspawn-root's list
 BOOT_PACKAGES = {
     "amd64": ("linux-image-amd64", "initramfs-tools", "systemd-boot-efi"),
-    "arm64": ("linux-image-arm64", "initramfs-tools", "raspi-firmware"),
+    # fdisk: sfdisk, with which porchlight-growroot grows the Pi's MBR root partition
+    "arm64": ("linux-image-arm64", "initramfs-tools", "raspi-firmware", "fdisk"),
 }
 COMMON_PACKAGES = (
     "systemd-resolved",  # DNS from the WAN's DHCP lease into /etc/resolv.conf
@@ -175,9 +176,35 @@ def image_config(arch: str, admin_url: str | None, adoption_key: str | None, ver
     return json.dumps(data, indent=1) + "\n"
 
 
+REPART_TYPES = {"amd64": "root-x86-64", "arm64": "root-arm64"}  # systemd-repart's names
+REPART_FILE = "etc/repart.d/50-porchlight-root.conf"
+GROW_UNIT = "porchlight-growroot.service"
+
+
+def grow_files(lay: Layout) -> dict[str, str]:
+    """How the root fills the disk it was written to, at first boot (root path -> text).
+
+    GPT (amd64): systemd-repart grows the root partition into the free space
+    after it (the ESP and PORCHLIGHT partitions match no definition: left as
+    they are) and moves the backup GPT to the disk's end; x-systemd.growfs in
+    fstab (see `fstab`) has systemd-growfs grow ext4 online after it. MBR (the
+    Pi): systemd-repart reads GPT only, so porchlight-growroot.service does it
+    with sfdisk, partx and resize2fs (growroot.py); no file here."""
+    if lay.label != "gpt":
+        return {}
+    return {
+        REPART_FILE: (
+            "# deploy/build-image: at first boot the root partition grows to the\n"
+            "# end of the disk it was written to (the other partitions stay)\n"
+            f"[Partition]\nType={REPART_TYPES[lay.arch]}\n"
+        )
+    }
+
+
 def fstab(lay: Layout) -> str:
+    grow = ",x-systemd.growfs" if lay.label == "gpt" else ""  # the Pi: porchlight-growroot
     return (
         "# written by deploy/build-image; the PORCHLIGHT partition is mounted by\n"
         "# porchlight-firstboot when it needs porchlight.txt\n"
-        f"{lay.root_device}  /  ext4  defaults,noatime  0  1\n"
+        f"{lay.root_device}  /  ext4  defaults,noatime{grow}  0  1\n"
     )

@@ -24,6 +24,7 @@ ExecStartPre=/usr/sbin/sshd -t
 # units stay off until first boot's install-router has configured them.
 PRESET = """\
 enable porchlight-firstboot.service
+enable porchlight-growroot.service
 disable porchlight-*
 enable systemd-networkd.service
 enable systemd-networkd.socket
@@ -116,8 +117,20 @@ def services(root: Path) -> None:
     shutil.copy2(unit, root / "etc/systemd/system" / FIRSTBOOT_UNIT)
     _link(root, f"{WANTS}/{FIRSTBOOT_UNIT}", f"/etc/systemd/system/{FIRSTBOOT_UNIT}")
     (root / il.CONFIG_MOUNT.lstrip("/")).mkdir(parents=True, exist_ok=True)
-    for unit in ("porchlight-agent.service", "porchlight-portal.service"):
-        _write(root / f"etc/systemd/system/{unit}.d/image-slow-start.conf", SLOW_START)
+    for name in ("porchlight-agent.service", "porchlight-portal.service"):
+        _write(root / f"etc/systemd/system/{name}.d/image-slow-start.conf", SLOW_START)
+
+
+def grow_root(root: Path, lay: il.Layout) -> None:
+    """The root fills the card or disk at first boot (il.grow_files: GPT by
+    systemd-repart, the Pi's MBR by porchlight-growroot.service)."""
+    for name, text in il.grow_files(lay).items():
+        _write(root / name, text)
+    if lay.label == "gpt":
+        return
+    unit = root / "opt/porchlight/installer/systemd" / il.GROW_UNIT
+    shutil.copy2(unit, root / "etc/systemd/system" / il.GROW_UNIT)
+    _link(root, f"{WANTS}/{il.GROW_UNIT}", f"/etc/systemd/system/{il.GROW_UNIT}")
 
 
 def customize(root: Path, lay: il.Layout, image_json: str, ssh_key: str | None) -> None:
@@ -125,6 +138,7 @@ def customize(root: Path, lay: il.Layout, image_json: str, ssh_key: str | None) 
     lock_passwords(root)
     ssh(root, ssh_key)
     services(root)
+    grow_root(root, lay)
     _write(root / "etc/hostname", "porchlight\n")
     _write(root / "etc/hosts", "127.0.0.1 localhost\n127.0.1.1 porchlight\n::1 localhost\n")
     _write(root / "etc/fstab", il.fstab(lay))

@@ -175,9 +175,8 @@ def _fake_root(tmp_path: Path) -> Path:
     (root / "var/lib/dbus/machine-id").write_text("166f578ec8b2400f84ede42010bb0c29\n")
     (root / "etc/ssh/ssh_host_ed25519_key").write_text("secret")
     (root / "etc/shadow").write_text("root:$y$j9T$hash:1::::::\ndaemon:*:1::::::\nx::1::::::\n")
-    shutil.copy(
-        REPO / "systemd/porchlight-firstboot.service", root / "opt/porchlight/installer/systemd"
-    )
+    for unit in ("porchlight-firstboot.service", il.GROW_UNIT):
+        shutil.copy(REPO / "systemd" / unit, root / "opt/porchlight/installer/systemd")
     return root
 
 
@@ -237,3 +236,107 @@ def test_arm64_without_binfmt_says_so_in_one_line(tmp_path):
     assert proc.returncode == 2
     assert proc.stderr.count("\n") == 1 and "no binfmt for arm64" in proc.stderr
     assert not (tmp_path / "pi.img").exists()
+
+
+def test_arm64_dry_run_plans_the_pi_disk_even_where_it_cannot_build(tmp_path):
+    proc = _build_image("--arch", "arm64", "--dry-run", "--out", str(tmp_path / "pi.img"))
+    assert proc.returncode == 0, proc.stderr
+    out = proc.stdout
+    assert "MBR (the Pi's boot ROM, Raspberry Pi Imager) disk, 2 partitions" in out
+    assert "partition 1, vfat, 256 MiB at 4 MiB: PORCHLIGHT firmware: raspi-firmware" in out
+    assert "config.txt, cmdline.txt" in out and "porchlight.txt" in out
+    assert "partition 2, ext4" in out and "porchlight-growroot.service" in out
+    if ib.can_run("arm64"):
+        assert out.count("note: cannot build --arch arm64 here") == 1
+    amd64 = _build_image("--arch", "amd64", "--dry-run", "--out", str(tmp_path / "x.img")).stdout
+    assert "GPT disk, 3 partitions" in amd64 and "systemd-repart, x-systemd.growfs" in amd64
+    assert "note:" not in amd64
+    assert not (tmp_path / "pi.img").exists()
+
+
+def _boot_files(root: Path, arch: str) -> None:
+    """What Debian's kernel, initramfs-tools and raspi-firmware (arm64) or
+    systemd-boot-efi (amd64) leave in a root: small stand-ins, never run."""
+    (root / f"boot/vmlinuz-6.1.0-28-{arch}").write_bytes(b"kernel")
+    (root / f"boot/initrd.img-6.1.0-28-{arch}").write_bytes(b"initrd")
+    if arch == "amd64":
+        efi = root / "usr/lib/systemd/boot/efi/systemd-bootx64.efi"
+        efi.parent.mkdir(parents=True)
+        efi.write_bytes(b"MZ systemd-boot")
+        return
+    firmware = root / "usr/lib/raspi-firmware"
+    firmware.mkdir(parents=True)
+    for name in ("bootcode.bin", "start4.elf", "fixup4.dat"):
+        (firmware / name).write_bytes(name.encode())
+    dtbs = root / "usr/lib/linux-image-6.1.0-28-arm64/broadcom"
+    dtbs.mkdir(parents=True)
+    (dtbs / "bcm2711-rpi-4-b.dtb").write_bytes(b"dtb")
+
+
+def _ext4_file(image: Path, lay: il.Layout, path: str, folder: Path) -> str:
+    """A file of the image's ext4 root, read with debugfs (no mount, no loop device)."""
+    part = folder / "root-part.img"
+    run(["dd", f"if={image}", f"of={part}", "bs=1M", f"skip={lay.root.start_mib}"]
+        + [f"count={lay.root.size_mib}", "status=none"])  # fmt: skip
+    return run(["debugfs", "-R", f"cat {path}", str(part)]).stdout
+
+
+@needs_tools
+@pytest.mark.skipif(shutil.which("debugfs") is None, reason="needs e2fsprogs' debugfs")
+@pytest.mark.parametrize("arch", ["arm64", "amd64"])
+def test_image_written_from_a_root_with_native_tools_only(arch, tmp_path):
+    """build-image's last half (customize, write_image) on a root that holds the
+    files Debian's packages would: the Pi's image too, on a machine that cannot
+    run an arm64 binary. Partition table, FAT files, porchlight.txt, root files."""
+    root = _fake_root(tmp_path)
+    _boot_files(root, arch)
+    lay = ib.new_layout(arch, 16)
+    customize(root, lay, il.image_config(arch, None, None, "0.1.0"), None)
+    (tmp_path / "work").mkdir()
+    image = tmp_path / "disk.img"
+    ib.write_image(lay, root, image, tmp_path / "work", "https://admin.example")
+    table = _table(image)
+    assert table["label"] == lay.label and len(table["partitions"]) == len(lay.partitions)
+    fat = f"{image}@@{lay.config.offset}"
+    txt = run(["mtype", "-i", fat, f"::/{il.CONFIG_FILE}"]).stdout
+    assert "admin_url = https://admin.example\n" in txt and "code =" in txt
+    boot = f"{image}@@{lay.partitions[0].offset}"
+    listing = run(["mdir", "-/", "-b", "-i", boot, "::/"]).stdout
+    fstab = _ext4_file(image, lay, "/etc/fstab", tmp_path)
+    assert f"{lay.root_device}  /  ext4" in fstab
+    repart = _ext4_file(image, lay, f"/{il.REPART_FILE}", tmp_path)
+    grow_unit = _ext4_file(image, lay, f"/etc/systemd/system/{il.GROW_UNIT}", tmp_path)
+    if arch == "arm64":
+        assert table["partitions"][0]["type"] == "c" and table["partitions"][1]["type"] == "83"
+        for name in ("bootcode.bin", "start4.elf", "fixup4.dat", "bcm2711-rpi-4-b.dtb"):
+            assert f"::/{name}" in listing, listing
+        for name in ("config.txt", "cmdline.txt", "vmlinuz", "initrd.img", il.CONFIG_FILE):
+            assert f"::/{name}" in listing, listing
+        cmdline = run(["mtype", "-i", boot, "::/cmdline.txt"]).stdout
+        assert f"root=PARTUUID={lay.disk_id}-02 " in cmdline
+        assert "kernel=vmlinuz" in run(["mtype", "-i", boot, "::/config.txt"]).stdout
+        assert "x-systemd.growfs" not in fstab and not repart  # MBR: not systemd-repart's
+        assert "python3 -m porchlight_deploy growroot" in grow_unit
+    else:
+        assert "::/EFI/BOOT/BOOTX64.EFI" in listing and "::/loader/loader.conf" in listing
+        assert il.CONFIG_FILE not in listing  # on its own PORCHLIGHT partition
+        assert "defaults,noatime,x-systemd.growfs" in fstab
+        assert "[Partition]\nType=root-x86-64\n" in repart and not grow_unit
+
+
+def test_adoption_key_file_as_the_admin_prints_it(tmp_path):
+    key = "pla_" + "Ab-_9" * 7
+    printed = {
+        "bare": f"{key}\n",
+        "text": f"adoption key for demo (shown once): {key}\nsave it to a file and build ...\n",
+        "json": f'{{"tenant": "demo", "adoption_key": "{key}"}}\n',
+    }
+    for name, text in printed.items():
+        (tmp_path / name).write_text(text)
+        assert ib.read_adoption_key(tmp_path / name) == key, name
+    (tmp_path / "empty").write_text("\n")
+    with pytest.raises(ib.BuildError, match="holds no adoption key"):
+        ib.read_adoption_key(tmp_path / "empty")
+    (tmp_path / "two").write_text(f"{key}\npla_{'x' * 32}\n")
+    with pytest.raises(ib.BuildError, match="more than one adoption key"):
+        ib.read_adoption_key(tmp_path / "two")

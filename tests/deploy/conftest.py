@@ -20,6 +20,7 @@ from pathlib import Path
 
 import pytest
 from deploykit import LAN_IP, REPO, Netns, root_python_version, run, target_wheelhouse
+from guestkit import guest_on_lan
 
 
 @pytest.fixture
@@ -52,6 +53,14 @@ def netns():
         yield ns
     finally:
         run(["ip", "netns", "del", name], check=False)
+
+
+@pytest.fixture
+def guest(netns):
+    """A phone on the router's LAN (lan0p moved out of the router namespace):
+    (its namespace, its MAC). Ask for it before the router boots."""
+    with guest_on_lan(netns) as phone:
+        yield phone
 
 
 @pytest.fixture

@@ -6,9 +6,14 @@ systemd-nspawn harness in the router namespace, a directory bound at
 /boot/porchlight standing in for the PORCHLIGHT FAT partition, an upstream
 namespace answering DHCP behind wan0 and the real admin on 127.0.0.1:
 
-    router ns (the container)                           upstream ns
-    lan0 10.77.0.1/24 (guests)   wan0 (DHCP) ──veth── eth0 192.0.2.1 (dnsmasq)
-    admin on 127.0.0.1:8137
+    guest ns (adoption test)      router ns (the container)                      upstream ns
+    eth0 ──veth── lan0 10.77.0.1/24    wan0 (DHCP) ──veth── eth0 192.0.2.1 (dnsmasq,
+                  admin on 127.0.0.1:8137                        lab internet host :80)
+
+Once adopted, the router is a gate for the guest namespace: DHCP from its
+dnsmasq, the probe sent to its portal, the login form, the probe passing
+(NAT out of the WAN it found) and the visit on the admin (guestkit.py, shared
+with test_deploy_guest_under_systemd.py).
 
 The base root comes from `deploy/build-image --base-only` (scripts/setup
 --tests); without it these tests skip, under PORCHLIGHT_REQUIRE_ALL=1 they fail.
@@ -29,8 +34,25 @@ from pathlib import Path
 
 import pytest
 import sqlalchemy as sa
-from deploykit import REPO, Netns, boot, run
+from deploykit import REPO, Browser, Netns, boot, run
+from guestkit import (
+    APPLE_SUCCESS,
+    CAPTIVE_API,
+    HOME_MARKER,
+    PORTAL,
+    allowed_macs,
+    captive,
+    captive_becomes,
+    dhcp_lease,
+    internet_host,
+    login_form,
+    new_guest_name,
+    wait_active,
+    wait_for_customer,
+)
 from porchlight_deploy.porchlight_txt import TEMPLATE
+
+from porchlight.lab.guest_dhcp import option_114
 
 pytestmark = [pytest.mark.root, pytest.mark.slow]
 
@@ -269,9 +291,14 @@ def _adopt_in_browser(netns: Netns, login: dict[str, str], folder: Path) -> None
             chromium.close()
 
 
-def test_adopted_from_the_routers_page(image_root, netns, upstream, admin, admin_login, tmp_path):
+def test_adopted_from_the_routers_page(
+    image_root, netns, guest, upstream, admin, admin_login, tmp_path
+):
     """No code: the router finds its WAN by DHCP, announces itself, waits; one
-    click on the Routers page and it enrolls by itself and pulls its config."""
+    click on the Routers page and it enrolls by itself and pulls its config.
+    Then it is a gate: a lab guest on its LAN gets a lease, its probe lands on
+    the portal, it logs in, the probe passes (NAT out of the WAN the router
+    found) and the visit reaches the admin through sync."""
     key = _admin_cli(tmp_path, "adoption-key", "--tenant", "demo", "--json")
     baked = tmp_path / "image.json"
     baked.write_text(
@@ -293,7 +320,9 @@ def test_adopted_from_the_routers_page(image_root, netns, upstream, admin, admin
         # the WAN is where DHCP answered: wan0 (lan0's peer lan0p answers nothing)
         assert "inet 192.0.2." in inside("ip -4 -o addr show dev wan0").stdout
         _adopt_in_browser(netns, admin_login, tmp_path)
+        clicked = time.monotonic()
         text = wait_for_answer(txt, seconds=120, after=txt.read_bytes().decode())
+        print(f"adopt click to gate ready under nspawn: {time.monotonic() - clicked:.0f} s")
         assert "status = enrolled" in text and "gate ready at Lab Café" in text, text
         states = inside("systemctl is-active porchlight-agent porchlight-portal porchlight-dnsmasq")
         assert states.stdout.split() == ["active"] * 3, states.stdout
@@ -312,4 +341,30 @@ def test_adopted_from_the_routers_page(image_root, netns, upstream, admin, admin
             time.sleep(2)
         engine.dispose()
         assert etag, "the adopted router never reported a config"
+        with internet_host(upstream, UPSTREAM_IP):
+            started = time.monotonic()
+            _guest_logs_in(inside, guest, admin_login, netns, tmp_path)
+            print(f"guest lease to visit on the admin: {time.monotonic() - started:.0f} s")
     assert "porchlight-agent ready" in log.read_text()
+
+
+def _guest_logs_in(inside, guest: tuple[Netns, str], login, netns: Netns, folder: Path) -> None:
+    """A phone on the adopted router's LAN, from DHCP to its visit on the admin."""
+    guest_ns, mac = guest
+    wait_active(inside)
+    lease = dhcp_lease(guest_ns, folder)
+    assert lease.get("ip", "").startswith("10.77.0.") and lease.get("router") == "10.77.0.1"
+    assert option_114(lease) == CAPTIVE_API
+    phone = Browser(guest_ns.name, folder / "guest-cookies.txt")
+    probe = f"http://{UPSTREAM_IP}/hotspot-detect.html"
+    status, location, body = phone.http(probe)  # captured: the phone opens its login sheet
+    assert status == 302 and location.startswith(PORTAL), (status, location)
+    assert body != APPLE_SUCCESS and captive(phone) is True
+    portal_url, page = phone.follow(probe)
+    name = new_guest_name()
+    login_form(phone, portal_url, page, name)
+    assert mac in allowed_macs(inside)
+    assert phone.http(probe) == (200, "", APPLE_SUCCESS)  # passes: the login sheet closes
+    assert HOME_MARKER in phone.http(f"http://{UPSTREAM_IP}/")[2]
+    assert captive_becomes(phone, False)
+    wait_for_customer(netns, login, name, folder, seconds=90)

@@ -183,6 +183,7 @@ class KernelSync:
             view = self._read(conn, now)
         ended = self._expire_and_account(view.open_rows, table, now)
         view.open_rows = [row for row in view.open_rows if row[0] not in ended]
+        self._forget_counters(view.open_rows, touched)
         want = self.desired(now, view)
         changes = diff(want, self._managed(table))
         with self.lock:
@@ -237,6 +238,15 @@ class KernelSync:
                     if sessions.end_session(self.db, session, now, reason):
                         ended.add(row[0])
         return ended
+
+    def _forget_counters(self, live: list[tuple[Any, ...]], touched: set[tuple[str, str]]) -> None:
+        """Keep last-seen counters only for open sessions (and what logins added meanwhile):
+        per-guest state stays the size of the venue, not of every phone ever seen."""
+        keep = {row[1] for row in live} | {row[2] for row in live if row[2]}
+        keep |= {key for name, key in touched if name in ("allowed", "rx4")}
+        with self.lock:
+            for key in [key for key in self._counters if key not in keep]:
+                del self._counters[key]
 
     def _delta(self, key: str, element: SetElement | None) -> tuple[int, int]:
         if not key:

@@ -163,6 +163,17 @@ def test_idle_timeout_and_byte_counters(gate, db, kernel, clock):
     assert MAC not in kernel.sets["allowed"]
 
 
+def test_counters_are_kept_only_for_sessions_still_open(gate, kernel, clock):
+    """Per-guest state is the venue's size: a guest who left leaves no counter behind."""
+    gate.authorize(MAC, IP, login())
+    kernel.traffic("allowed", MAC, 4, 500)
+    gate.reconcile()
+    assert {MAC, IP} <= set(gate._counters)
+    gate.deauthorize(MAC)
+    gate.reconcile()
+    assert not {MAC, IP} & set(gate._counters)
+
+
 def test_clock_jump_back_does_not_inflate_remaining_time(gate, clock):
     gate.authorize(MAC, IP, login())
     clock.now -= 10 * 86400

@@ -1,9 +1,11 @@
 """Exports and the Downloads page (blueprint ``exports``).
 
 - ``POST /exports`` (``exports.create``): from the customer list, fields
-  ``scope`` (selected | filtered | all), ``ids`` (comma-separated),
-  ``filters`` (the list's query string), ``format`` (xlsx | csv). Queues an
-  export job with the requester's location scope fixed at that moment.
+  ``scope`` (selected | filtered | all), ``filters`` (the list's query
+  string), ``format`` (xlsx | csv), ``purpose`` (marketing). At most
+  `immediate.IMMEDIATE_MAX_ROWS` rows: the file itself, at once (recorded on
+  Downloads); more, or too slow: an export job with the requester's location
+  scope and time zone fixed at that moment.
 - ``GET /downloads``: the requester's exports (owners: everyone's) with time,
   status, rows, progress and expiry, and their recent imports.
 - ``GET /downloads/<id>``: the file, while it has not expired.

@@ -5,7 +5,10 @@ Job params: ``scope`` (selected | filtered | all), ``format`` (xlsx | csv),
 selected customer ids), ``location_scope`` (None: the whole tenant; else the
 manager's location ids, fixed when the export was asked for) and ``lang``
 (the requester's language for headers and labels); ``purpose`` "marketing"
-keeps only customers with a current marketing consent.
+keeps only customers with a current marketing consent; ``zone`` the time
+zone of its file name and times (`zone_for`, fixed when asked). The file is
+named after the time it was asked for, in that zone
+(``customers-2026-12-06-1930.xlsx``); on disk the job id is appended.
 """
 
 from __future__ import annotations

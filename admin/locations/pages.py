@@ -26,6 +26,7 @@ from porchlight.admin import schema
 from porchlight.admin.audit import audit
 from porchlight.admin.db import get_engine, utcnow
 from porchlight.admin.locations.routers import location_routers
+from porchlight.admin.locations.wifi_card import clean_wifi
 from porchlight.admin.scope import (
     current_tenant_id,
     location_or_404,
@@ -33,6 +34,7 @@ from porchlight.admin.scope import (
     visible_location_ids,
 )
 from porchlight.admin.sync.enrollment import router_status
+from porchlight.admin.sync.location_config import build_location_config
 from porchlight.phones import country_for_zone
 
 log = logging.getLogger(__name__)
@@ -68,6 +70,19 @@ def day_names() -> dict[str, str]:
         "fri": _("Friday"),
         "sat": _("Saturday"),
         "sun": _("Sunday"),
+    }
+
+
+def channel_names() -> dict[str, str]:
+    return {
+        "form": _("Form"),
+        "click": _("Click-through"),
+        "voucher": _("Voucher"),
+        "returning": _("Returning device"),
+        "zalo": "Zalo",
+        "facebook": "Facebook",
+        "google": "Google",
+        "line": "LINE",
     }
 
 
@@ -113,13 +128,25 @@ def clean_location(form: Any, locale: str = "en") -> tuple[dict[str, Any], dict[
             continue
         hours[day] = [[opens, closes]]
     values["opening_hours"] = hours or None
+    wifi, wifi_errors = clean_wifi(form)
+    values.update(wifi)
+    errors.update(wifi_errors)
     return values, errors
 
 
 def form_from_row(row: Any) -> dict[str, str]:
     values = {
         key: str(getattr(row, key) or "")
-        for key in ("name", "address", "province", "postal_code", "country", "timezone")
+        for key in (
+            "name",
+            "address",
+            "province",
+            "postal_code",
+            "country",
+            "timezone",
+            "wifi_ssid",
+            "wifi_password",
+        )
     }
     for day, spans in (row.opening_hours or {}).items():
         if not spans:
@@ -218,12 +245,16 @@ def show(location_id: int) -> ResponseReturnValue:
                 schema.portal_settings.c.location_id == location_id
             )
         ).scalar()
+        channels = build_location_config(conn, location_id)[0]["portal"]["channels"]
+    names = channel_names()
     return render_template(
         "locations/show.html",
         location=location,
         routers=routers,
         batches=batches,
         guest_version=guest_version,
+        channels=channels,
+        ways_in=[names.get(c, c) for c in channels],
         day_names=day_names(),
         days=DAYS,
         countries=dict(countries(str(get_locale() or "en"))),

@@ -23,8 +23,9 @@ from sqlalchemy.engine import Connection
 from porchlight.admin import schema
 from porchlight.admin.audit import audit
 from porchlight.admin.db import get_engine, utcnow
-from porchlight.admin.i18n import fmt_date, fmt_duration_long, zone
+from porchlight.admin.i18n import zone
 from porchlight.admin.scope import location_or_404, require_role
+from porchlight.admin.sync.location_config import build_location_config
 
 log = logging.getLogger(__name__)
 
@@ -145,10 +146,13 @@ def _batches(conn: Connection, location_id: int) -> list[Any]:
 
 
 def _index_page(location: Any, batches: list[Any], values: Any, errors: dict[str, str]) -> Any:
+    with get_engine().connect() as conn:
+        channels = build_location_config(conn, location.id)[0]["portal"]["channels"]
     return (
         render_template(
             "vouchers/index.html",
             location=location,
+            voucher_on="voucher" in channels,
             batches=batches,
             values=values,
             errors=errors,
@@ -242,59 +246,59 @@ def batch(location_id: int, batch_id: int) -> ResponseReturnValue:
     )
 
 
+def _card_setup(conn: Connection, location: Any, row: Any) -> tuple[Any, bool]:
+    """(the cards' words in the location's language, whether guests can use codes now)."""
+    from porchlight.admin.locations.guest_page_settings import current_settings
+    from porchlight.admin.locations.wifi_card import card_words
+
+    portal = current_settings(conn, location.id)["portal"]
+    words = card_words(location, row, portal.get("venue_name") or location.name)
+    return words, "voucher" in portal.get("channels", [])
+
+
 @bp.route("/<int:batch_id>/print")
 @require_role()
 def cards(location_id: int, batch_id: int) -> ResponseReturnValue:
-    from porchlight.admin.locations.guest_page_settings import current_settings
+    from porchlight.admin.locations.wifi_card import qr_svg
 
     with get_engine().connect() as conn:
         location = location_or_404(conn, location_id)
         row = _batch_or_404(conn, location_id, batch_id)
         codes = _codes(conn, batch_id)
-        portal = current_settings(conn, location_id)["portal"]
+        words, voucher_on = _card_setup(conn, location, row)
     unused = [c for c in codes if request.args.get("all") or c["uses"] < row.max_uses]
     return render_template(
-        "vouchers/cards.html", location=location, batch=row, codes=unused, portal=portal
+        "vouchers/cards.html",
+        location=location,
+        batch=row,
+        codes=unused,
+        words=words,
+        qr=qr_svg(words.uri) if words.uri else None,
+        voucher_on=voucher_on,
     )
-
-
-def card_terms(batch: Any, location: Any) -> str:
-    """The terms line of a card, as the cards page writes it."""
-    parts = [fmt_duration_long(batch.duration_seconds)]
-    if batch.max_devices > 1:
-        parts.append(_("%(n)s devices", n=batch.max_devices))
-    if batch.max_uses > 1:
-        parts.append(_("%(n)s logins", n=batch.max_uses))
-    if batch.expires_at:
-        parts.append(_("until %(d)s", d=fmt_date(batch.expires_at, location.timezone)))
-    return " · ".join(parts)
 
 
 @bp.route("/<int:batch_id>/cards.pdf")
 @require_role()
 def cards_pdf(location_id: int, batch_id: int) -> ResponseReturnValue:
     """The cards page as a PDF (A4, 10 cards a page); the download is audited."""
-    from porchlight.admin.locations.guest_page_settings import current_settings
-    from porchlight.admin.locations.vouchers_pdf import CardTexts, render_cards
+    from porchlight.admin.locations.vouchers_pdf import render_cards
 
     with get_engine().begin() as conn:
         location = location_or_404(conn, location_id)
         row = _batch_or_404(conn, location_id, batch_id)
         codes = _codes(conn, batch_id)
-        portal = current_settings(conn, location_id)["portal"]
+        words, _voucher_on = _card_setup(conn, location, row)
         every = bool(request.args.get("all"))
         unused = [c["code"] for c in codes if every or c["uses"] < row.max_uses]
-        texts = CardTexts(
-            venue=portal.get("venue_name") or location.name,
-            label="Wi-Fi · " + _("Voucher code"),
-            terms=card_terms(row, location),
+        notice = _("This batch is voided: these codes no longer work.") if row.voided_at else None
+        pdf = render_cards(
+            unused,
+            words,
             title=_("Voucher cards") + f" · {location.name} · #{batch_id}",
-            notice=_("This batch is voided: these codes no longer work.")
-            if row.voided_at
-            else None,
+            notice=notice,
             empty=_("Every code of this batch is used up."),
         )
-        pdf = render_cards(unused, texts)
         audit(conn, "voucher_batch_pdf", "voucher_batch", batch_id, {"cards": len(unused)})
     return Response(
         pdf,

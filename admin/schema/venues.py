@@ -19,6 +19,12 @@ locations = sa.Table(
     sa.Column("country", sa.String(2), nullable=False, server_default="VN"),
     sa.Column("timezone", sa.String(64), nullable=False, server_default="Asia/Ho_Chi_Minh"),
     sa.Column("opening_hours", sa.JSON),
+    # the venue's Wi-Fi, printed on voucher cards (no password: an open network)
+    sa.Column("wifi_ssid", sa.String(32)),
+    sa.Column("wifi_password", sa.String(64)),
+    # the ways in until the guest page is first saved; NULL: today's defaults
+    # (location_config.NEW_LOCATION_CHANNELS); migration 0012 kept the old four
+    sa.Column("default_channels", sa.JSON),
     sa.Column("archived_at", UTCDateTime()),
     created(),
     sa.Column("updated_at", UTCDateTime(), nullable=False),

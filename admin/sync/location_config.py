@@ -28,17 +28,26 @@ SETTINGS_KEYS = ("portal", "tags", "session", "walled_garden", "lan")
 WELCOME = in_every_language("default_welcome")
 WIFI_TERMS = in_every_language("default_wifi_terms")
 MARKETING = in_every_language("default_marketing")
+# A new location asks for the form (and welcomes devices back); click-through,
+# vouchers and social logins are turned on by the venue. Locations made before
+# migration 0012 keep what they had in `locations.default_channels`.
+NEW_LOCATION_CHANNELS = ("form", "returning")
 
 
-def default_settings(venue_name: str) -> dict[str, Any]:
-    """What a location without saved settings gets (the `SETTINGS_KEYS` part)."""
+def default_settings(venue_name: str, channels: Any = None) -> dict[str, Any]:
+    """What a location without saved settings gets (the `SETTINGS_KEYS` part).
+
+    `channels` is the location's `default_channels` (None: a new location's).
+    """
+    if not isinstance(channels, list) or not all(isinstance(c, str) for c in channels):
+        channels = list(NEW_LOCATION_CHANNELS)
     return {
         "portal": {
             "venue_name": venue_name[:100],
             "logo_url": None,
             "colors": {"primary": "#0f766e", "background": "#f8fafc"},
             "welcome": dict(WELCOME),
-            "channels": ["form", "click", "voucher", "returning"],
+            "channels": list(channels),
             "fields": {"name": "required", "phone": "required", "email": "optional"},
             "consents": [
                 {
@@ -145,13 +154,14 @@ def build_location_config(conn: Connection, location_id: int) -> tuple[dict[str,
             locations.c.country,
             locations.c.timezone,
             locations.c.tenant_id,
+            locations.c.default_channels,
         ).where(locations.c.id == location_id)
     ).first()
     if location is None:
         raise PorchlightError(f"no location with id {location_id}")
     retention = privacy_settings.load(conn, int(location.tenant_id))
     row = latest_settings(conn, location_id)
-    defaults = default_settings(location.name)
+    defaults = default_settings(location.name, location.default_channels)
     settings = row.settings if row is not None and isinstance(row.settings, dict) else {}
     portal = _merge(defaults["portal"], settings.get("portal"))
     if not portal.get("venue_name"):

@@ -148,7 +148,8 @@ def test_guest_page_change_and_voucher_reach_the_lab_router(
     page_url = f"{admin}/locations/{location_id}/guest-page"
     values = form_values(s.get(page_url, timeout=10).text, "settings-form")
     welcome = f"Xin chào phòng lab {int(time.time())}"
-    values.update(welcome_vi=welcome, color_primary="#7c3aed")
+    # vouchers are opt-in on a new location: the owner turns them on with the text
+    values.update(welcome_vi=welcome, color_primary="#7c3aed", channel_voucher="on")
     saved = s.post(page_url, data=values, timeout=10)
     assert saved.history and saved.history[0].status_code == 302, saved.text[:500]  # saved
     assert 'data-testid="form-error"' not in saved.text

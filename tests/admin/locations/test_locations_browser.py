@@ -90,4 +90,4 @@ def test_make_vouchers_and_see_the_cards(page: Any, live: str, world: Any, engin
         made = set(conn.execute(sa.select(schema.vouchers.c.code)).scalars())
     shown = {cards.nth(i).locator(".vc-code").inner_text() for i in range(6)}
     assert shown == made
-    assert "3 hours" in cards.first.inner_text() or "3 hr" in cards.first.inner_text()
+    assert "3 giờ" in cards.first.inner_text()  # Q1 is in Vietnam: its cards speak Vietnamese

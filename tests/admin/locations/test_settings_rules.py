@@ -153,7 +153,8 @@ def test_bad_colors_are_refused(raw: str) -> None:
 
 
 def test_channels_follow_the_order_given_and_one_is_needed() -> None:
-    values = form(order_click="1", order_form="2", order_voucher="3")
+    values = form(channel_click="on", channel_voucher="on")
+    values.update(order_click="1", order_form="2", order_voucher="3", order_returning="4")
     settings, errors = ps.clean_form(values, base())
     assert errors == {}
     assert settings["portal"]["channels"] == ["click", "form", "voucher", "returning"]

@@ -76,7 +76,8 @@ def test_owner_downloads_the_cards_as_a_pdf(
     assert len(made) == 23
     missing = [c for c in made if c not in text]
     assert not missing, f"codes missing from the PDF: {missing}"
-    assert "2 hours" in text and "3 devices" in text and "Q1" in text
+    # the cards speak the location's language (Q1 is in Vietnam), not the owner's English
+    assert "2 giờ" in text and "3 thiết bị" in text and "Q1" in text
     assert text.index(made[0]) < text.index(made[-1])  # in code order, like the page
     with engine.connect() as conn:
         audited = conn.execute(
@@ -100,16 +101,23 @@ def test_a_manager_of_another_location_gets_404(
     assert own.status_code == 404
 
 
-def test_a_thai_users_pdf_embeds_the_thai_font(
-    app: Any, owner_client: Any, tok: Any, world: Any, factory: Any
+def test_the_thai_font_follows_the_locations_language_not_the_users(
+    app: Any, owner_client: Any, tok: Any, world: Any, factory: Any, engine: Any
 ) -> None:
     batch = _generate(owner_client, tok, world.q1, 2)
-    english = PdfReader(io.BytesIO(owner_client.get(batch + "/cards.pdf").get_data()))
-    assert not any("NotoSansThai" in f for f in _fonts(english))
-
     thai = factory.user(world.tenant_id, "owner", locale="th")
     client = sign_in(app.test_client(), thai)
-    response = client.get(batch + "/cards.pdf")
+    vietnamese = PdfReader(io.BytesIO(client.get(batch + "/cards.pdf").get_data()))
+    assert not any("NotoSansThai" in f for f in _fonts(vietnamese))  # a Thai user, a VN venue
+
+    with engine.begin() as conn:
+        conn.execute(
+            schema.locations.update()
+            .where(schema.locations.c.id == world.q3)
+            .values(country="TH", timezone="Asia/Bangkok")
+        )
+    batch = _generate(owner_client, tok, world.q3, 2)
+    response = owner_client.get(batch + "/cards.pdf")  # an English owner, a Thai venue
     assert response.status_code == 200
     reader = PdfReader(io.BytesIO(response.get_data()))
     assert len(reader.pages) == 1

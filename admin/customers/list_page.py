@@ -42,6 +42,7 @@ from porchlight.admin.customers.search_plan import (
     SearchHits,
     capped_count,
     counts_matches,
+    pg_hits,
     sqlite_hits,
 )
 from porchlight.admin.customers.selection import change as change_selection
@@ -93,10 +94,11 @@ def tenant_region(conn: Connection, tenant_id: int) -> str:
 
 
 def search_hits(conn: Connection, q: str | None) -> SearchHits | None:
-    """SQLite: the search's matching ids, or dense (admin/customers/search_plan.py)."""
-    if q and uses_name_index(q, conn.dialect.name):
-        return sqlite_hits(conn, search_key(q))
-    return None
+    """Dense or few (SQLite: the matching ids), admin/customers/search_plan.py."""
+    dialect = conn.dialect.name
+    if not q or not uses_name_index(q, dialect, SearchHits(dense=False)):
+        return None
+    return sqlite_hits(conn, search_key(q)) if dialect == "sqlite" else pg_hits(conn, search_key(q))
 
 
 def _page_ids(

@@ -38,7 +38,9 @@ from porchlight.admin.customers.search_plan import (
     MIN_INDEXED,
     SearchHits,
     fts_match,
+    like_pattern,
     row_check,
+    search_doc_column,
     search_fts,
 )
 from porchlight.admin.customers.search_text import fold
@@ -111,11 +113,14 @@ def is_exact_lookup(q: str) -> bool:
 
 
 def uses_name_index(q: str | None, dialect: str | None, hits: SearchHits | None = None) -> bool:
-    """Whether `text_condition` looks `q` up in SQLite's ``customers_search_fts``
-    (or takes the ids it found), rather than checking customers row by row."""
-    if dialect != "sqlite" or not q or is_exact_lookup(q) or (hits is not None and hits.dense):
+    """Whether the search index drives the query (the tenant's indexes hidden):
+    SQLite's ``customers_search_fts`` (or the ids it found), PostgreSQL's trigram
+    index when `hits` says few match; else customers are checked row by row."""
+    if not q or is_exact_lookup(q) or (hits is not None and hits.dense):
         return False
-    return len(search_key(q)) >= MIN_INDEXED
+    if dialect == "postgresql" and hits is None:  # the planner chooses (counts, exports)
+        return False
+    return dialect in ("sqlite", "postgresql") and len(search_key(q)) >= MIN_INDEXED
 
 
 def search_key(q: str) -> str:
@@ -139,8 +144,10 @@ def text_condition(
 
     SQLite joins ``customers_search_fts`` for 3+ characters (trigram), or takes
     `hits` (admin/customers/search_plan.py: the ids it found, or dense: check each
-    row's stored document); PostgreSQL its GIN-indexed ``pl_search_doc``; shorter
-    text is checked row by row.
+    row's stored document); PostgreSQL its GIN-indexed ``search_doc`` column
+    (migration 0014: ``pl_search_doc`` stored), which the planner walks along the
+    sort index or looks up in the trigram index as the numbers say; shorter text
+    is checked row by row.
     """
     if _exact_phone(q):
         phone = try_normalize_phone(q, region)
@@ -149,7 +156,7 @@ def text_condition(
     if _EMAIL.match(q.strip()):
         return c.c.email == q.strip().lower()
     key = search_key(q)
-    like = f"%{_like_escape(key)}%"
+    like = like_pattern(key)
     if dialect == "sqlite":
         if hits is not None and hits.ids is not None and len(key) >= MIN_INDEXED:
             return hits.id_condition(c.c.id)
@@ -158,8 +165,9 @@ def text_condition(
             # materializing 400,000 ids first
             return sa.and_(search_fts.c.rowid == c.c.id, fts_match(key))
         return row_check(key, c.c.id)
-    # PostgreSQL, or one or two characters (no trigram): checked row by row while the
-    # list walks its sort index, which stops after a page ("d" matches most customers).
+    if dialect == "postgresql":  # the stored document (migration 0014), GIN-indexed
+        return search_doc_column().like(like, escape="\\")
+    # No dialect given: each row folded again (either database).
     doc = sa.func.pl_search_doc(c.c.name, c.c.email, c.c.external_code, c.c.phone)
     return doc.like(like, escape="\\")
 

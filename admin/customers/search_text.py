@@ -7,9 +7,12 @@ A customer's search document is its folded name, e-mail, POS code and phone
 (national form, so the last digits are where people expect them), joined by
 `` | ``. SQLite keeps the documents in ``customers_search_fts`` (FTS5
 trigram, filled by triggers through the ``pl_search_doc`` function that
-`register_sqlite` adds to every connection); PostgreSQL indexes the same
-expression (function ``pl_search_doc``, pg_trgm GIN), whose ``translate``
-table `pg_translate_table` builds from `fold` itself, so both agree.
+`register_sqlite` adds to every connection); PostgreSQL stores the same
+document in ``customers.search_doc``, a generated column of the SQL function
+``pl_search_doc`` (migration 0014: normalize NFD, the same marks dropped,
+NFC, đ, lower, spaces: the steps of `fold`), with a pg_trgm GIN index.
+`pg_translate_table` built migration 0009's former function (kept for its
+history and 0014's downgrade).
 """
 
 from __future__ import annotations

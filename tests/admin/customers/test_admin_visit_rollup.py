@@ -163,4 +163,4 @@ def test_seed_keeps_the_name_search_index(engine):
                 sa.text("SELECT indexname FROM pg_indexes WHERE tablename = 'customers'")
             ).scalars()
         )
-    assert "ix_customers_name_trgm" in names
+    assert "ix_customers_search_doc_trgm" in names  # migration 0014's

@@ -128,3 +128,23 @@ def test_one_or_two_characters_are_listed_not_counted(
         assert got["match_text"] == text and got["matching"] is None, q
         assert got["everyone"] == 9
     assert len(every_page(client, "?q=ng")) == 7  # every Nguyễn
+
+
+@pytest.mark.both_dbs
+def test_postgresql_stores_the_document_python_folds(engine, world, factory, db_kind):
+    """Migration 0014's pl_search_doc (normalize, marks, đ, lower, spaces) writes the
+    same document as admin/customers/search_text.py, odd letters included."""
+    if db_kind != "pg":
+        pytest.skip("the stored search_doc column is PostgreSQL's")
+    from porchlight.admin.customers.search_text import search_doc
+
+    odd = ["ĐẶNG THỊ LAN", "  Ngọc \t Bình ", "Ệ Ỗ ẞ", "Łukasz Ørsted", "Zoë Ångström",
+           "ﬁ ligature", "Ａ fullwidth", "สมชาย ใจดี", 'Ann "Q" Lee*']  # fmt: skip
+    expected = {}
+    for i, name in enumerate(odd):
+        phone, email = f"+8491234{i:04d}", f"A{i}@X.vn"
+        cid = factory.customer(world.tenant_id, name, phone=phone, email=email)
+        expected[cid] = search_doc(name, email, None, phone)
+    with engine.connect() as conn:
+        stored = dict(conn.exec_driver_sql("SELECT id, search_doc FROM customers").all())
+    assert {cid: stored[cid] for cid in expected} == expected

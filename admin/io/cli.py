@@ -142,19 +142,29 @@ def _filter_args(conn: Connection, tenant_id: int, args: argparse.Namespace) -> 
 
 def _cmd_export(args: argparse.Namespace) -> int:
     from porchlight.admin.db import engine_from_env, utcnow
-    from porchlight.admin.io.exports.job import base_name_for, export_customers
+    from porchlight.admin.io.exports.job import export_customers, zone_for
+    from porchlight.admin.io.exports.local_time import file_stem
 
     engine: Engine = engine_from_env()
     with engine.connect() as conn:
         tenant_id = _tenant(conn, args.tenant)
         query_string = _filter_args(conn, tenant_id, args)
+        scope = "filtered" if query_string else "all"
+        zone = zone_for(conn, tenant_id, scope, query_string, None)
+    stem = file_stem(utcnow(), zone)  # local time, as the web's files
+    disk, n = stem, 1
+    while any(Path(args.out, f"{disk}.{ext}").exists() for ext in (args.format, "zip")):
+        n += 1
+        disk = f"{stem}-{n}"  # a second export within the minute keeps the first
     result = export_customers(
         engine,
         tenant_id=tenant_id,
-        scope="filtered" if query_string else "all",
+        scope=scope,
         fmt=args.format,
         out_dir=Path(args.out),
-        base_name=base_name_for(utcnow()),
+        base_name=stem,
+        disk_name=disk,
+        zone=zone,
         lang=args.lang,
         filters_qs=query_string,
         purpose="marketing" if args.marketing else None,

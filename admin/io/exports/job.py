@@ -16,7 +16,6 @@ from __future__ import annotations
 import logging
 from collections.abc import Callable, Iterator, Sequence
 from contextlib import contextmanager
-from datetime import datetime
 from pathlib import Path
 from typing import Any
 from zoneinfo import ZoneInfo
@@ -195,11 +194,6 @@ def export_customers(
     with engine.begin() as conn:
         audit_export(conn, tenant_id, user_id, result["path"], details)
     return result
-
-
-def base_name_for(now: datetime, job_id: int | None = None) -> str:
-    stamp = now.strftime("%Y%m%d-%H%M%S")
-    return f"customers-{stamp}" + (f"-{job_id}" if job_id is not None else "")
 
 
 def run_export_job(engine: Engine, job: jobs.Job, data_dir: str | Path) -> None:

@@ -5,6 +5,7 @@ from __future__ import annotations
 import json
 import zipfile
 from pathlib import Path
+from zoneinfo import ZoneInfo
 
 import sqlalchemy as sa
 from builders import KIOTVIET_HEADERS, kiotviet_row, write_xlsx
@@ -97,3 +98,23 @@ def test_worker_once(engine, world, tmp_path, monkeypatch):
         row = conn.execute(sa.select(schema.jobs).where(schema.jobs.c.id == job_id)).one()
     assert row.status == "done" and Path(row.file_path).is_file()
     assert str(tmp_path / "data") in row.file_path
+
+
+def test_cli_files_are_named_in_local_time_and_never_overwritten(
+    engine, world, factory, tmp_path, monkeypatch, capsys
+):
+    from porchlight.admin.db import utcnow
+    from porchlight.admin.io.exports.local_time import file_stem
+
+    use_db(monkeypatch, engine, tmp_path)
+    factory.customer(world.tenant_id, "Lan", phone="+84912000001")
+    out = tmp_path / "exports"
+    args = ["admin", "export", "--tenant", "acme", "--format", "csv", "--out", str(out), "--json"]
+    before = utcnow()
+    assert main(args) == 0 and main(args) == 0
+    first, second = (json.loads(line) for line in capsys.readouterr().out.splitlines())
+    stems = {file_stem(t, ZoneInfo("Asia/Ho_Chi_Minh")) for t in (before, utcnow())}
+    assert first["file_name"][: -len(".csv")] in stems
+    if second["file_name"] == first["file_name"]:  # the same minute
+        assert Path(second["path"]).name == first["file_name"][: -len(".csv")] + "-2.csv"
+    assert len(list(out.iterdir())) == 2  # the second export kept the first

@@ -65,3 +65,27 @@ def test_thai_cards_on_screen_join_the_wifi(page: Any, engine: Any, world: Any) 
     assert read == {"WIFI:S:ร้านกาแฟ Q3;T:WPA;P:chai\\;yen\\,2026;;"}
     page.emulate_media(media="print")
     page.screenshot(path=str(ARTIFACTS / "voucher-cards-th-print.png"), full_page=True)
+
+
+@pytest.mark.parametrize("locale", ["vi", "th", "en"])
+def test_the_location_pages_with_the_wifi_and_ways_in_fit_a_phone(
+    browser: Any, app: Any, world: Any, serve_wsgi: Any, password: str, factory: Any, locale: str
+) -> None:
+    user = factory.user(world.tenant_id, "owner", locale=locale)
+    live = str(serve_wsgi(app))
+    tab = browser.new_page(viewport={"width": 390, "height": 844}, device_scale_factor=2)
+    tab.goto(live + "/login")
+    tab.fill("input[name=email]", user["email"])
+    tab.fill("input[name=password]", password)
+    tab.click("button[type=submit]")
+    tab.wait_for_url(re.compile(r"^(?!.*login).*$"))
+    ARTIFACTS.mkdir(exist_ok=True)
+    for name, path in (
+        ("show", f"/locations/{world.q1}"),
+        ("edit", f"/locations/{world.q1}/edit"),
+        ("vouchers", f"/locations/{world.q1}/vouchers"),
+    ):
+        tab.goto(live + path)
+        assert tab.evaluate("document.documentElement.scrollWidth <= window.innerWidth"), path
+        tab.screenshot(path=str(ARTIFACTS / f"location-{name}-{locale}-390.png"), full_page=True)
+    tab.close()

@@ -14,6 +14,8 @@ from werkzeug.middleware.proxy_fix import ProxyFix
 
 from porchlight.admin import audit, auth, dashboard, i18n, metrics, team
 from porchlight.admin.auth import login_manager
+from porchlight.admin.chat import settings_page as chat_settings_page
+from porchlight.admin.chat import webhook_routes as chat_webhooks
 from porchlight.admin.config import AdminConfig
 from porchlight.admin.customers import groups, list_page, merge, segments
 from porchlight.admin.customers import page as customer_page
@@ -30,6 +32,8 @@ log = logging.getLogger(__name__)
 csrf = CSRFProtect()
 # The router API authenticates each request with a device token, not a session cookie.
 csrf.exempt(sync_api.bp)
+# Zalo and Meta sign their webhook deliveries (admin/chat/webhook_routes.py).
+csrf.exempt(chat_webhooks.bp)
 
 # Each area is a module exposing `bp` (a Blueprint). Areas add their own line.
 BLUEPRINTS: list[Blueprint] = [
@@ -51,6 +55,8 @@ BLUEPRINTS: list[Blueprint] = [
     metrics.bp,
     team.bp,
     segments.bp,
+    chat_webhooks.bp,
+    chat_settings_page.bp,
 ]
 
 # Content-Security-Policy: nothing from other origins, no inline script.

@@ -71,11 +71,13 @@ def render_success(
     config: dict[str, Any], lang: str, client: dict[str, Any] | None
 ) -> BaseResponse:
     remaining = (client or {}).get("seconds_remaining")
+    session_id = (client or {}).get("session_id")
     body = page.render_success(
         config,
         lang,
         seconds_remaining=remaining if isinstance(remaining, int) else None,
         logo_src=logo_src(config),
+        session_id=session_id if isinstance(session_id, str) else None,
     )
     return _html(body)
 

@@ -6,14 +6,19 @@
   Official Account Manager) for a customer whose newest ``line_follow``
   answer is yes, whose LINE user id the login gave, at a location that named
   its OA's user id (``portal.chat.line_chat_id``);
+- Messenger: the Page's inbox in Meta Business Suite opened on the customer's
+  conversation (``business.facebook.com/latest/inbox/all?asset_id=<Page id>
+  &selected_item_id=<PSID>``), once the Page's webhook told their page-scoped
+  id (admin/chat/messenger.py: the guest opened the venue's m.me link);
 - WhatsApp: ``https://wa.me/<E.164 digits>`` for a mobile number.
 
-Messenger is not offered: a page's conversation is keyed by a page-scoped id
-that Facebook Login does not give (it gives an app-scoped one).
+Facebook Login alone gives no Messenger button: its id is app-scoped, and a
+Page's conversation is keyed by the page-scoped one.
 """
 
 from __future__ import annotations
 
+import urllib.parse
 from collections.abc import Mapping, Sequence
 from typing import Any
 
@@ -47,11 +52,13 @@ def chat_links(
     channels: Sequence[str],
     follows: Mapping[str, tuple[bool, int | None]],
     line_chat_ids: Mapping[int, str],
+    messenger: tuple[str, str] | None = None,
 ) -> list[dict[str, str]]:
     """``[{platform, label, url}]`` for one customer (pure: the page and tests call it).
 
     `follows` maps a follow purpose to (newest answer, its location id);
-    `line_chat_ids` maps a location id to its OA's user id.
+    `line_chat_ids` maps a location id to its OA's user id; `messenger` is
+    (Page id, PSID) when the Page's webhook named the customer.
     """
     links: list[dict[str, str]] = []
     number = _mobile(phone)
@@ -68,6 +75,11 @@ def chat_links(
         if LINE_USER_ID.match(line_user):
             url = f"https://chat.line.biz/{oa_user}/chat/{line_user}"
             links.append({"platform": "line", "label": "LINE", "url": url})
+    if messenger is not None:
+        page_id, psid = messenger
+        query = urllib.parse.urlencode({"asset_id": page_id, "selected_item_id": psid})
+        url = f"https://business.facebook.com/latest/inbox/all?{query}"
+        links.append({"platform": "messenger", "label": "Messenger", "url": url})
     if number is not None:
         url = f"https://wa.me/{number.country_code}{number.national_number}"
         links.append({"platform": "whatsapp", "label": "WhatsApp", "url": url})
@@ -100,4 +112,10 @@ def links_for(conn: Connection, row: Any, channels: Sequence[str], scope: Any) -
             found = chat_settings(settings.settings).get("line_chat_id")
             if found:
                 line_chat_ids[location_id] = found
-    return chat_links(row.phone, row.social_id, channels, follows, line_chat_ids)
+    m = schema.messenger_contacts.c
+    query = sa.select(m.page_id, m.psid).where(m.customer_id == int(row.id))
+    if scope is not None:
+        query = query.where(m.location_id.in_(scope))
+    contact = conn.execute(query.order_by(m.linked_at.desc()).limit(1)).first()
+    messenger = (str(contact.page_id), str(contact.psid)) if contact is not None else None
+    return chat_links(row.phone, row.social_id, channels, follows, line_chat_ids, messenger)

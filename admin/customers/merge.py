@@ -1,7 +1,7 @@
 """Merge two customers (blueprint ``customers_merge``): one person, one row.
 
 The customer whose page you are on is kept; the duplicate's visits,
-devices, consents, tags, channels and per-location counters move to it, its
+devices, consents, tags, channels, Messenger contacts and per-location counters move to it, its
 counters are added, empty fields are filled from it, and it is deleted — all
 in one transaction, audited.
 """
@@ -52,6 +52,17 @@ def find_other(conn: Connection, tenant_id: int, keep_id: int, text: str) -> lis
     )
 
 
+def _move_messenger_contacts(conn: Connection, keep_id: int, drop_id: int) -> None:
+    """A PSID per Page: the kept customer's wins; the rest move (the drop's go with it)."""
+    mc = schema.messenger_contacts.c
+    pages = sa.select(mc.page_id).where(mc.customer_id == keep_id)
+    conn.execute(
+        schema.messenger_contacts.update()
+        .where(mc.customer_id == drop_id, mc.page_id.not_in(pages))
+        .values(customer_id=keep_id)
+    )
+
+
 def merge_customers(conn: Connection, tenant_id: int, keep_id: int, drop_id: int) -> None:
     """Move everything of `drop_id` onto `keep_id` and delete `drop_id`."""
     keep = conn.execute(sa.select(c).where(c.c.id == keep_id)).one()
@@ -86,6 +97,7 @@ def merge_customers(conn: Connection, tenant_id: int, keep_id: int, drop_id: int
         ).scalars():
             if value not in have:
                 conn.execute(table.insert().values(customer_id=keep_id, **{key: value}))
+    _move_messenger_contacts(conn, keep_id, drop_id)
     cl = schema.customer_locations
     mine = {
         r.location_id: r for r in conn.execute(sa.select(cl).where(cl.c.customer_id == keep_id))

@@ -337,6 +337,12 @@ def download(customer_id: int) -> ResponseReturnValue:
             "visits": _rows(conn, _visits_query(customer_id, scope).order_by(v.c.started_at)),
             "devices": _rows(conn, sa.select(d).where(d.c.customer_id == customer_id)),
             "consents": _rows(conn, _consents_query(customer_id, scope)),
+            "messenger_contacts": _rows(
+                conn,
+                sa.select(schema.messenger_contacts).where(
+                    schema.messenger_contacts.c.customer_id == customer_id
+                ),
+            ),
             "exported_at": _jsonable(utcnow()),
         }
         audit(conn, "customer_download", "customer", customer_id, {})

@@ -21,6 +21,12 @@ from porchlight.admin.schema.accounts import (
     user_sessions,
     users,
 )
+from porchlight.admin.schema.chat_webhooks import (
+    chat_pending,
+    chat_webhook_seen,
+    chat_webhooks,
+    messenger_contacts,
+)
 from porchlight.admin.schema.customer_data import (
     consents,
     customer_channels,
@@ -61,6 +67,9 @@ __all__ = [
     "ROLES",
     "adoption_keys",
     "audit_log",
+    "chat_pending",
+    "chat_webhook_seen",
+    "chat_webhooks",
     "consents",
     "customer_channels",
     "customer_locations",
@@ -73,6 +82,7 @@ __all__ = [
     "guest_requests",
     "jobs",
     "locations",
+    "messenger_contacts",
     "metadata",
     "pending_session_ends",
     "portal_settings",

@@ -38,6 +38,7 @@ DEFAULT_LIMITS = {
     "API_ENROLL_PER_MINUTE": 10,  # enrollment attempts per client address
     "API_ANNOUNCE_PER_MINUTE": 20,  # adoption announcements per client address
     "API_AUTH_FAILURES_PER_MINUTE": 30,  # refused device tokens per client address
+    "API_WEBHOOKS_PER_MINUTE": 300,  # Zalo OA / Messenger deliveries per location
     "API_INGEST_CONCURRENCY": 4,  # batches written at once per worker
 }
 

@@ -34,6 +34,7 @@ from typing import Any
 import sqlalchemy as sa
 from sqlalchemy.engine import Connection, Engine
 
+from porchlight.admin.chat import linking as chat_linking
 from porchlight.admin.customers import visit_rollup
 from porchlight.admin.customers.groups import recompute_groups
 from porchlight.admin.db import utcnow
@@ -208,6 +209,9 @@ def _apply_logins(
     result.new_customers = resolver.created
     if rows.visits:
         rows.write(conn, result)
+        # a Zalo follow / Messenger referral that came before this login (admin/chat)
+        linked = [(event, int(row["id"])) for event, row in resolved if row is not None]
+        chat_linking.link_logins(conn, router.tenant_id, linked, now)
 
 
 @dataclass

@@ -19,7 +19,13 @@ from sqlalchemy.engine import Connection
 
 from porchlight.admin.db import utcnow
 from porchlight.admin.privacy import settings as privacy_settings
-from porchlight.admin.schema import locations, portal_settings, voucher_batches, vouchers
+from porchlight.admin.schema import (
+    chat_webhooks,
+    locations,
+    portal_settings,
+    voucher_batches,
+    vouchers,
+)
 from porchlight.errors import PorchlightError
 from porchlight.guest_page.i18n import in_every_language
 
@@ -145,6 +151,19 @@ def latest_settings(conn: Connection, location_id: int) -> sa.Row[Any] | None:
     ).first()
 
 
+def messenger_chat(conn: Connection, location_id: int) -> dict[str, str]:
+    """``portal.chat``'s Messenger part, from the location's Chat page (admin/chat)."""
+    c = chat_webhooks.c
+    row = conn.execute(
+        sa.select(c.messenger_page, c.messenger_page_id, c.ref_key).where(
+            c.location_id == location_id
+        )
+    ).first()
+    if row is None or not row.messenger_page or not row.messenger_page_id:
+        return {}
+    return {"messenger_page": str(row.messenger_page), "messenger_ref_key": str(row.ref_key)}
+
+
 def build_location_config(conn: Connection, location_id: int) -> tuple[dict[str, Any], str]:
     """(config, etag) for the location, as the agent applies it."""
     location = conn.execute(
@@ -166,6 +185,10 @@ def build_location_config(conn: Connection, location_id: int) -> tuple[dict[str,
     portal = _merge(defaults["portal"], settings.get("portal"))
     if not portal.get("venue_name"):
         portal["venue_name"] = location.name
+    messenger = messenger_chat(conn, location_id)
+    if messenger:
+        chat = portal.get("chat")
+        portal["chat"] = {**(chat if isinstance(chat, dict) else {}), **messenger}
     if row is not None and row.logo and not portal.get("logo_url"):
         # The guest page is self-contained: the logo travels inside the config.
         if len(row.logo) <= MAX_LOGO_BYTES and str(row.logo_type or "").startswith("image/"):

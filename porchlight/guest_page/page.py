@@ -8,13 +8,14 @@ autoescape; colors are checked so a config cannot inject CSS.
 from __future__ import annotations
 
 import re
+import urllib.parse
 from collections.abc import Mapping, Sequence
 from functools import lru_cache
 from typing import Any
 
 from jinja2 import Environment, PackageLoader, select_autoescape
 
-from porchlight.chat_accounts import chat_settings
+from porchlight.chat_accounts import SESSION_ID, chat_settings, messenger_ref
 from porchlight.guest_page import guest_form
 from porchlight.guest_page.i18n import LANGUAGE_NAMES, LANGUAGES, localized, text, translations
 
@@ -141,7 +142,12 @@ def render_login(
 
 
 def terms_text(config: Mapping[str, Any], lang: str) -> list[str]:
-    """The Wi-Fi terms behind the required consent's "Read the terms", as paragraphs."""
+    """The Wi-Fi terms behind the required consent's "Read the terms", as paragraphs:
+    the venue's own (the consent's `terms`), else the short default ones."""
+    wifi = next((c for c in guest_form.consent_items(config) if c["purpose"] == "wifi"), {})
+    own = localized(wifi.get("terms"), lang)
+    if own:
+        return [line.strip() for line in own[:8000].splitlines() if line.strip()]
     months = (config.get("privacy") or {}).get("customer_months")
     if isinstance(months, bool) or not isinstance(months, int) or not 1 <= months <= 1200:
         months = 24
@@ -191,6 +197,7 @@ def render_success(
     seconds_remaining: int | None = None,
     already: bool = False,
     logo_src: str | None = None,
+    session_id: str | None = None,
 ) -> str:
     """ "You're online", then the venue's `success_url` (http/https only) after 3 s."""
     portal = config.get("portal") or {}
@@ -211,19 +218,27 @@ def render_success(
         link=link,
         refresh=refresh,
         logo_src=logo_src,
-        follow=follow_links(config),
+        follow=follow_links(config, session_id),
         my_data=True,
     )
 
 
-def follow_links(config: Mapping[str, Any]) -> list[dict[str, str]]:
-    """Links to follow the venue's LINE / Zalo Official Account (offered, never required)."""
+def follow_links(config: Mapping[str, Any], session_id: str | None = None) -> list[dict[str, str]]:
+    """Links to follow the venue's LINE / Zalo Official Account (offered, never required),
+    and with a login's `session_id` its Facebook Page on Messenger (``ref`` names the login,
+    signed: docs/protocols.md section 2.9)."""
     chat = chat_settings(config)
     links = []
     if "line_oa" in chat:
         links.append({"platform": "line", "url": f"https://line.me/R/ti/p/{chat['line_oa']}"})
     if "zalo_oa" in chat:
         links.append({"platform": "zalo", "url": f"https://zalo.me/{chat['zalo_oa']}"})
+    location_id = (config.get("location") or {}).get("id")
+    if "messenger_page" in chat and session_id and isinstance(location_id, int):
+        if SESSION_ID.match(session_id):
+            ref = messenger_ref(chat["messenger_ref_key"], location_id, session_id)
+            url = f"https://m.me/{chat['messenger_page']}?ref={urllib.parse.quote(ref)}"
+            links.append({"platform": "messenger", "url": url})
     return links
 
 

@@ -36,7 +36,11 @@ def pages(app, customer_id: int, location_id: int) -> list[str]:
         and not rule.rule.endswith((".css", ".js", ".json", ".xlsx"))
         and rule.rule not in NOT_PAGES
     ]
-    return sorted(found) + [f"/customers/{customer_id}", f"/locations/{location_id}"]
+    return sorted(found) + [
+        f"/customers/{customer_id}",
+        f"/locations/{location_id}",
+        f"/locations/{location_id}/chat",
+    ]
 
 
 @pytest.fixture

@@ -8,6 +8,7 @@ a 5xx. Afterwards the database holds only what valid requests stored.
 
 from __future__ import annotations
 
+import re
 from pathlib import Path
 
 import pytest
@@ -29,7 +30,7 @@ def _operations() -> list[str]:
 def test_spec_lists_every_api_route(live_admin) -> None:
     documented = {label.split(" ", 1)[1] for label in _operations()}
     routes = {
-        str(rule.rule).replace("<int:command_id>", "{command_id}")
+        re.sub(r"<(?:\w+:)?(\w+)>", r"{\1}", str(rule.rule))
         for rule in live_admin.app.url_map.iter_rules()
         if str(rule.rule).startswith("/api/")
     }

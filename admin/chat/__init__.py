@@ -1,0 +1,1 @@
+"""Chat platforms' webhooks: Zalo OA follows and Messenger referrals (issue 21)."""

@@ -122,3 +122,18 @@ def test_growroot_moves_the_root_partitions_end_to_the_disks_end(arch, tmp_path)
     assert growroot.grow_partition(str(image), number) is False  # once is enough
     with pytest.raises(growroot.GrowError, match="has no partition 7"):
         growroot.free_after(str(image), 7)
+
+
+def test_growroot_says_why_it_did_not_grow_and_tries_again_next_boot(tmp_path, monkeypatch, capsys):
+    """/ on a whole disk (or anything but a partition): one console line, exit 1,
+    no marker, so porchlight-growroot.service runs again at the next boot."""
+    monkeypatch.setattr(growroot, "DONE", tmp_path / "root-grown")
+
+    def whole_disk() -> tuple[str, int, str]:
+        raise growroot.GrowError("/ is on vda, not a partition")
+
+    monkeypatch.setattr(growroot, "root_partition", whole_disk)
+    assert growroot.main([]) == 1
+    out = capsys.readouterr().out
+    assert out == "porchlight: the root filesystem was not grown: / is on vda, not a partition\n"
+    assert not (tmp_path / "root-grown").exists()

@@ -50,7 +50,8 @@ CHANNELS = tuple(channel for channel in events.CHANNELS if channel != "import")
 FIELDS = ("name", "phone", "email")
 FIELD_MODES = ("required", "optional", "off")
 PURPOSES = events.CONSENT_PURPOSES
-LIMITS = {"venue_name": 100, "welcome": 500, "consent": 2000, "tag": 50, "url": MAX_URL}
+LIMITS = {"venue_name": 100, "welcome": 500, "consent": 2000, "terms": 8000, "tag": 50}
+LIMITS["url"] = MAX_URL
 SESSION_MINUTES = (5, 30 * 24 * 60)  # 5 minutes .. 30 days
 REMEMBER_DAYS = (0, 365)
 BANDWIDTH_MBPS = (0.064, 10_000.0)
@@ -61,12 +62,14 @@ _VERSION = re.compile(r"-v(?P<n>\d+)$")
 VERSION_PREFIX = {"wifi": "wifi", "marketing": "marketing"}
 
 
-def consent_version(purpose: str, text: dict[str, str], previous: Any, highest: int) -> str:
-    """Keep the previous version when the text is unchanged, else the next free one."""
+def consent_version(
+    purpose: str, text: dict[str, str], previous: Any, highest: int, terms: Any = None
+) -> str:
+    """Keep the previous version when the text (and full terms) are unchanged, else the next."""
     for item in (previous or {}).get("portal", {}).get("consents", []):
         if item.get("purpose") != purpose:
             continue
-        if item.get("text") == text:
+        if item.get("text") == text and item.get("terms") == terms:
             return str(item["version"])
         match = _VERSION.search(str(item.get("version", "")))
         if match:
@@ -156,7 +159,9 @@ def _clean_consents(
     for purpose in PURPOSES:
         label = _("Wi-Fi terms") if purpose == "wifi" else _("Marketing consent")
         text = _langs(form, f"consent_{purpose}", LIMITS["consent"], label, errors)
-        if any(k.startswith(f"consent_{purpose}_") for k in errors):
+        full = _langs(form, f"terms_{purpose}", LIMITS["terms"], _("Full terms"), errors)
+        terms = full if full["en"] and purpose == "wifi" else None  # none: the default terms
+        if any(k.startswith((f"consent_{purpose}_", f"terms_{purpose}_")) for k in errors):
             consents += [c for c in kept if c["purpose"] == purpose]
             continue
         if not text["en"]:
@@ -166,10 +171,9 @@ def _clean_consents(
                 )
                 consents += [c for c in kept if c["purpose"] == purpose]
             continue  # no marketing text: marketing consent is not asked
-        version = consent_version(purpose, text, previous, highest.get(purpose, 0))
-        consents.append(
-            {"purpose": purpose, "required": purpose == "wifi", "version": version, "text": text}
-        )
+        version = consent_version(purpose, text, previous, highest.get(purpose, 0), terms)
+        item = {"purpose": purpose, "required": purpose == "wifi", "version": version, "text": text}
+        consents.append({**item, "terms": terms} if terms else item)
     return consents
 
 
@@ -319,6 +323,7 @@ def form_values(settings: dict[str, Any]) -> dict[str, str]:
         for purpose in PURPOSES:
             item = next((c for c in portal["consents"] if c["purpose"] == purpose), None)
             values[f"consent_{purpose}_{lang}"] = item["text"].get(lang, "") if item else ""
+            values[f"terms_{purpose}_{lang}"] = ((item or {}).get("terms") or {}).get(lang, "")
     for index, channel in enumerate(portal["channels"]):
         values[f"channel_{channel}"] = "on"
         values[f"order_{channel}"] = str(index + 1)

@@ -142,7 +142,12 @@ def render_login(
 
 
 def terms_text(config: Mapping[str, Any], lang: str) -> list[str]:
-    """The Wi-Fi terms behind the required consent's "Read the terms", as paragraphs."""
+    """The Wi-Fi terms behind the required consent's "Read the terms", as paragraphs:
+    the venue's own (the consent's `terms`), else the short default ones."""
+    wifi = next((c for c in guest_form.consent_items(config) if c["purpose"] == "wifi"), {})
+    own = localized(wifi.get("terms"), lang)
+    if own:
+        return [line.strip() for line in own[:8000].splitlines() if line.strip()]
     months = (config.get("privacy") or {}).get("customer_months")
     if isinstance(months, bool) or not isinstance(months, int) or not 1 <= months <= 1200:
         months = 24

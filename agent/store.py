@@ -27,6 +27,7 @@ from __future__ import annotations
 import json
 import logging
 import sqlite3
+import weakref
 from collections.abc import Iterator
 from contextlib import AbstractContextManager, contextmanager
 from pathlib import Path
@@ -186,12 +187,19 @@ def open_db(path: str | Path) -> Database:
     return db
 
 
+_FILES: weakref.WeakKeyDictionary[Database, str] = weakref.WeakKeyDictionary()  # store -> file
+
+
 @contextmanager
 def snapshot(db: Database, lock: AbstractContextManager[Any]) -> Iterator[sqlite3.Connection]:
     """A read-only connection to `db`'s file holding one snapshot (WAL: what is committed),
     so long reads (status, a reconcile) never take `lock`, the gate's; an in-memory store
     (tests) has no second connection: its own connection is read under `lock`."""
-    path = next((row[2] for row in db.execute("PRAGMA database_list") if row[1] == "main"), "")
+    path = _FILES.get(db)
+    if path is None:
+        with lock:  # asked once per store, on its own connection (never beside a transaction)
+            rows = db.execute("PRAGMA database_list").fetchall()
+        path = _FILES[db] = next((row[2] for row in rows if row[1] == "main"), "")
     if not path:
         with lock:
             yield db.conn

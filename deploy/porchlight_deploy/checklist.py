@@ -64,8 +64,11 @@ def agent_status(host: Host, timeout: float = 10) -> tuple[bool, str]:
         data = json.loads(proc.stdout)
     except ValueError:
         return False, "status output is not JSON"
-    clients = data.get("clients", []) if isinstance(data, dict) else data
-    return True, f"answers ({len(clients)} clients)"
+    # status answers one page of clients; its summary counts them all
+    summary = data.get("summary") if isinstance(data, dict) else None
+    if not isinstance(summary, dict):
+        return False, "status output has no summary"
+    return True, f"answers ({summary.get('total', 0)} clients)"
 
 
 def http_answers(url: str, timeout: float = 5) -> tuple[bool, str]:

@@ -281,11 +281,14 @@ def count_texts(
     }
 
 
-def _matching(
-    conn: Connection, filters: CustomerFilters, unordered: Any
+def matching_count(
+    conn: Connection, filters: CustomerFilters, tenant_id: int, scope: list[int] | None, region: str
 ) -> tuple[int | None, bool]:
     """(customers matching, whether more than that): a search counts up to COUNT_CAP
     and not at all for one or two characters (admin/customers/search_plan.py)."""
+    unordered = build_customer_query(
+        filters, tenant_id, scope, region=region, ordered=False, dialect=conn.dialect.name
+    )
     if not filters.q:
         return int(conn.execute(count_query(unordered)).scalar_one()), False
     if not counts_matches(search_key(filters.q)):
@@ -305,10 +308,7 @@ def count() -> ResponseReturnValue:
         if filters.location is not None and filters.location not in locations:
             filters = replace(filters, location=None)
         region = tenant_region(conn, tenant_id)
-        unordered = build_customer_query(
-            filters, tenant_id, scope, region=region, ordered=False, dialect=conn.dialect.name
-        )
-        matching, capped = _matching(conn, filters, unordered)
+        matching, capped = matching_count(conn, filters, tenant_id, scope, region)
         base = CustomerFilters(location=filters.location)
         narrowed = filters.to_args(sort=base.sort, after=None) != base.to_args()
         everyone = matching or 0

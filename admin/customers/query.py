@@ -166,6 +166,8 @@ def text_condition(
             return sa.and_(search_fts.c.rowid == c.c.id, fts_match(key))
         return row_check(key, c.c.id)
     if dialect == "postgresql":  # the stored document (migration 0014), GIN-indexed
+        if hits is not None and hits.dense:  # the page walks its sort index, row by row
+            return sa.func.coalesce(search_doc_column(), "").like(like, escape="\\")
         return search_doc_column().like(like, escape="\\")
     # No dialect given: each row folded again (either database).
     doc = sa.func.pl_search_doc(c.c.name, c.c.email, c.c.external_code, c.c.phone)

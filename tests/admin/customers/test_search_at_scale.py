@@ -1,7 +1,7 @@
 """Customer search as a million customers need it (issue 17, benchmarks/customer_search.py):
 a dense search (``nguyen``: four in ten) walks the list's sort index, a rare one takes
 the search index's few ids, and both list the same customers in the same order; the
-count of a search stops at COUNT_CAP ("More than 10,000"), and one or two characters
+count of a search stops at COUNT_CAP ("More than 1,000"), and one or two characters
 are listed but not counted — in vi, th and en."""
 
 from __future__ import annotations
@@ -72,8 +72,9 @@ def nguyens(world, factory):
 @pytest.mark.both_dbs
 @pytest.mark.parametrize("dense", [False, True])
 def test_dense_and_rare_searches_list_the_same(app, owner_client, nguyens, monkeypatch, dense):
-    """SQLite: with DENSE at 3 `nguyen` walks the sort index; at 10,000 it takes the ids.
-    (PostgreSQL's planner chooses itself: the same pages either way.)"""
+    """With DENSE at 3 `nguyen` walks the sort index checking each row; at 10,000 the
+    search index drives (SQLite: the ids it found; PostgreSQL, by the planner's
+    estimate: the trigram index). The same pages either way."""
     monkeypatch.setattr(search_plan, "DENSE", 3 if dense else 10_000)
     app.config["PAGE_SIZE"] = 2
     assert every_page(owner_client, "?q=nguyen") == nguyens

@@ -2,7 +2,8 @@
 
 One file, ``<state-dir>/agent.db``, opened through sqlite-utils (>=4) with WAL,
 a busy timeout (the sync worker has its own connection to the same file) and
-the schema built by the `MIGRATIONS` below.
+the schema built by the `MIGRATIONS` below. ``atomic()`` begins IMMEDIATE (see
+`AgentDatabase`).
 
 Tables:
 
@@ -174,11 +175,39 @@ def m005_retention_indexes(db: Database) -> None:
     db.execute("CREATE INDEX voucher_uses_used ON voucher_uses (used_at)")
 
 
+class AgentDatabase(Database):
+    """sqlite-utils' Database whose outermost ``atomic()`` is BEGIN IMMEDIATE.
+
+    A deferred BEGIN that reads and then writes fails at once with "database is
+    locked" (busy timeout or not) when the other connection (the sync worker's)
+    committed in between: in a 500-phone storm a login did. Taking the write lock
+    at BEGIN makes the other connection wait its turn instead. Nested blocks stay
+    savepoints."""
+
+    @contextmanager
+    def atomic(self) -> Iterator[Database]:  # type: ignore[override]
+        if self.conn.in_transaction:
+            with super().atomic():
+                yield self
+            return
+        self.conn.execute("BEGIN IMMEDIATE")
+        try:
+            yield self
+        except BaseException:
+            self.rollback()
+            raise
+        try:
+            self.conn.execute("COMMIT")
+        except BaseException:
+            self.rollback()
+            raise
+
+
 def open_db(path: str | Path) -> Database:
     """Open (creating if needed) the agent store at `path`, migrated, in WAL mode."""
     conn = sqlite3.connect(str(path), check_same_thread=False, isolation_level=None)
     conn.execute(f"PRAGMA busy_timeout = {BUSY_TIMEOUT_MS}")
-    db = Database(conn)
+    db = AgentDatabase(conn)
     if str(path) != ":memory:":
         db.enable_wal()
     conn.execute("PRAGMA synchronous = NORMAL")

@@ -12,22 +12,24 @@ A pass (`run`, the worker's ``retention`` job) does, for one tenant:
    byte counters, older consent answers their MAC (the answer and its text
    version stay: they are the proof of consent).
 
-Every batch is its own short write transaction, taken the way the sync ingest
-takes it (`ingest.write_transaction`: BEGIN IMMEDIATE on SQLite, the tenant's
-advisory lock on PostgreSQL), so a router's login batch waits at most one
-retention batch, and a customer who logs in meanwhile is re-checked inside the
-batch that would erase them. The batch size adapts so each transaction stays
-near `TARGET_MS` (the ceiling asked of a pass is 100 ms; see
-benchmarks/retention.py). Readers (the customer list) are never blocked:
-SQLite in WAL mode and PostgreSQL both let them read while a batch writes.
+The work is done in short write transactions (admin/privacy/batches.py),
+taken the way the sync ingest takes its own (BEGIN IMMEDIATE on SQLite, the
+tenant's advisory lock on PostgreSQL), so a router's login batch waits at
+most one of them, and a customer who logs in meanwhile is re-checked inside
+the transaction that would erase them. A transaction takes small chunks (one
+indexed SELECT of at most a few hundred rows, one DELETE or UPDATE by id)
+until it has held the lock for `TXN_BUDGET_MS` (25 ms) or done
+`TXN_ROWS_MAX` rows, then commits and pauses, on SQLite as long as it held
+the lock, so a login waiting in SQLite's busy handler gets in. The ceiling
+asked of a pass is 100 ms at a time at 1M customers (benchmarks/retention.py).
+Readers (the customer list) are never blocked: SQLite in WAL mode and
+PostgreSQL both let them read while a batch writes.
 """
 
 from __future__ import annotations
 
 import logging
-import time
 from collections.abc import Callable
-from dataclasses import dataclass, field
 from datetime import datetime
 from typing import Any
 
@@ -37,44 +39,12 @@ from sqlalchemy.engine import Connection, Engine
 from porchlight.admin import schema
 from porchlight.admin.db import utcnow
 from porchlight.admin.privacy import settings as privacy_settings
+from porchlight.admin.privacy.batches import TXN_BUDGET_MS, Batches, Pass
 from porchlight.admin.privacy.settings import Retention
-from porchlight.admin.sync.ingest import write_transaction
 
 log = logging.getLogger(__name__)
 
-TARGET_MS = 30.0
-FIRST_BATCH = 20
-PAUSE_FACTOR = 1.0
-MIN_PAUSE = 0.01  # seconds
-MIN_BATCH, MAX_BATCH = 10, 5000
-
 c, d, v, k = schema.customers, schema.devices, schema.visits, schema.consents
-
-
-@dataclass
-class Pass:
-    """What one pass did, and how long its longest transaction held the write lock."""
-
-    customers: int = 0
-    devices: int = 0
-    visits: int = 0
-    consents: int = 0
-    batches: int = 0
-    longest_ms: float = 0.0
-    batch_ms: list[float] = field(default_factory=list)
-
-    def as_dict(self) -> dict[str, Any]:
-        return {
-            "customers": self.customers,
-            "devices": self.devices,
-            "visits": self.visits,
-            "consents": self.consents,
-            "batches": self.batches,
-            "longest_ms": round(self.longest_ms, 1),
-            "p95_ms": round(sorted(self.batch_ms)[int(len(self.batch_ms) * 0.95)], 1)
-            if self.batch_ms
-            else 0.0,
-        }
 
 
 def _gone_customers(tenant_id: int, cutoff: datetime) -> list[Any]:
@@ -113,45 +83,12 @@ def preview(conn: Connection, tenant_id: int, r: Retention, now: datetime) -> di
     }
 
 
-class _Batches:
-    """Runs `step(conn, size) -> rows done` in short transactions until it returns 0.
+def _erase_gone_step(
+    tenant_id: int, cutoff: datetime, erased: list[int]
+) -> Callable[[Connection, int], int]:
+    """Customers whose last visit is before the cutoff, oldest first (an index range)."""
+    cond = sa.and_(c.c.tenant_id == tenant_id, c.c.last_visit_at < cutoff)
 
-    The time measured is the write lock's hold: from the moment BEGIN (IMMEDIATE)
-    got it to the end of COMMIT. After each batch the pass pauses `PAUSE_FACTOR`
-    times as long as it held the lock (at least `MIN_PAUSE`), so a login batch
-    waiting for the lock gets it: SQLite's busy handler retries on a timer and
-    would otherwise lose the race to the next retention batch again and again.
-    """
-
-    def __init__(self, engine: Engine, tenant_id: int, stats: Pass, target_ms: float) -> None:
-        self.engine, self.tenant_id = engine, tenant_id
-        self.stats, self.target_ms = stats, target_ms
-        self.size = FIRST_BATCH
-
-    def drain(self, step: Callable[[Connection, int], int], tick: Callable[[], None]) -> int:
-        total = 0
-        self.size = FIRST_BATCH  # each step its own size: a visit costs less than a customer
-        while True:
-            with write_transaction(self.engine, self.tenant_id) as conn:
-                started = time.perf_counter()
-                done = step(conn, self.size)
-            elapsed = (time.perf_counter() - started) * 1000
-            self.stats.batches += 1
-            self.stats.batch_ms.append(elapsed)
-            self.stats.longest_ms = max(self.stats.longest_ms, elapsed)
-            total += done
-            tick()
-            if done < self.size:
-                return total
-            if elapsed > self.target_ms:
-                self.size = max(MIN_BATCH, int(self.size * self.target_ms / elapsed * 0.7))
-            elif elapsed < self.target_ms * 0.6:  # at most twice as big at a time
-                grown = int(self.size * self.target_ms * 0.8 / max(elapsed, 1.0))
-                self.size = min(MAX_BATCH, self.size * 2, grown)
-            time.sleep(max(MIN_PAUSE, PAUSE_FACTOR * elapsed / 1000))
-
-
-def _erase_step(tenant_id: int, cond: Any) -> Callable[[Connection, int], int]:
     def step(conn: Connection, size: int) -> int:
         ids = list(
             conn.execute(
@@ -160,13 +97,44 @@ def _erase_step(tenant_id: int, cond: Any) -> Callable[[Connection, int], int]:
         )
         if ids:
             # Re-checked by the condition: a login since the SELECT keeps the customer.
-            conn.execute(c.delete().where(c.c.id.in_(ids), cond))
+            erased[0] += conn.execute(c.delete().where(c.c.id.in_(ids), cond)).rowcount
         return len(ids)
 
     return step
 
 
-def _devices_step(tenant_id: int, cutoff: datetime) -> Callable[[Connection, int], int]:
+def _erase_unseen_step(
+    tenant_id: int, cutoff: datetime, erased: list[int]
+) -> Callable[[Connection, int], int]:
+    """Never-seen customers (imports) created before the cutoff, walked by id.
+
+    The walk goes on from the last id seen, so the never-seen customers who
+    stay (created since) are read once per pass, not again at every batch.
+    """
+    cursor = [0]
+    unseen = sa.and_(c.c.tenant_id == tenant_id, c.c.last_visit_at.is_(None))
+
+    def step(conn: Connection, size: int) -> int:
+        rows = conn.execute(
+            sa.select(c.c.id, c.c.created_at)
+            .where(unseen, c.c.id > cursor[0])
+            .order_by(c.c.id)
+            .limit(size)
+        ).all()
+        if rows:
+            cursor[0] = rows[-1].id
+            ids = [row.id for row in rows if row.created_at < cutoff]
+            if ids:
+                gone = c.delete().where(c.c.id.in_(ids), unseen, c.c.created_at < cutoff)
+                erased[0] += conn.execute(gone).rowcount
+        return len(rows)
+
+    return step
+
+
+def _devices_step(
+    tenant_id: int, cutoff: datetime, deleted: list[int]
+) -> Callable[[Connection, int], int]:
     def step(conn: Connection, size: int) -> int:
         ids = list(
             conn.execute(
@@ -177,7 +145,8 @@ def _devices_step(tenant_id: int, cutoff: datetime) -> Callable[[Connection, int
             ).scalars()
         )
         if ids:
-            conn.execute(d.delete().where(d.c.id.in_(ids)))
+            gone = d.delete().where(d.c.id.in_(ids), d.c.last_seen_at < cutoff)
+            deleted[0] += conn.execute(gone).rowcount
         return len(ids)
 
     return step
@@ -231,34 +200,49 @@ def run(
     *,
     now: datetime | None = None,
     user_id: int | None = None,
-    target_ms: float = TARGET_MS,
+    budget_ms: float | None = None,
     progress: Callable[[int], None] | None = None,
 ) -> dict[str, Any]:
-    """One retention pass for the tenant (whatever its on/off setting); audited."""
+    """One retention pass for the tenant (whatever its on/off setting); audited.
+
+    `progress` is called between transactions (the write lock free) with the
+    rows done so far.
+    """
     now = now or utcnow()
     with engine.connect() as conn:
         r = privacy_settings.load(conn, tenant_id)
     stats = Pass()
-    batches = _Batches(engine, tenant_id, stats, target_ms)
+    customers, devices, visits, consents = [0], [0], [0], [0]
 
     def tick() -> None:
         if progress:
-            progress(stats.customers + stats.devices + stats.visits + stats.consents)
+            progress(customers[0] + devices[0] + visits[0] + consents[0])
 
     customer_cut, device_cut = r.customer_cutoff(now), r.device_cutoff(now)
-    for cond in _gone_customers(tenant_id, customer_cut):
-        stats.customers += batches.drain(_erase_step(tenant_id, cond), tick)
-    stats.devices = batches.drain(_devices_step(tenant_id, device_cut), tick)
     lo = r.devices_pruned_before
-    visits_changed, consents_changed = [0], [0]
     device_fields = {"mac": None, "bytes_in": None, "bytes_out": None}
-    batches.drain(
-        _clear_step(v, "started_at", device_fields, tenant_id, lo, device_cut, visits_changed), tick
-    )
-    batches.drain(
-        _clear_step(k, "given_at", {"mac": None}, tenant_id, lo, device_cut, consents_changed), tick
-    )
-    stats.visits, stats.consents = visits_changed[0], consents_changed[0]
+    steps = [
+        _erase_gone_step(tenant_id, customer_cut, customers),
+        _erase_unseen_step(tenant_id, customer_cut, customers),
+        _devices_step(tenant_id, device_cut, devices),
+        _clear_step(v, "started_at", device_fields, tenant_id, lo, device_cut, visits),
+        _clear_step(k, "given_at", {"mac": None}, tenant_id, lo, device_cut, consents),
+    ]
+    with engine.connect() as conn:
+        sqlite = conn.dialect.name == "sqlite"
+        if sqlite:
+            conn.exec_driver_sql("PRAGMA wal_autocheckpoint=0")
+        try:
+            batches = Batches(conn, tenant_id, stats, budget_ms or TXN_BUDGET_MS)
+            for step in steps:
+                batches.drain(step, tick)
+        finally:
+            if sqlite:
+                conn.rollback()
+                conn.exec_driver_sql("PRAGMA wal_autocheckpoint=1000")  # SQLite's default
+                conn.commit()
+    stats.customers, stats.devices = customers[0], devices[0]
+    stats.visits, stats.consents = visits[0], consents[0]
     result = {
         **stats.as_dict(),
         "customer_cutoff": customer_cut.isoformat(),

@@ -1,0 +1,158 @@
+"""Retention's short write transactions: chunks of rows under a time budget.
+
+A retention pass (admin/privacy/retention.py) must not keep logins from the
+database for long (the issue's ceiling: 100 ms at a time, at 1M customers):
+`Batches` runs its steps in transactions that each hold the write lock about
+`TXN_BUDGET_MS`, and `Pass` keeps what the pass did and how long each
+transaction held the lock.
+"""
+
+from __future__ import annotations
+
+import time
+from collections.abc import Callable
+from dataclasses import dataclass, field
+from typing import Any
+
+import sqlalchemy as sa
+from sqlalchemy.engine import Connection
+
+from porchlight.admin.sync.ingest import ADVISORY_NAMESPACE
+
+TXN_BUDGET_MS = 25.0  # a transaction takes no new chunk once it has held the lock this long
+TXN_ROWS_MAX = 5000  # nor once it has done this many rows
+CHUNK_MS = 5.0  # one chunk (SELECT + DELETE/UPDATE) aims at this much CPU
+FIRST_CHUNK = 10
+MIN_CHUNK, MAX_CHUNK = 1, 1000
+PAUSE_FACTOR = 1.0  # SQLite: pause as long as the lock was held
+MIN_PAUSE = 0.01  # seconds
+CHECKPOINT_EVERY = 10  # SQLite: checkpoint the WAL every this many transactions
+
+
+@dataclass
+class Pass:
+    """What one pass did, and how long its transactions held the write lock."""
+
+    customers: int = 0
+    devices: int = 0
+    visits: int = 0
+    consents: int = 0
+    batches: int = 0
+    longest_ms: float = 0.0
+    most_rows: int = 0  # the most rows walked in one transaction
+    longest_cpu_ms: float = 0.0  # the most CPU one transaction used (its own work)
+    batch_ms: list[float] = field(default_factory=list)
+
+    def record(self, held_ms: float, rows: int, cpu_ms: float) -> None:
+        self.batches += 1
+        self.batch_ms.append(held_ms)
+        self.longest_ms = max(self.longest_ms, held_ms)
+        self.most_rows = max(self.most_rows, rows)
+        self.longest_cpu_ms = max(self.longest_cpu_ms, cpu_ms)
+
+    def as_dict(self) -> dict[str, Any]:
+        held = sorted(self.batch_ms)
+        return {
+            "customers": self.customers,
+            "devices": self.devices,
+            "visits": self.visits,
+            "consents": self.consents,
+            "batches": self.batches,
+            "most_rows": self.most_rows,
+            "longest_ms": round(self.longest_ms, 1),
+            "p95_ms": round(held[int(len(held) * 0.95)], 1) if held else 0.0,
+            "over_100ms": sum(1 for ms in held if ms > 100),
+            "longest_cpu_ms": round(self.longest_cpu_ms, 1),
+            "held_s": round(sum(held) / 1000, 1),
+        }
+
+
+class Batches:
+    """Runs `step(conn, size) -> rows walked` in short transactions until it walks short.
+
+    Each transaction takes the sync ingest's write lock (as
+    `ingest.write_transaction` does: BEGIN IMMEDIATE on SQLite, the tenant's
+    advisory lock on PostgreSQL) on the pass's own connection, then chunks of
+    `size` rows while it has held the lock less than `budget_ms` (counting the
+    next chunk as long as the last one) and done fewer than `TXN_ROWS_MAX`
+    rows, then commits. The chunk size adapts towards `CHUNK_MS` of CPU, at most
+    doubling at a time: a visit costs less than a customer, a regular's
+    erasure more than a one-time guest's. The time recorded is the lock's
+    hold, from the moment it was got to the end of COMMIT. Between
+    transactions the pass pauses — on SQLite `PAUSE_FACTOR` times the hold,
+    since its busy handler retries on a timer and would otherwise lose the
+    race to the next batch; PostgreSQL queues a waiting login ahead of the
+    next batch by itself. On SQLite the pass's connection does not checkpoint
+    the WAL inside its COMMIT (the checkpoint and its fsync ran after the lock
+    was let go but made the pass wait): it checkpoints in the pause instead,
+    every `CHECKPOINT_EVERY` transactions, holding no lock.
+    """
+
+    def __init__(self, conn: Connection, tenant_id: int, stats: Pass, budget_ms: float) -> None:
+        self.conn, self.tenant_id = conn, tenant_id
+        self.stats, self.budget_ms = stats, budget_ms
+        self.sqlite = conn.dialect.name == "sqlite"
+
+    def _lock(self) -> None:
+        if self.sqlite:
+            self.conn.exec_driver_sql("BEGIN IMMEDIATE")
+        else:
+            self.conn.execute(
+                sa.text("SELECT pg_advisory_xact_lock(:ns, :tenant)"),
+                {"ns": ADVISORY_NAMESPACE, "tenant": self.tenant_id},
+            )
+
+    def _transaction(self, step: Callable[[Connection, int], int], size: int) -> tuple[bool, int]:
+        """One transaction of chunks: (the step is done, the next chunk size)."""
+        rows, finished = 0, False
+        self._lock()
+        started, cpu = time.perf_counter(), time.thread_time()
+        try:
+            while True:
+                want = min(size, TXN_ROWS_MAX - rows)
+                before, before_cpu = time.perf_counter(), time.thread_time()
+                done = step(self.conn, want)
+                took = (time.perf_counter() - before) * 1000
+                rows += done
+                if done < want:
+                    finished = True
+                    break
+                if want == size:  # not cut short by the row cap
+                    # Its cost: the CPU it used, or a quarter of its wall time when
+                    # that is more (reads from disk). Wall time alone shrank chunks
+                    # to one row on a busy machine, where a process waits for a
+                    # core whatever it does: more transactions, no shorter holds.
+                    cost = max((time.thread_time() - before_cpu) * 1000, took / 4)
+                    size = _resized(size, cost)
+                held = (time.perf_counter() - started) * 1000
+                if held + took >= self.budget_ms or rows >= TXN_ROWS_MAX:
+                    break
+        except BaseException:
+            self.conn.rollback()
+            raise
+        self.conn.commit()
+        cpu_ms = (time.thread_time() - cpu) * 1000
+        self.stats.record((time.perf_counter() - started) * 1000, rows, cpu_ms)
+        return finished, size
+
+    def drain(self, step: Callable[[Connection, int], int], tick: Callable[[], None]) -> None:
+        """Run `step` until it walks fewer rows than asked; `tick` after each commit."""
+        size = FIRST_CHUNK
+        while True:
+            finished, size = self._transaction(step, size)
+            tick()
+            if finished:
+                return
+            if self.sqlite and self.stats.batches % CHECKPOINT_EVERY == 0:
+                self.conn.exec_driver_sql("PRAGMA wal_checkpoint(PASSIVE)")
+                self.conn.commit()
+            pause = PAUSE_FACTOR * self.stats.batch_ms[-1] / 1000 if self.sqlite else 0.0
+            time.sleep(max(MIN_PAUSE, pause))
+
+
+def _resized(size: int, took_ms: float) -> int:
+    if took_ms > CHUNK_MS:
+        return max(MIN_CHUNK, int(size * CHUNK_MS / took_ms * 0.8))
+    if took_ms < CHUNK_MS * 0.6:
+        return min(MAX_CHUNK, size * 2, int(size * CHUNK_MS * 0.8 / max(took_ms, 0.1)))
+    return size

@@ -4,13 +4,16 @@ Runs inside a lab guest's namespace: one AF_PACKET socket on its eth0 sends
 each phone's DISCOVER (its own MAC, the broadcast flag set so the answers come
 back to this port), answers each OFFER with a REQUEST, and notes when the ACK
 comes; a phone without an ACK 4 s after it last asked starts over with a new
-DISCOVER, then after 8, 16 s (RFC 2131's back-off), as phones do. Prints one
+DISCOVER, then after 8, 16 s (RFC 2131's back-off), and one NAKed starts over at
+once, as phones do (dnsmasq without its ping check may offer one address to two
+phones asking together: the second REQUEST gets "address in use"). Prints one
 JSON object: phones, leased, distinct addresses, p50/p95/max seconds from the
-first DISCOVER to the ACK, and how many times phones started over.
+first DISCOVER to the ACK, how many times phones started over and were NAKed.
 """
 
 from __future__ import annotations
 
+import hashlib
 import json
 import socket
 import statistics
@@ -29,7 +32,10 @@ SO_RCVBUFFORCE = 33  # socket.SO_RCVBUFFORCE is missing from some Pythons
 
 
 def phone_mac(i: int) -> bytes:
-    return bytes([0x02, 0x5C, (i >> 24) & 255, (i >> 16) & 255, (i >> 8) & 255, i & 255])
+    """Phone `i`'s MAC: random-looking, as phones' private (randomized) MACs are, and the
+    same every run. Sequential MACs start dnsmasq's hash-chosen addresses side by side,
+    so phones asking together were offered each other's addresses over and over."""
+    return bytes([0x02]) + hashlib.blake2b(i.to_bytes(4, "big"), digest_size=5).digest()
 
 
 def frame(i: int, kind: str, extra: list[Any] | None = None) -> bytes:
@@ -62,6 +68,7 @@ class Storm:
         self.offered: set[int] = set()
         self.asked: dict[int, float] = {}  # when a phone last sent DISCOVER again
         self.retries = 0
+        self.naks = 0
         self.tries: dict[int, int] = {}
         self.acked: dict[int, tuple[float, str]] = {}
         self.lock = threading.Lock()
@@ -84,6 +91,10 @@ class Storm:
                 server = _option(packet, "server_id")
                 wanted = [("requested_addr", packet[BOOTP].yiaddr), ("server_id", server)]
                 self.sock.send(frame(i, "request", wanted))
+            elif kind == 6 and i not in self.acked:  # NAK: start over at once (RFC 2131 3.1)
+                self.offered.discard(i)
+                self.naks += 1
+                self.sock.send(frame(i, "discover"))
             elif kind == 5 and i not in self.acked:  # ACK
                 with self.lock:
                     self.acked[i] = (time.monotonic() - self.started[i], packet[BOOTP].yiaddr)
@@ -116,6 +127,7 @@ class Storm:
             "dhcp_p95_s": waits[int(len(waits) * 0.95) - 1] if waits else None,
             "dhcp_max_s": waits[-1] if waits else None,
             "dhcp_retries": self.retries,
+            "dhcp_naks": self.naks,
         }
 
 

@@ -16,7 +16,7 @@ from flask_login import current_user
 from sqlalchemy.engine import Connection
 
 from porchlight.admin import schema
-from porchlight.admin.audit_words import describe
+from porchlight.admin.audit_words import action_label, describe
 from porchlight.admin.client import client_ip
 from porchlight.admin.db import get_engine, utcnow
 from porchlight.admin.io.exports.local_time import export_zone, zone_words
@@ -107,6 +107,7 @@ def index() -> ResponseReturnValue:
         action=action,
         next_before=rows[-1].id if more and rows else None,
         describe=lambda row: describe(row, names),
+        action_label=action_label,
         tz=zone.key,
         zone_words=zone_words(zone, utcnow()),
     )

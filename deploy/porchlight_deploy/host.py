@@ -26,6 +26,7 @@ STATE = "/var/lib/porchlight"
 AGENT_STATE = "/var/lib/porchlight/agent"
 UNIT_DIR = "/etc/systemd/system"
 RECORD = "/var/lib/porchlight/install.json"
+SYSTEMCTL_TIMEOUT = 330  # s: above image_root.SLOW_START (5 min)
 JOURNAL = "/var/lib/porchlight/install-journal.json"
 PORTAL_USER = "porchlight"
 ADMIN_USER = "porchlight-admin"
@@ -191,7 +192,9 @@ class Host:
     def systemctl(self, *args: str, check: bool = True) -> subprocess.CompletedProcess[str]:
         """Offline (symlinks only) unless this is the live system with systemd running."""
         if self.systemd_running:
-            return self.run(["systemctl", *args], timeout=120, check=check)
+            # longer than any unit's own start timeout (a flashed image gives the agent
+            # and portal 5 min on a slow card or CPU): systemd gives up first and says why
+            return self.run(["systemctl", *args], timeout=SYSTEMCTL_TIMEOUT, check=check)
         if args and args[0] in ("start", "stop", "restart", "daemon-reload", "is-active"):
             raise DeployError(f"systemctl {args[0]} needs a running systemd")
         return self.run(["systemctl", f"--root={self.root}", *args], timeout=60, check=check)

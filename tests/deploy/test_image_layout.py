@@ -18,6 +18,7 @@ from deploykit import DEPLOY, REPO, run
 from porchlight_deploy import image_build as ib
 from porchlight_deploy import image_layout as il
 from porchlight_deploy.firstboot import Context, first_boot
+from porchlight_deploy.host import SYSTEMCTL_TIMEOUT
 from porchlight_deploy.image_root import customize
 from porchlight_deploy.porchlight_txt import TEMPLATE, TxtError, parse, rewrite
 
@@ -196,6 +197,7 @@ def test_root_made_generic(tmp_path, key):
     assert "disable porchlight-*" in preset
     slow = root / "etc/systemd/system/porchlight-agent.service.d/image-slow-start.conf"
     assert "TimeoutStartSec=5min" in slow.read_text()
+    assert SYSTEMCTL_TIMEOUT > 5 * 60  # install-router outwaits it: systemd says what failed
     if key is None:
         assert "disable ssh.service" in preset and not (wants / "ssh.service").exists()
         assert not (root / "root/.ssh").exists()

@@ -148,6 +148,8 @@ def test_image_boots_in_qemu_to_agent_ready(qemu_ready, netns, admin, root_wheel
         if vm.poll() is None:
             vm.kill()
         vm.wait(timeout=30)
+        if vm.stderr is not None:
+            vm.stderr.close()  # else a ResourceWarning, an error under this suite's settings
     grown_start, grown_size = _partition(image, "root")
     disk = image.stat().st_size
     assert grown_start == root_start and grown_size >= root_size + (GROW_MIB - 1) * 2**20

@@ -23,6 +23,7 @@ log = logging.getLogger(__name__)
 
 SYSCTL_DIR = "/etc/sysctl.d"
 SYSCTL_FILE = f"{SYSCTL_DIR}/60-porchlight.conf"
+NEIGH_FILE = f"{SYSCTL_DIR}/61-porchlight-neighbours.conf"  # only for a big venue
 SYSCTL_TEXT = (
     "# Porchlight: the router forwards its guests' IPv4 packets (the agent's\n"
     "# nftables table decides which). Written by deploy/install-router;\n"
@@ -36,13 +37,21 @@ def changes_live(host: Host) -> bool:
     return host.is_live or host.live_sysctl
 
 
-def enable(host: Host, journal: Journal) -> dict[str, Any]:
-    """Write the sysctl file and turn forwarding on now; what to keep in the install record."""
+def enable(host: Host, journal: Journal, neighbours: str | None = None) -> dict[str, Any]:
+    """Write the sysctl files and turn forwarding on now; what to keep in the install record.
+
+    `neighbours`: the big venue's neighbour-table sizes (router_config.neighbour_sysctl),
+    applied at boot and, on the running system, now (best effort: they are the
+    host's, and a container may not change them)."""
     keep: dict[str, Any] = {}
     if not host.path(SYSCTL_DIR).is_dir() and not journal.dry_run:
         keep["sysctl_dir_created"] = True
     journal.mkdir(SYSCTL_DIR)
     journal.write(SYSCTL_FILE, SYSCTL_TEXT.encode())
+    if neighbours is not None:
+        journal.write(NEIGH_FILE, neighbours.encode())
+        if host.is_live and not journal.dry_run:
+            host.run(["sysctl", "-q", "-p", NEIGH_FILE], timeout=10, check=False)
     if not changes_live(host):
         return keep
     old = live_value()

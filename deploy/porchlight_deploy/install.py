@@ -46,6 +46,7 @@ from .router_config import (
     agent_env,
     dnsmasq_conf,
     env_value,
+    neighbour_sysctl,
     portal_env,
 )
 from .tls import TLS_PORT, install_certificate
@@ -100,7 +101,7 @@ def apply(host: Host, journal: Journal, opts: InstallOptions, lan: Lan) -> str:
     enable_units(host, journal, opts.units)
     start_units(host, journal, opts.units, restart=changed)
     # after the agent's gate is up: forwarding before it would let guests through
-    keep = forwarding.enable(host, journal)
+    keep = forwarding.enable(host, journal, neighbour_sysctl(lan))
     if keep:
         write_record(host, **keep)
     if opts.code and not enrolled(host):

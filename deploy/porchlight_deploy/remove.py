@@ -52,8 +52,9 @@ def plan_removal(host: Host, keep_data: bool, keep_packages: bool) -> list[tuple
     for target in dirs:
         if host.path(target).exists():
             plan.append((f"delete {target}", "path", target))
-    if host.path(forwarding.SYSCTL_FILE).exists():
-        plan.append((f"delete {forwarding.SYSCTL_FILE}", "path", forwarding.SYSCTL_FILE))
+    for sysctl_file in (forwarding.SYSCTL_FILE, forwarding.NEIGH_FILE):
+        if host.path(sysctl_file).exists():
+            plan.append((f"delete {sysctl_file}", "path", sysctl_file))
     if record.get("sysctl_dir_created") and host.path(forwarding.SYSCTL_DIR).is_dir():
         plan.append((f"delete {forwarding.SYSCTL_DIR} if empty", "dir", forwarding.SYSCTL_DIR))
     for user in (PORTAL_USER, ADMIN_USER):

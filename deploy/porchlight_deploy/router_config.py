@@ -45,6 +45,26 @@ class Lan:
         return "4h" if room >= 4 else "1h" if room >= 2 else "20m"
 
 
+NEIGH_DEFAULTS = (128, 512, 1024)  # the kernel's gc_thresh1/2/3: one entry per guest address
+
+
+def neighbour_sysctl(lan: Lan) -> str | None:
+    """sysctl lines that let the neighbour (ARP/NDP) tables hold every guest, or None
+    when the kernel's defaults do: past 1,024 entries the kernel drops new
+    neighbours ("neighbour table overflow") and phones lose the gate."""
+    if lan.guests is None or lan.guests * 2 <= NEIGH_DEFAULTS[1]:
+        return None
+    wanted = (lan.guests, lan.guests * 2, lan.guests * 4)  # room for phones that left
+    values = [max(d, w) for d, w in zip(NEIGH_DEFAULTS, wanted, strict=True)]
+    lines = [
+        "# Porchlight: neighbour tables sized for --guests "
+        f"{lan.guests:,} (written by deploy/install-router)",
+    ]
+    for family in ("ipv4", "ipv6"):
+        lines += [f"net.{family}.neigh.default.gc_thresh{n}={v}" for n, v in enumerate(values, 1)]
+    return "\n".join(lines) + "\n"
+
+
 GUEST_ROOM = 1.25  # addresses per expected guest: phones that left still hold theirs a while
 MAX_GUESTS = 65_000
 

@@ -93,3 +93,37 @@ def test_metrics_port_gives_the_agent_loopback_metrics_it_understands():
     assert env_value(agent_env(lan("10.0.0.1/22")), "PORCHLIGHT_AGENT_EXTRA") is None
     parsed = build_parser().parse_args(["install", "--lan", "br-lan", "--metrics-port", "9101"])
     assert parsed.metrics_port == 9101
+
+
+def test_a_stadium_gets_neighbour_tables_that_hold_every_guest():
+    """The kernel keeps 1,024 ARP entries by default: at 10,000 guests new phones would
+    meet "neighbour table overflow" and lose the gate; the installer sizes them."""
+    from porchlight_deploy.router_config import neighbour_sysctl
+
+    assert neighbour_sysctl(lan("10.0.0.1/24")) is None  # no --guests: the defaults
+    assert neighbour_sysctl(lan("10.0.0.1/24", guests=150)) is None  # they hold 150
+    conf = settings(neighbour_sysctl(lan("10.0.0.1/16", guests=10_000)) or "")
+    for family in ("ipv4", "ipv6"):
+        assert conf[f"net.{family}.neigh.default.gc_thresh1"] == "10000"
+        assert conf[f"net.{family}.neigh.default.gc_thresh2"] == "20000"
+        assert conf[f"net.{family}.neigh.default.gc_thresh3"] == "40000"
+    small = settings(neighbour_sysctl(lan("10.0.0.1/22", guests=300)) or "")
+    assert small["net.ipv4.neigh.default.gc_thresh1"] == "300"
+    assert small["net.ipv4.neigh.default.gc_thresh3"] == "1200"
+    assert small["net.ipv6.neigh.default.gc_thresh2"] == "600"
+
+
+def test_the_installer_writes_the_neighbour_sizes_and_uninstall_plans_their_removal(tmp_path):
+    from porchlight_deploy import forwarding
+    from porchlight_deploy.host import Host
+    from porchlight_deploy.journal import Journal
+    from porchlight_deploy.remove import plan_removal
+    from porchlight_deploy.router_config import neighbour_sysctl
+
+    host = Host(tmp_path)
+    forwarding.enable(host, Journal(host), neighbour_sysctl(lan("10.0.0.1/16", guests=10_000)))
+    written = (tmp_path / forwarding.NEIGH_FILE.lstrip("/")).read_text()
+    assert "net.ipv4.neigh.default.gc_thresh3=40000\n" in written
+    plan = [words for words, _, _ in plan_removal(host, keep_data=False, keep_packages=True)]
+    assert f"delete {forwarding.NEIGH_FILE}" in plan
+    assert f"delete {forwarding.SYSCTL_FILE}" in plan

@@ -27,8 +27,8 @@ from porchlight.admin.io.imports.records import (
     MAX_LENGTH,
     Record,
     RowProblems,
-    to_record,
 )
+from porchlight.admin.io.imports.row_reader import RowReader
 from porchlight.admin.io.imports.summary import PREVIEW_ROWS, Summary, shown
 from porchlight.admin.io.imports.writer import Writer
 from porchlight.phones import display_phone
@@ -41,10 +41,12 @@ _FILL = ("name", "email", "address", "province", "postal_code", "birthday", "gen
 
 
 def iter_records(source: RowSource, layout: Layout, region: str) -> Iterator[Record | RowProblems]:
+    reader = RowReader(layout, region)
+    header_row = layout.header_row
     for number, cells in source.rows():
-        if number <= layout.header_row:
+        if number <= header_row:
             continue
-        record = to_record(number, cells, layout, region)
+        record = reader(number, cells)
         if record is not None:
             yield record
 
@@ -118,22 +120,15 @@ class _Resolver:
 
     def resolve(self, conn: Connection, batch: list[Record]) -> list[int | None]:
         """The existing customer id for each record, or None (new)."""
-        c = schema.customers.c
         phones = [r.phone for r in batch if r.phone]
         by_phone: dict[str, int] = {}
         if phones:
-            rows = conn.execute(
-                sa.select(c.phone, c.id).where(c.tenant_id == self.tenant_id, c.phone.in_(phones))
-            )
+            rows = self._customers(conn, ("phone", "id"), "phone", phones)
             by_phone = {row.phone: row.id for row in rows}
         emails = [r.email for r in batch if r.email and r.phone not in by_phone]
         by_email: dict[str, list[tuple[int, str | None]]] = {}
         if emails:
-            rows = conn.execute(
-                sa.select(c.email, c.id, c.phone)
-                .where(c.tenant_id == self.tenant_id, c.email.in_(emails))
-                .order_by(c.id)
-            )
+            rows = self._customers(conn, ("email", "id", "phone"), "email", emails, by_id=True)
             for row in rows:
                 by_email.setdefault(row.email, []).append((row.id, row.phone))
         found: list[int | None] = []
@@ -150,6 +145,30 @@ class _Resolver:
                         break
             found.append(match)
         return found
+
+    def _customers(
+        self,
+        conn: Connection,
+        columns: tuple[str, ...],
+        key: str,
+        values: list[str],
+        by_id: bool = False,
+    ) -> Iterable[Any]:
+        """The tenant's customers whose `key` is one of `values` (`columns` of each)."""
+        if conn.dialect.name == "sqlite":
+            # Plain SQL: SQLAlchemy's expanding IN handles each of the 1,000 values in
+            # Python, ~3 ms a query (0.5 s of a 100,000-row dry run).
+            marks = ", ".join("?" * len(values))
+            sql = (
+                f"SELECT {', '.join(columns)} FROM customers "  # noqa: S608 (names and marks only)
+                f"WHERE tenant_id = ? AND {key} IN ({marks})" + (" ORDER BY id" if by_id else "")
+            )
+            return conn.exec_driver_sql(sql, (self.tenant_id, *values))
+        c = schema.customers.c
+        query = sa.select(*(c[name] for name in columns)).where(
+            c.tenant_id == self.tenant_id, c[key].in_(values)
+        )
+        return conn.execute(query.order_by(c.id) if by_id else query)
 
 
 def _chunks(records: list[Record]) -> Iterator[list[Record]]:

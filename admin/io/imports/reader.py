@@ -71,8 +71,8 @@ def _open_sheet(path: Path) -> object:
 
 def _xlsx_rows(sheet: object) -> Iterator[Row]:
     first_row = sheet.start[0] if sheet.start else 0  # type: ignore[attr-defined]
-    for offset, cells in enumerate(sheet.iter_rows()):  # type: ignore[attr-defined]
-        yield first_row + offset + 1, list(cells[:MAX_COLUMNS])
+    for number, cells in enumerate(sheet.iter_rows(), first_row + 1):  # type: ignore[attr-defined]
+        yield number, cells if len(cells) <= MAX_COLUMNS else cells[:MAX_COLUMNS]
 
 
 def _csv_rows(path: Path, encoding: str) -> Iterator[Row]:

@@ -1,9 +1,9 @@
-"""One spreadsheet row to one customer record (its bad optional cells left
-empty, one warning each), or to the list of problems of a row that has no
-usable phone or email.
+"""What a spreadsheet row becomes: a customer record (its bad optional cells
+left empty, one warning each), or the list of problems of a row that has no
+usable phone or email; and the readers of its cells (`row_reader` puts them
+together).
 
-Phones go through `porchlight.phones` (lost leading zero, 01xx, +84, spaces
-and dots). Dates: real date cells, Excel serial numbers, dd/MM/yyyy
+Dates: real date cells, Excel serial numbers, dd/MM/yyyy
 (KiotViet), yyyy-MM-dd, dd-MM-yyyy and dd.MM.yyyy; Thai Buddhist years are
 turned into Gregorian ones. Amounts: 1.250.000 / 1,250,000 / 1250000đ.
 """
@@ -17,9 +17,6 @@ from dataclasses import field as dc_field
 from datetime import date, datetime, timedelta
 from decimal import Decimal, InvalidOperation
 from functools import lru_cache
-
-from porchlight.admin.io.imports.layouts import Layout
-from porchlight.phones import PhoneError, normalize_phone
 
 # Longest text kept per field; a longer cell is left empty with a warning (never cut).
 MAX_LENGTH = {
@@ -42,6 +39,8 @@ MAX_LENGTH = {
 MAX_TAG = 50
 MAX_GROUP = 100
 EXCEL_EPOCH = date(1899, 12, 30)
+_MAX_AMOUNT = Decimal("1e14")
+_CENT = Decimal("0.01")
 _EMAIL = re.compile(r"^[^@\s]+@[^@\s]+\.[^@\s]+$")
 _CONTROL = re.compile(r"[\x00-\x08\x0b\x0c\x0e-\x1f\x7f]")
 _DATE_DMY = re.compile(r"^(\d{1,2})[/.\-](\d{1,2})[/.\-](\d{2}|\d{4})$")
@@ -184,7 +183,7 @@ def parse_amount(value: object) -> Decimal | None:
         return None
     if isinstance(value, bool):
         raise ValueError(value)
-    if isinstance(value, int | float):
+    if isinstance(value, (int, float)):  # noqa: UP038 (a tuple is faster here)
         amount = Decimal(str(value))
     else:
         text = re.sub(r"[^\d.,\-]", "", clean_text(value))
@@ -204,9 +203,9 @@ def parse_amount(value: object) -> Decimal | None:
             amount = Decimal(text)
         except InvalidOperation as exc:
             raise ValueError(value) from exc
-    if amount < 0 or amount >= Decimal("1e14") or not amount.is_finite():
+    if amount < 0 or amount >= _MAX_AMOUNT or not amount.is_finite():
         raise ValueError(value)
-    return amount.quantize(Decimal("0.01"))
+    return amount.quantize(_CENT)
 
 
 @lru_cache(maxsize=4096)
@@ -220,109 +219,6 @@ def _split(text: str, separators: str, limit: int) -> tuple[str, ...]:
     return tuple(seen)
 
 
-def to_record(
-    row: int, cells: list[object], layout: Layout, region: str
-) -> Record | RowProblems | None:
-    """The row as a `Record` (with warnings for fields left empty), as `RowProblems`
-    when it has no usable phone or email, or None for an empty row."""
-    raw: dict[str, object] = {}
-    for index, field in layout.columns.items():
-        if index < len(cells):
-            raw[field] = cells[index]
-    if all(v is None or (isinstance(v, str) and not v.strip()) for v in raw.values()):
-        return None
-    return _Builder(row, raw, region).build()
-
-
 def is_email(text: str) -> bool:
     """The importer's e-mail test (the customer page uses it too)."""
     return len(text) <= MAX_LENGTH["email"] and bool(_EMAIL.match(text))
-
-
-class _Builder:
-    """Reads one row's cells; an unusable optional cell is left empty and noted."""
-
-    def __init__(self, row: int, raw: dict[str, object], region: str) -> None:
-        self.row, self.raw, self.region = row, raw, region
-        self.problems: list[RowError] = []
-
-    def note(self, code: str, field: str, value: object) -> None:
-        self.problems.append(_problem(self.row, code, field, value))
-
-    def text(self, field: str) -> str:
-        text = clean_text(self.raw.get(field))
-        if len(text) > MAX_LENGTH[field]:
-            self.note("too_long", field, text)
-            return ""
-        return text
-
-    def phone(self, texts: dict[str, str]) -> str | None:
-        phone_text = _unwrap_excel_text(texts.get("phone", ""))
-        if not phone_text:
-            return None
-        cell = self.raw.get("phone")
-        try:
-            typed = cell if isinstance(cell, int | float) else phone_text
-            return normalize_phone(typed, self.region)
-        except PhoneError:
-            self.note("phone_invalid", "phone", phone_text)
-            return None
-
-    def email(self, texts: dict[str, str]) -> str | None:
-        email = texts.get("email", "").lower() or None
-        if email and not _EMAIL.match(email):
-            self.note("email_invalid", "email", email)
-            return None
-        return email
-
-    def birthday(self) -> date | None:
-        cell = self.raw.get("birthday")
-        if isinstance(cell, str) and len(cell) > MAX_LENGTH["birthday"]:
-            self.note("too_long", "birthday", cell)
-            return None
-        try:
-            return parse_date(cell)
-        except (ValueError, OverflowError):
-            self.note("date_invalid", "birthday", cell)
-            return None
-
-    def spend(self) -> Decimal | None:
-        try:
-            return parse_amount(self.raw.get("spend_total"))
-        except (ValueError, ArithmeticError):
-            self.note("number_invalid", "spend_total", self.raw.get("spend_total"))
-            return None
-
-    def build(self) -> Record | RowProblems:
-        texts = {f: self.text(f) for f in self.raw if f not in ("birthday", "spend_total")}
-        phone, email = self.phone(texts), self.email(texts)
-        birthday, spend = self.birthday(), self.spend()
-        if phone is None and email is None:
-            if not any(p.field in ("phone", "email") for p in self.problems):
-                self.problems.insert(0, RowError(self.row, "no_contact", "phone", ""))
-            return RowProblems(self.row, tuple(self.problems))
-        address_parts = [texts.get("address", ""), texts.get("ward", "")]
-        province = texts.get("province", "")
-        area = texts.get("area", "")
-        if area:  # KiotViet: "Hồ Chí Minh - Quận 1"
-            head, _, tail = area.partition(" - ")
-            province = province or head.strip()
-            address_parts.append(tail.strip())
-        gender_key = texts.get("gender", "").casefold()
-        return Record(
-            row=self.row,
-            name=_unwrap_excel_text(texts.get("name", "")),
-            phone=phone,
-            email=email,
-            external_code=_unwrap_excel_text(texts.get("external_code", "")) or None,
-            address=", ".join(p for p in address_parts if p)[:500] or None,
-            province=province or None,
-            postal_code=_unwrap_excel_text(texts.get("postal_code", "")) or None,
-            birthday=birthday,
-            gender=_GENDERS.get(gender_key, "other" if gender_key else None),
-            notes=texts.get("notes") or None,
-            spend_total=spend,
-            tags=_split(texts.get("tags", ""), ",;|", MAX_TAG),
-            groups=_split(texts.get("groups", ""), "|", MAX_GROUP),
-            warnings=tuple(self.problems),
-        )

@@ -17,6 +17,7 @@ from flask.typing import ResponseReturnValue
 from sqlalchemy.engine import Connection
 
 from porchlight.admin import schema
+from porchlight.admin.customers import channel_rollup
 from porchlight.admin.customers.list_page import (
     channel_labels,
     location_scope,
@@ -62,15 +63,18 @@ def collect(
         per_day, per_hour = _visits_from_rollup(conn, tenant_id, places, start, offset_minutes)
     else:
         per_day, per_hour = _visits_from_rows(conn, where, offset_minutes)
-    channels = [
-        (r.channel, r.n)
-        for r in conn.execute(
-            sa.select(v.c.channel, sa.func.count(sa.distinct(v.c.customer_id)).label("n"))
-            .where(*where)
-            .group_by(v.c.channel)
-            .order_by(sa.desc("n"), v.c.channel)
-        )
-    ]
+    if places is None and offset_minutes % 60 == 0:  # a sum over channel_hours
+        channels = channel_rollup.per_channel(conn, tenant_id, epoch_hour(start))
+    else:
+        channels = [
+            (r.channel, r.n)
+            for r in conn.execute(
+                sa.select(v.c.channel, sa.func.count(sa.distinct(v.c.customer_id)).label("n"))
+                .where(*where)
+                .group_by(v.c.channel)
+                .order_by(sa.desc("n"), v.c.channel)
+            )
+        ]
     days_list = [first_day + timedelta(days=i) for i in range(days)]
     return {
         "total": total,

@@ -20,7 +20,7 @@ import sqlalchemy as sa
 from sqlalchemy.engine import Connection, Engine
 
 from porchlight.admin import schema
-from porchlight.admin.customers import visit_rollup
+from porchlight.admin.customers import channel_rollup, visit_rollup
 from porchlight.admin.db import utcnow
 from porchlight.errors import UsageError
 
@@ -153,12 +153,12 @@ def _load(
                 others = rng.sample(loc_ids, min(2, len(loc_ids)))
                 times = sorted(now - timedelta(seconds=rng.random() * year) for _ in range(k))
                 per_loc: dict[int, list[datetime]] = {}
-                channels: set[str] = set()
+                channels: dict[str, datetime] = {}  # channel -> last visit
                 last_ch, last_loc = None, None
                 for when in times:
                     lid = home if rng.random() < 0.8 else rng.choice(others)
                     ch = rng.choice(CHANNELS)
-                    channels.add(ch)
+                    channels[ch] = when
                     per_loc.setdefault(lid, []).append(when)
                     dwell = rng.randint(300, 7200)
                     visit_rows.append((next_visit, tenant_id, cid, lid, ch, w.time(when),
@@ -183,8 +183,8 @@ def _load(
                                   w.time(last or created)))  # fmt: skip
                 for lid, ts in per_loc.items():
                     cl_rows.append((cid, lid, len(ts), w.time(ts[0]), w.time(ts[-1])))
-                for ch in channels:
-                    ch_rows.append((cid, ch))
+                for ch, last_at in channels.items():
+                    ch_rows.append((cid, ch, w.time(last_at)))
                 for tag_id in rng.sample(tag_ids, rng.choice((0, 0, 1, 1, 2))):
                     tag_rows.append((cid, tag_id))
             w.rows(schema.customers, CUST_COLS, cust_rows)
@@ -192,7 +192,7 @@ def _load(
             w.rows(schema.customer_locations,
                    ["customer_id", "location_id", "visit_count", "first_visit_at", "last_visit_at"],
                    cl_rows)  # fmt: skip
-            w.rows(schema.customer_channels, ["customer_id", "channel"], ch_rows)
+            w.rows(schema.customer_channels, ["customer_id", "channel", "last_visit_at"], ch_rows)
             w.rows(schema.customer_tags, ["customer_id", "tag_id"], tag_rows)
         made += n
         if made % (CHUNK * 20) == 0 or made == customers:
@@ -239,6 +239,7 @@ def seed(
     visits_written = next_visit - first_visit_id
     with engine.begin() as conn:
         visit_rollup.add_visit_ids(conn, first_visit_id, next_visit)
+        channel_rollup.recount(conn, tenant_id)
     with engine.connect() as conn:
         if conn.dialect.name == "postgresql":
             conn.execute(sa.text(f"SELECT setval('customers_id_seq', {next_id + customers})"))

@@ -19,6 +19,7 @@ from sqlalchemy.engine import Connection
 
 from porchlight.admin import schema
 from porchlight.admin.audit import audit
+from porchlight.admin.customers import channel_rollup
 from porchlight.admin.customers.groups import assign_group
 from porchlight.admin.customers.list_page import tenant_region
 from porchlight.admin.customers.page import in_scope, load_customer
@@ -63,6 +64,31 @@ def _move_messenger_contacts(conn: Connection, keep_id: int, drop_id: int) -> No
     )
 
 
+def _merge_channels(conn: Connection, keep_id: int, drop_id: int) -> None:
+    """Drop's login channels onto keep, each with the later last visit (and channel_hours)."""
+    cc = schema.customer_channels
+    channel_rollup.subtract(conn, [keep_id, drop_id])
+    mine = dict(
+        conn.execute(
+            sa.select(cc.c.channel, cc.c.last_visit_at).where(cc.c.customer_id == keep_id)
+        ).all()
+    )
+    for channel, last in conn.execute(
+        sa.select(cc.c.channel, cc.c.last_visit_at).where(cc.c.customer_id == drop_id)
+    ).all():
+        if channel not in mine:
+            conn.execute(
+                cc.insert().values(customer_id=keep_id, channel=channel, last_visit_at=last)
+            )
+        elif last is not None and _max(mine[channel], last) != mine[channel]:
+            conn.execute(
+                cc.update()
+                .where(cc.c.customer_id == keep_id, cc.c.channel == channel)
+                .values(last_visit_at=last)
+            )
+    channel_rollup.add(conn, [keep_id])
+
+
 def merge_customers(conn: Connection, tenant_id: int, keep_id: int, drop_id: int) -> None:
     """Move everything of `drop_id` onto `keep_id` and delete `drop_id`."""
     keep = conn.execute(sa.select(c).where(c.c.id == keep_id)).one()
@@ -86,7 +112,6 @@ def merge_customers(conn: Connection, tenant_id: int, keep_id: int, drop_id: int
     )
     for table, key in (
         (schema.customer_tags, "tag_id"),
-        (schema.customer_channels, "channel"),
         (schema.customer_selections, "user_id"),
     ):
         have = set(
@@ -98,6 +123,7 @@ def merge_customers(conn: Connection, tenant_id: int, keep_id: int, drop_id: int
             if value not in have:
                 conn.execute(table.insert().values(customer_id=keep_id, **{key: value}))
     _move_messenger_contacts(conn, keep_id, drop_id)
+    _merge_channels(conn, keep_id, drop_id)
     cl = schema.customer_locations
     mine = {
         r.location_id: r for r in conn.execute(sa.select(cl).where(cl.c.customer_id == keep_id))

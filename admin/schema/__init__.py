@@ -28,6 +28,7 @@ from porchlight.admin.schema.chat_webhooks import (
     messenger_contacts,
 )
 from porchlight.admin.schema.customer_data import (
+    channel_hours,
     consents,
     customer_channels,
     customer_locations,
@@ -67,6 +68,7 @@ __all__ = [
     "ROLES",
     "adoption_keys",
     "audit_log",
+    "channel_hours",
     "chat_pending",
     "chat_webhook_seen",
     "chat_webhooks",

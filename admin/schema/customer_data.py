@@ -97,6 +97,9 @@ customer_channels = sa.Table(
     metadata,
     sa.Column("customer_id", sa.Integer, fk("customers.id"), primary_key=True),
     sa.Column("channel", sa.String(20), primary_key=True),
+    # The customer's last visit through this channel (None: never, e.g. "import"):
+    # the dashboard's customers per channel (channel_hours, migration 0015).
+    sa.Column("last_visit_at", UTCDateTime()),
     sa.Index("ix_customer_channels_channel", "channel", "customer_id"),
 )
 
@@ -159,6 +162,19 @@ visit_hours = sa.Table(
     sa.Column("hour", sa.BigInteger, primary_key=True, autoincrement=False),
     sa.Column("visits", sa.Integer, nullable=False, server_default="0"),
     sa.Index("ix_visit_hours_tenant_hour", "tenant_id", "hour"),
+)
+
+
+# Customers per login channel by the UTC hour of their last visit through it
+# (customer_channels.last_visit_at): the dashboard's distinct customers per
+# channel since a whole hour are a sum (admin/customers/channel_rollup.py).
+channel_hours = sa.Table(
+    "channel_hours",
+    metadata,
+    sa.Column("tenant_id", sa.Integer, fk("tenants.id"), primary_key=True),
+    sa.Column("channel", sa.String(20), primary_key=True),
+    sa.Column("hour", sa.BigInteger, primary_key=True, autoincrement=False),
+    sa.Column("customers", sa.Integer, nullable=False, server_default="0"),
 )
 
 

@@ -35,13 +35,12 @@ import sqlalchemy as sa
 from sqlalchemy.engine import Connection, Engine
 
 from porchlight.admin.chat import linking as chat_linking
-from porchlight.admin.customers import visit_rollup
+from porchlight.admin.customers import channel_rollup, visit_rollup
 from porchlight.admin.customers.groups import recompute_groups
 from porchlight.admin.db import utcnow
 from porchlight.admin.privacy import guest_events, minimise
 from porchlight.admin.schema import (
     consents,
-    customer_channels,
     locations,
     sync_events,
     visits,
@@ -222,7 +221,7 @@ class _LoginRows:
     now: datetime
     visits: list[dict[str, Any]] = field(default_factory=list)
     per_customer: dict[int, dict[str, Any]] = field(default_factory=dict)
-    channels: set[tuple[int, str]] = field(default_factory=set)
+    channels: dict[tuple[int, str], datetime] = field(default_factory=dict)  # last visit
     tags: set[tuple[int, str]] = field(default_factory=set)
     devices: dict[tuple[int, str], dict[str, Any]] = field(default_factory=dict)
     consents: list[dict[str, Any]] = field(default_factory=list)
@@ -250,7 +249,8 @@ class _LoginRows:
         agg["first"] = min(agg["first"], started)
         if started >= agg["last"]:
             agg["last"], agg["channel"] = started, data["channel"]
-        self.channels.add((customer_id, data["channel"]))
+        key = (customer_id, data["channel"])
+        self.channels[key] = max(started, self.channels.get(key, started))
         self.tags.update((customer_id, tag) for tag in data["tags"])
         self._add_device(event, customer_id, started)
         for consent in data["consents"]:
@@ -292,11 +292,7 @@ class _LoginRows:
         result.late_ends = apply_pending_ends(conn, router, {r["session_id"] for r in self.visits})
         bump_counters(conn, router, self.per_customer, now)
         recompute_groups(conn, router.tenant_id, sorted(self.per_customer))
-        ins = dialect_insert(conn, customer_channels)
-        conn.execute(
-            ins.on_conflict_do_nothing(),
-            [{"customer_id": c, "channel": ch} for c, ch in sorted(self.channels)],
-        )
+        channel_rollup.record_visits(conn, self.channels)  # and the dashboard's channel_hours
         if self.tags:
             add_tags(conn, router.tenant_id, self.tags)
         upsert_devices(conn, list(self.devices.values()))

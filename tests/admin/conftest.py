@@ -33,7 +33,7 @@ from werkzeug.security import generate_password_hash
 
 from porchlight.admin import schema, sessions
 from porchlight.admin.app import create_app
-from porchlight.admin.customers import visit_rollup
+from porchlight.admin.customers import channel_rollup, visit_rollup
 from porchlight.admin.customers.groups import ensure_default_groups, recompute_groups
 from porchlight.admin.db import make_engine
 from porchlight.admin.migrate import upgrade
@@ -273,9 +273,13 @@ class Factory:
                     )
                 )
             for channel in sorted({v[2] for v in visits}):
+                last = max(when for _lid, when, ch in visits if ch == channel)
                 conn.execute(
-                    schema.customer_channels.insert().values(customer_id=cid, channel=channel)
+                    schema.customer_channels.insert().values(
+                        customer_id=cid, channel=channel, last_visit_at=last
+                    )
                 )
+            channel_rollup.add(conn, [cid])
             for tag in tags or []:
                 t = schema.tags
                 row = conn.execute(

@@ -17,7 +17,7 @@ from flask.typing import ResponseReturnValue
 from sqlalchemy.engine import Connection
 
 from porchlight.admin import schema
-from porchlight.admin.customers import channel_rollup
+from porchlight.admin.customers import channel_rollup, customer_rollup
 from porchlight.admin.customers.list_page import (
     channel_labels,
     location_scope,
@@ -57,7 +57,11 @@ def collect(
     start = datetime.combine(first_day, datetime.min.time(), now.tzinfo) - timedelta(
         minutes=offset_minutes
     )
-    total, new, came = _customer_counts(conn, tenant_id, places, start)
+    if places is None and offset_minutes % 60 == 0:  # sums over customer_hours
+        total = _tenant_total(conn, tenant_id)
+        new, came = customer_rollup.since(conn, tenant_id, epoch_hour(start))
+    else:
+        total, new, came = _customer_counts(conn, tenant_id, places, start)
     where = _visits_where(tenant_id, places, start)
     if offset_minutes % 60 == 0:
         per_day, per_hour = _visits_from_rollup(conn, tenant_id, places, start, offset_minutes)
@@ -88,6 +92,15 @@ def collect(
         "first_day": first_day,
         "today": local_today,
     }
+
+
+def _tenant_total(conn: Connection, tenant_id: int) -> int:
+    c = schema.customers
+    return int(
+        conn.execute(
+            sa.select(sa.func.count()).select_from(c).where(c.c.tenant_id == tenant_id)
+        ).scalar_one()
+    )
 
 
 def _customer_counts(

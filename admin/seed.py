@@ -20,7 +20,7 @@ import sqlalchemy as sa
 from sqlalchemy.engine import Connection, Engine
 
 from porchlight.admin import schema
-from porchlight.admin.customers import channel_rollup, visit_rollup
+from porchlight.admin.customers import channel_rollup, customer_rollup, visit_rollup
 from porchlight.admin.db import utcnow
 from porchlight.errors import UsageError
 
@@ -240,6 +240,7 @@ def seed(
     with engine.begin() as conn:
         visit_rollup.add_visit_ids(conn, first_visit_id, next_visit)
         channel_rollup.recount(conn, tenant_id)
+        customer_rollup.recount(conn, tenant_id)
     with engine.connect() as conn:
         if conn.dialect.name == "postgresql":
             conn.execute(sa.text(f"SELECT setval('customers_id_seq', {next_id + customers})"))

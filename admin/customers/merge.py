@@ -19,7 +19,7 @@ from sqlalchemy.engine import Connection
 
 from porchlight.admin import schema
 from porchlight.admin.audit import audit
-from porchlight.admin.customers import channel_rollup
+from porchlight.admin.customers import channel_rollup, customer_rollup
 from porchlight.admin.customers.groups import assign_group
 from porchlight.admin.customers.list_page import tenant_region
 from porchlight.admin.customers.page import in_scope, load_customer
@@ -65,9 +65,13 @@ def _move_messenger_contacts(conn: Connection, keep_id: int, drop_id: int) -> No
 
 
 def _merge_channels(conn: Connection, keep_id: int, drop_id: int) -> None:
-    """Drop's login channels onto keep, each with the later last visit (and channel_hours)."""
+    """Drop's login channels onto keep, each with the later last visit (and channel_hours).
+
+    Also takes both away from customer_hours: merge_customers adds keep back at its end.
+    """
     cc = schema.customer_channels
     channel_rollup.subtract(conn, [keep_id, drop_id])
+    customer_rollup.subtract(conn, [keep_id, drop_id])
     mine = dict(
         conn.execute(
             sa.select(cc.c.channel, cc.c.last_visit_at).where(cc.c.customer_id == keep_id)
@@ -167,6 +171,7 @@ def merge_customers(conn: Connection, tenant_id: int, keep_id: int, drop_id: int
     conn.execute(c.delete().where(c.c.id == drop_id))  # frees its phone/e-mail first
     conn.execute(c.update().where(c.c.id == keep_id).values(**values, **fill))
     assign_group(conn, tenant_id, keep_id)
+    customer_rollup.add(conn, [keep_id])  # first/last visits as merged
 
 
 def _min(a: Any, b: Any) -> Any:

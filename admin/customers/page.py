@@ -23,7 +23,7 @@ from sqlalchemy.engine import Connection
 
 from porchlight.admin import schema
 from porchlight.admin.audit import audit
-from porchlight.admin.customers import channel_rollup, visit_rollup
+from porchlight.admin.customers import channel_rollup, customer_rollup, visit_rollup
 from porchlight.admin.customers.chat_links import links_for
 from porchlight.admin.customers.contact_fields import read_contact
 from porchlight.admin.customers.groups import assign_group, tenant_groups
@@ -302,6 +302,7 @@ def delete(customer_id: int) -> ResponseReturnValue:
         visits = row.visit_count
         visit_rollup.remove_customer(conn, customer_id)  # their visits go by cascade
         channel_rollup.subtract(conn, [customer_id])  # and their channels
+        customer_rollup.subtract(conn, [customer_id])  # and first/last visits
         conn.execute(c.delete().where(c.c.id == customer_id))
         # No personal data in the log: only that an erasure happened.
         audit(conn, "customer_erase", "customer", customer_id, {"visits": visits})

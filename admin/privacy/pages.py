@@ -23,7 +23,7 @@ from sqlalchemy.engine import Connection
 
 from porchlight.admin import schema
 from porchlight.admin.audit import audit
-from porchlight.admin.customers import channel_rollup, visit_rollup
+from porchlight.admin.customers import channel_rollup, customer_rollup, visit_rollup
 from porchlight.admin.db import get_engine, utcnow
 from porchlight.admin.privacy import retention, schedule
 from porchlight.admin.privacy import settings as privacy_settings
@@ -231,6 +231,7 @@ def decide(request_id: int, decision: str) -> ResponseReturnValue:
             )
             visit_rollup.remove_customer(conn, customer_id)  # their visits go by cascade
             channel_rollup.subtract(conn, [customer_id])  # and their channels
+            customer_rollup.subtract(conn, [customer_id])  # and first/last visits
             conn.execute(c.delete().where(c.c.id == customer_id))
         status = "erased" if decision == "confirm" else "declined"
         conn.execute(

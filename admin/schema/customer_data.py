@@ -161,7 +161,8 @@ visit_hours = sa.Table(
     sa.Column("location_id", sa.Integer, fk("locations.id"), primary_key=True),
     sa.Column("hour", sa.BigInteger, primary_key=True, autoincrement=False),
     sa.Column("visits", sa.Integer, nullable=False, server_default="0"),
-    sa.Index("ix_visit_hours_tenant_hour", "tenant_id", "hour"),
+    # Covering: the dashboard sums a tenant's hours from the index alone (migration 0016).
+    sa.Index("ix_visit_hours_tenant_hour_visits", "tenant_id", "hour", "visits"),
 )
 
 
@@ -175,6 +176,18 @@ channel_hours = sa.Table(
     sa.Column("channel", sa.String(20), primary_key=True),
     sa.Column("hour", sa.BigInteger, primary_key=True, autoincrement=False),
     sa.Column("customers", sa.Integer, nullable=False, server_default="0"),
+)
+
+
+# Customers per tenant by the UTC hour of their first and of their last visit:
+# the dashboard's new and returning customers (admin/customers/customer_rollup.py).
+customer_hours = sa.Table(
+    "customer_hours",
+    metadata,
+    sa.Column("tenant_id", sa.Integer, fk("tenants.id"), primary_key=True),
+    sa.Column("hour", sa.BigInteger, primary_key=True, autoincrement=False),
+    sa.Column("firsts", sa.Integer, nullable=False, server_default="0"),
+    sa.Column("lasts", sa.Integer, nullable=False, server_default="0"),
 )
 
 

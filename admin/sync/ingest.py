@@ -35,7 +35,7 @@ import sqlalchemy as sa
 from sqlalchemy.engine import Connection, Engine
 
 from porchlight.admin.chat import linking as chat_linking
-from porchlight.admin.customers import channel_rollup, visit_rollup
+from porchlight.admin.customers import channel_rollup, customer_rollup, visit_rollup
 from porchlight.admin.customers.groups import recompute_groups
 from porchlight.admin.db import utcnow
 from porchlight.admin.privacy import guest_events, minimise
@@ -290,7 +290,10 @@ class _LoginRows:
         visit_rollup.add(conn, self.visits)  # the dashboard's visits per hour, same transaction
         result.visits = len(self.visits)
         result.late_ends = apply_pending_ends(conn, router, {r["session_id"] for r in self.visits})
+        touched = sorted(self.per_customer)
+        customer_rollup.subtract(conn, touched)  # first/last visits move: the dashboard's
         bump_counters(conn, router, self.per_customer, now)
+        customer_rollup.add(conn, touched)
         recompute_groups(conn, router.tenant_id, sorted(self.per_customer))
         channel_rollup.record_visits(conn, self.channels)  # and the dashboard's channel_hours
         if self.tags:

@@ -33,7 +33,7 @@ from werkzeug.security import generate_password_hash
 
 from porchlight.admin import schema, sessions
 from porchlight.admin.app import create_app
-from porchlight.admin.customers import channel_rollup, visit_rollup
+from porchlight.admin.customers import channel_rollup, customer_rollup, visit_rollup
 from porchlight.admin.customers.groups import ensure_default_groups, recompute_groups
 from porchlight.admin.db import make_engine
 from porchlight.admin.migrate import upgrade
@@ -280,6 +280,7 @@ class Factory:
                     )
                 )
             channel_rollup.add(conn, [cid])
+            customer_rollup.add(conn, [cid])
             for tag in tags or []:
                 t = schema.tags
                 row = conn.execute(

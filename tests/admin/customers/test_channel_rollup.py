@@ -1,4 +1,7 @@
-"""channel_hours (the dashboard's customers per login channel) equals a count of visits.
+"""The dashboard's rollups equal counts from the base tables.
+
+channel_hours (customers per login channel) against the visits, and
+customer_hours (new customers, customers who came) against the customers.
 
 After ingest (with a replay and an older login arriving late), an import
 (new and matched customers get the "import" channel, which has no visit),
@@ -17,7 +20,7 @@ import sqlalchemy as sa
 from test_admin_visit_rollup import login
 
 from porchlight.admin import schema
-from porchlight.admin.customers import channel_rollup
+from porchlight.admin.customers import channel_rollup, customer_rollup
 from porchlight.admin.customers.merge import merge_customers
 from porchlight.admin.customers.visit_rollup import epoch_hour
 from porchlight.admin.dashboard import collect
@@ -43,6 +46,17 @@ def direct(engine, tenant_id, first_hour):
     return {ch: len(ids) for ch, ids in seen.items()}
 
 
+def firsts_lasts(conn, tenant_id, first_hour):
+    """(customers whose first visit, whose last visit is since the hour) from customers."""
+    c = schema.customers
+    start = datetime(1970, 1, 1, tzinfo=UTC) + timedelta(hours=first_hour)
+    mine = sa.select(sa.func.count()).select_from(c).where(c.c.tenant_id == tenant_id)
+    return (
+        conn.execute(mine.where(c.c.first_visit_at >= start)).scalar_one(),
+        conn.execute(mine.where(c.c.last_visit_at >= start)).scalar_one(),
+    )
+
+
 def check(engine, tenant_id):
     now = datetime.now(UTC)
     with engine.connect() as conn:
@@ -51,11 +65,17 @@ def check(engine, tenant_id):
             assert dict(channel_rollup.per_channel(conn, tenant_id, hour)) == direct(
                 engine, tenant_id, hour
             ), back
+            assert customer_rollup.since(conn, tenant_id, hour) == firsts_lasts(
+                conn, tenant_id, hour
+            ), back
         for days in (7, 30, 90):
             data = collect(conn, tenant_id, None, days, OFFSET)
             start = datetime.combine(data["first_day"], datetime.min.time(), UTC)
             want = direct(engine, tenant_id, epoch_hour(start - timedelta(minutes=OFFSET)))
             assert dict(data["channels"]) == want
+            hour = epoch_hour(start - timedelta(minutes=OFFSET))
+            new, came = firsts_lasts(conn, tenant_id, hour)
+            assert (data["new"], data["returning"]) == (new, max(came - new, 0))
             assert [n for _c, n in data["channels"]] == sorted(want.values(), reverse=True)
 
 
@@ -66,7 +86,7 @@ def rows(engine):
 
 
 @pytest.mark.both_dbs
-def test_channel_rollup_follows_ingest_import_merge_and_erase(
+def test_rollups_follow_ingest_import_merge_and_erase(
     owner_client, world, factory, csrf, engine, tmp_path
 ):
     now = datetime.now(UTC).replace(microsecond=0)
@@ -116,6 +136,15 @@ def test_channel_rollup_follows_ingest_import_merge_and_erase(
 
     kept = rows(engine)
     assert kept and all(n > 0 for n in kept.values())
+    ch = schema.customer_hours
+    with engine.connect() as conn:
+        hours = set(conn.execute(sa.select(ch.c.tenant_id, ch.c.hour, ch.c.firsts, ch.c.lasts)))
     with engine.begin() as conn:
         channel_rollup.recount(conn)
+        customer_rollup.recount(conn)
     assert rows(engine) == kept
+    with engine.connect() as conn:
+        assert (
+            set(conn.execute(sa.select(ch.c.tenant_id, ch.c.hour, ch.c.firsts, ch.c.lasts)))
+            == hours
+        )

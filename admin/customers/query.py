@@ -213,7 +213,9 @@ def build_customer_query(
             return sa.func.coalesce(column, column)  # same value, no index
         return column
 
-    conds, loc_conds = _conditions(filters, tenant_id, location, col, zone, region, dialect, hits)
+    conds, loc_conds = _conditions(
+        filters, tenant_id, location, col, zone, region, dialect, hits, counting=not ordered
+    )
     query = _select_ids(plan, conds, loc_conds, location, scope, tenant_id, ordered)
     if not ordered:
         return query
@@ -241,6 +243,7 @@ def _conditions(
     region: str,
     dialect: str | None,
     hits: SearchHits | None = None,
+    counting: bool = False,
 ) -> tuple[list[sa.ColumnElement[bool]], list[sa.ColumnElement[bool]]]:
     """The filters as conditions on customers and on customer_locations (a location's list)."""
     location_mode = location is not None
@@ -293,6 +296,9 @@ def _conditions(
         conds.append(follows)
     if (consent := consent_condition(filters.consent, c.c.id)) is not None:
         conds.append(consent)
+    if counting and filters.channel and len(conds) + len(loc_conds) == 2:
+        # One channel alone, counted: walk its index (SQLite 1M: 2.7 -> 0.4 s; not beside others)
+        conds[1] = c.c.id.in_(sa.select(cc.c.customer_id).where(cc.c.channel == filters.channel))
     return conds, loc_conds
 
 

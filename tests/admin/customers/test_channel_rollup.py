@@ -148,3 +148,29 @@ def test_rollups_follow_ingest_import_merge_and_erase(
             set(conn.execute(sa.select(ch.c.tenant_id, ch.c.hour, ch.c.firsts, ch.c.lasts)))
             == hours
         )
+
+
+@pytest.mark.both_dbs
+def test_a_channel_counted_alone_counts_what_the_list_lists(world, factory, engine):
+    """Counting one channel alone walks customer_channels (an IN, not EXISTS): same customers."""
+    from porchlight.admin.customers.filters import CustomerFilters
+    from porchlight.admin.customers.query import build_customer_query, count_query
+
+    now = datetime.now(UTC)
+    other = factory.tenant("other")
+    there = factory.location(other, "There")
+    for i, channel in enumerate(["zalo", "form", "zalo", "click"]):
+        factory.customer(
+            world.tenant_id, f"C{i}", f"+8490000001{i}", visits=[(world.q1, now, channel)]
+        )
+    factory.customer(other, "Elsewhere", "+84900000099", visits=[(there, now, "zalo")])
+    for filters in (CustomerFilters(channel="zalo"), CustomerFilters(channel="zalo", visits_min=1)):
+        listed = build_customer_query(filters, world.tenant_id, None, dialect=engine.dialect.name)
+        unordered = build_customer_query(
+            filters, world.tenant_id, None, ordered=False, dialect=engine.dialect.name
+        )
+        with engine.connect() as conn:
+            ids = set(conn.execute(listed).scalars())
+            assert len(ids) == 2
+            assert set(conn.execute(unordered).scalars()) == ids
+            assert conn.execute(count_query(unordered)).scalar_one() == 2

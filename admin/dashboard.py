@@ -18,8 +18,8 @@ from sqlalchemy.engine import Connection
 
 from porchlight.admin import schema
 from porchlight.admin.customers import channel_rollup, customer_rollup
+from porchlight.admin.customers.filter_words import channel_words
 from porchlight.admin.customers.list_page import (
-    channel_labels,
     location_scope,
     tenant_locations,
     tenant_region,
@@ -222,7 +222,7 @@ def index() -> ResponseReturnValue:
         zone = tenant_zone(tenant_region(conn, tenant_id))
         offset = int((utcnow().astimezone(zone).utcoffset() or timedelta()).total_seconds() // 60)
         data = collect(conn, tenant_id, places, days, offset)
-    labels = channel_labels()
+    labels = channel_words()
     return render_template(
         "dashboard.html",
         d=data,

@@ -23,6 +23,7 @@ from sqlalchemy.engine import Connection
 
 from porchlight.admin import schema
 from porchlight.admin.client import safe_next
+from porchlight.admin.customers.filter_words import channel_words
 from porchlight.admin.customers.filters import (
     CustomerFilters,
     decode_cursor,
@@ -57,20 +58,6 @@ from porchlight.phones import display_phone
 log = logging.getLogger(__name__)
 
 bp = Blueprint("customers", __name__)
-
-
-def channel_labels() -> dict[str, str]:
-    return {
-        "form": _("Form"),
-        "click": _("Click-through"),
-        "voucher": _("Voucher"),
-        "returning": _("Returning device"),
-        "zalo": "Zalo",
-        "facebook": "Facebook",
-        "google": "Google",
-        "line": "LINE",
-        "import": _("Import"),
-    }
 
 
 def location_scope(conn: Connection) -> list[int] | None:
@@ -239,7 +226,7 @@ def index() -> ResponseReturnValue:
         group_by_id={g.id: g for g in groups},
         tags=tags,
         channels=(*CHANNELS, "import"),
-        channel_labels=channel_labels(),
+        channel_labels=channel_words(),
         selection=selection,
         selected_set=set(selection),
         list_key=list_key(filters),

@@ -26,8 +26,9 @@ from porchlight.admin.audit import audit
 from porchlight.admin.customers import channel_rollup, customer_rollup, visit_rollup
 from porchlight.admin.customers.chat_links import links_for
 from porchlight.admin.customers.contact_fields import read_contact
+from porchlight.admin.customers.filter_words import channel_words
 from porchlight.admin.customers.groups import assign_group, tenant_groups
-from porchlight.admin.customers.list_page import channel_labels, location_scope, tenant_region
+from porchlight.admin.customers.list_page import location_scope, tenant_region
 from porchlight.admin.db import get_engine, inserted_id, utcnow
 from porchlight.admin.scope import current_tenant_id, require_role
 from porchlight.phones import display_phone
@@ -209,7 +210,7 @@ def show(customer_id: int) -> ResponseReturnValue:
         group_by_id={g.id: g for g in groups},
         channels=channels,
         chat=chat,
-        channel_labels=channel_labels(),
+        channel_labels=channel_words(),
         scoped=scope is not None,
         first_visit=min((p.first_visit_at for p in places if p.first_visit_at), default=None)
         if scope is not None

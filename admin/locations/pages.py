@@ -24,6 +24,7 @@ from sqlalchemy.engine import Connection
 
 from porchlight.admin import schema
 from porchlight.admin.audit import audit
+from porchlight.admin.customers.filter_words import channel_words
 from porchlight.admin.db import get_engine, utcnow
 from porchlight.admin.locations.routers import location_routers
 from porchlight.admin.locations.wifi_card import clean_wifi
@@ -74,16 +75,8 @@ def day_names() -> dict[str, str]:
 
 
 def channel_names() -> dict[str, str]:
-    return {
-        "form": _("Form"),
-        "click": _("Click-through"),
-        "voucher": _("Voucher"),
-        "returning": _("Returning device"),
-        "zalo": "Zalo",
-        "facebook": "Facebook",
-        "google": "Google",
-        "line": "LINE",
-    }
+    """The ways in a guest page offers (the list's channel names, without "import")."""
+    return {key: name for key, name in channel_words().items() if key != "import"}
 
 
 def clean_location(form: Any, locale: str = "en") -> tuple[dict[str, Any], dict[str, str]]:

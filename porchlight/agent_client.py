@@ -10,6 +10,7 @@ from __future__ import annotations
 import json
 import socket
 from collections.abc import Iterator
+from contextlib import contextmanager
 from typing import Any
 
 from porchlight.errors import PorchlightError
@@ -34,25 +35,16 @@ class AgentClient:
         self.path = path
         self.timeout = timeout
 
-    def call(self, action: str, **args: Any) -> dict[str, Any]:
+    @contextmanager
+    def _connected(self, action: str, args: dict[str, Any]) -> Iterator[socket.socket]:
+        """A socket that has sent the request line; socket faults as `AgentUnavailable`."""
         request = json.dumps({"action": action, **args}, ensure_ascii=False).encode() + b"\n"
         try:
             with socket.socket(socket.AF_UNIX, socket.SOCK_STREAM) as sock:
                 sock.settimeout(self.timeout)
                 sock.connect(self.path)
                 sock.sendall(request)
-                chunks: list[bytes] = []
-                size = 0
-                while True:
-                    chunk = sock.recv(65536)
-                    if not chunk:
-                        break
-                    chunks.append(chunk)
-                    size += len(chunk)
-                    if size > MAX_RESPONSE:
-                        raise AgentUnavailable("agent answer too large")
-                    if chunk.endswith(b"\n"):
-                        break
+                yield sock
         except (FileNotFoundError, ConnectionRefusedError) as exc:
             raise AgentUnavailable(
                 f"agent is not running (no socket at {self.path})",
@@ -62,12 +54,22 @@ class AgentClient:
             raise AgentUnavailable("agent did not answer in time") from exc
         except OSError as exc:
             raise AgentUnavailable(f"cannot talk to the agent: {exc.strerror or exc}") from exc
-        try:
-            answer = json.loads(b"".join(chunks) or b"null")
-        except ValueError as exc:
-            raise AgentUnavailable("agent sent an answer that is not JSON") from exc
-        if not isinstance(answer, dict):
-            raise AgentUnavailable("agent sent an empty answer")
+
+    def call(self, action: str, **args: Any) -> dict[str, Any]:
+        chunks: list[bytes] = []
+        size = 0
+        with self._connected(action, args) as sock:
+            while True:
+                chunk = sock.recv(65536)
+                if not chunk:
+                    break
+                chunks.append(chunk)
+                size += len(chunk)
+                if size > MAX_RESPONSE:
+                    raise AgentUnavailable("agent answer too large")
+                if chunk.endswith(b"\n"):
+                    break
+        answer = _parsed(b"".join(chunks) or b"null")
         if not answer.get("ok"):
             raise AgentError(str(answer.get("error", "internal")), str(answer.get("message", "")))
         return answer
@@ -77,23 +79,19 @@ class AgentClient:
 
         Raises `AgentError` for a refusal and `AgentUnavailable` when the stream ends
         without its end line (the agent stopped, or a row failed)."""
-        request = json.dumps({"action": action, **args}, ensure_ascii=False).encode() + b"\n"
-        try:
-            with socket.socket(socket.AF_UNIX, socket.SOCK_STREAM) as sock:
-                sock.settimeout(self.timeout)
-                sock.connect(self.path)
-                sock.sendall(request)
-                with sock.makefile("rb") as lines:
-                    yield from _rows(lines)
-        except (FileNotFoundError, ConnectionRefusedError) as exc:
-            raise AgentUnavailable(
-                f"agent is not running (no socket at {self.path})",
-                hint="start it with 'porchlight agent run'",
-            ) from exc
-        except TimeoutError as exc:
-            raise AgentUnavailable("agent did not answer in time") from exc
-        except OSError as exc:
-            raise AgentUnavailable(f"cannot talk to the agent: {exc.strerror or exc}") from exc
+        with self._connected(action, args) as sock, sock.makefile("rb") as lines:
+            yield from _rows(lines)
+
+
+def _parsed(raw: bytes) -> dict[str, Any]:
+    """One answer line as an object, else `AgentUnavailable`."""
+    try:
+        item = json.loads(raw)
+    except ValueError as exc:
+        raise AgentUnavailable("agent sent an answer that is not JSON") from exc
+    if not isinstance(item, dict):
+        raise AgentUnavailable("agent sent an empty answer")
+    return item
 
 
 def _rows(lines: Any) -> Iterator[dict[str, Any]]:
@@ -101,12 +99,7 @@ def _rows(lines: Any) -> Iterator[dict[str, Any]]:
     for raw in lines:
         if len(raw) > MAX_RESPONSE:
             raise AgentUnavailable("agent answer too large")
-        try:
-            item = json.loads(raw)
-        except ValueError as exc:
-            raise AgentUnavailable("agent sent an answer that is not JSON") from exc
-        if not isinstance(item, dict):
-            raise AgentUnavailable("agent sent an empty answer")
+        item = _parsed(raw)
         if first and not item.get("ok"):
             raise AgentError(str(item.get("error", "internal")), str(item.get("message", "")))
         if not first and item.get("end") is True:

@@ -7,13 +7,16 @@ section 1); the portal never touches the firewall itself.
 from __future__ import annotations
 
 import copy
+import hashlib
 import ipaddress
+import json
 import logging
 import threading
 import time
 from typing import Any
 
 from porchlight.agent_client import AgentClient, AgentError, AgentUnavailable
+from porchlight.guest_page import guest_form
 
 log = logging.getLogger(__name__)
 
@@ -51,16 +54,20 @@ class AgentLink:
         self._lock = threading.Lock()
         self._config: dict[str, Any] | None = None
         self._config_at = 0.0
+        self._config_tag = ""
         self._clients: dict[str, tuple[float, dict[str, Any] | None]] = {}
 
-    def config(self) -> dict[str, Any]:
+    def config(self, *, fresh: bool = False) -> dict[str, Any]:
         """The location config; a stale copy if the agent stops answering.
 
+        Each worker process keeps its own copy for `config_ttl` seconds, so a page
+        one worker rendered from a new config can be posted to another still
+        holding the old one: `fresh` asks the agent again (see `config_tag`).
         Raises AgentUnavailable only when there has never been an answer.
         """
         now = time.monotonic()
         with self._lock:
-            if self._config is not None and now - self._config_at < self.config_ttl:
+            if self._config is not None and now - self._config_at < self.config_ttl and not fresh:
                 return self._config
         try:
             answer = self.client.call("config")
@@ -75,9 +82,35 @@ class AgentLink:
         config = answer.get("config")
         if not isinstance(config, dict):
             raise AgentUnavailable("agent sent no config")
+        tag = hashlib.sha256(
+            json.dumps(config, sort_keys=True, separators=(",", ":"), default=str).encode()
+        ).hexdigest()[:16]
         with self._lock:
-            self._config, self._config_at = config, now
+            self._config, self._config_at, self._config_tag = config, now, tag
         return config
+
+    def config_tag(self) -> str:
+        """A short digest of the cached config: the login form carries the one it was
+        rendered from, and a post with another tag is checked against a fresh config."""
+        with self._lock:
+            return self._config_tag
+
+    def config_for_post(
+        self, sent_tag: str | None, channel: str | None = None
+    ) -> tuple[dict[str, Any], bool]:
+        """The config to check a posted form against: the cached one when the form was
+        rendered from it, else the agent's current one. A post with no tag (a plain
+        HTTP client) is checked afresh when the cached config lacks its channel."""
+        config, reachable = self.config_or_fallback()
+        stale = sent_tag and sent_tag != self.config_tag()
+        if not sent_tag and channel and channel not in ("returning", *guest_form.channels(config)):
+            stale = True
+        if reachable and stale:
+            try:
+                return self.config(fresh=True), True
+            except AgentUnavailable:
+                pass
+        return config, reachable
 
     def config_or_fallback(self) -> tuple[dict[str, Any], bool]:
         """(config, True) or (the fallback config, False) when the agent is down."""

@@ -68,7 +68,9 @@ def _wait_until_online(ip: str, seconds: float = 1.5) -> dict[str, Any] | None:
 def submit() -> BaseResponse:
     portal = state()
     ip = client_ip()
-    config, reachable = portal.agent.config_or_fallback()
+    config, reachable = portal.agent.config_for_post(
+        request.form.get("config_tag"), request.form.get("channel")
+    )
     lang = guest_language(config, safe_lang(request.form.get("lang")))
 
     known: dict[str, Any] = {}  # the remembered device, once the agent said so

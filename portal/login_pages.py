@@ -63,6 +63,7 @@ def render_form(
         remembered=remembered,
         social=available(config),
         logo_src=logo_src(config),
+        config_tag=state().agent.config_tag(),
     )
     return _html(body, status)
 

@@ -89,6 +89,7 @@ def render_login(
     logo_src: str | None = None,
     action: str = "/login",
     base_path: str = "/",
+    config_tag: str = "",
 ) -> str:
     """The login page for `config` (protocols.md section 3) in `lang`.
 
@@ -124,6 +125,7 @@ def render_login(
         page_title=text(lang, "title"),
         welcome=welcome,
         csrf_token=csrf_token,
+        config_tag=config_tag,
         values=dict(values or {}),
         errors=field_errors,
         notice=text(lang, notice, max=guest_form.MAX_NAME) if notice else field_errors.get("_page"),

@@ -175,6 +175,8 @@ class Gunicorn:
         *,
         app: str = "porchlight.admin.app:create_app()",
         extra_args: tuple[str, ...] = (),
+        env: dict[str, str] | None = None,
+        command: list[str] | None = None,
     ) -> None:
         self.db_url = db_url
         self.port = port
@@ -182,6 +184,8 @@ class Gunicorn:
         self.workers = workers
         self.app = app
         self.extra_args = extra_args
+        self.env = env or {}  # more PORCHLIGHT_ADMIN_* settings
+        self.command = command  # argv instead of `python -m gunicorn` (`porchlight admin serve`)
         self.proc: Any = None
 
     @property
@@ -200,10 +204,13 @@ class Gunicorn:
             **os.environ,
             "PORCHLIGHT_ADMIN_SECRET_KEY": "sync-tests-secret-key-0123456789",
             "PORCHLIGHT_ADMIN_DATABASE_URL": self.db_url,
+            **self.env,
         }
         argv = [sys.executable, "-m", "gunicorn", "--workers", str(self.workers)]
         argv += ["--bind", f"127.0.0.1:{self.port}", "--timeout", "60", *self.extra_args]
         argv += [self.app]
+        if self.command is not None:
+            argv = self.command
         with open(self.log_path, "ab") as log:
             self.proc = subprocess.Popen(
                 argv, env=env, stdout=log, stderr=subprocess.STDOUT, start_new_session=True

@@ -184,7 +184,7 @@ def _load(
                 for lid, ts in per_loc.items():
                     cl_rows.append((cid, lid, len(ts), w.time(ts[0]), w.time(ts[-1])))
                 for ch, last_at in channels.items():
-                    ch_rows.append((cid, ch, w.time(last_at)))
+                    ch_rows.append((cid, ch, tenant_id, w.time(last_at)))
                 for tag_id in rng.sample(tag_ids, rng.choice((0, 0, 1, 1, 2))):
                     tag_rows.append((cid, tag_id))
             w.rows(schema.customers, CUST_COLS, cust_rows)
@@ -192,7 +192,8 @@ def _load(
             w.rows(schema.customer_locations,
                    ["customer_id", "location_id", "visit_count", "first_visit_at", "last_visit_at"],
                    cl_rows)  # fmt: skip
-            w.rows(schema.customer_channels, ["customer_id", "channel", "last_visit_at"], ch_rows)
+            w.rows(schema.customer_channels,
+                   ["customer_id", "channel", "tenant_id", "last_visit_at"], ch_rows)  # fmt: skip
             w.rows(schema.customer_tags, ["customer_id", "tag_id"], tag_rows)
         made += n
         if made % (CHUNK * 20) == 0 or made == customers:

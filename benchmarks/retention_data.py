@@ -113,7 +113,7 @@ def _rows(
             "customer_id, location_id, visit_count, first_visit_at, last_visit_at",
             f"i, loc, 2, {first}, {last}",
         ),
-        "customer_channels": ("customer_id, channel", "i, 'form'"),
+        "customer_channels": ("customer_id, channel, tenant_id", f"i, 'form', {tenant}"),
         "devices": (
             "tenant_id, customer_id, mac, first_seen_at, last_seen_at",
             f"{tenant}, i, {mac}, {first}, "

@@ -40,10 +40,10 @@ def _apply(conn: Connection, where_sql: str, params: dict[str, Any], sign: int) 
     stmt = sa.text(
         # Only constant fragments and bound parameters: no user text.
         "INSERT INTO channel_hours (tenant_id, channel, hour, customers) "  # noqa: S608
-        f"SELECT c.tenant_id, cc.channel, {hour}, {sign} * count(*) "
-        "FROM customer_channels cc JOIN customers c ON c.id = cc.customer_id "
+        f"SELECT cc.tenant_id, cc.channel, {hour}, {sign} * count(*) "
+        "FROM customer_channels cc "
         f"WHERE cc.last_visit_at IS NOT NULL AND {where_sql} "
-        f"GROUP BY c.tenant_id, cc.channel, {hour} "
+        f"GROUP BY cc.tenant_id, cc.channel, {hour} "
         # ORDER BY: a stable lock order; also SQLite needs a clause before ON CONFLICT
         "ORDER BY 1, 2, 3 ON CONFLICT (tenant_id, channel, hour) DO UPDATE "
         "SET customers = channel_hours.customers + excluded.customers"
@@ -67,8 +67,12 @@ def subtract(conn: Connection, customer_ids: Sequence[int]) -> None:
         _apply(conn, "cc.customer_id IN :ids", {"ids": list(customer_ids[i : i + 500])}, -1)
 
 
-def record_visits(conn: Connection, last: Mapping[tuple[int, str], datetime]) -> None:
-    """Ingest: (customer, channel) -> their latest new visit through it; keeps the later one."""
+def record_visits(
+    conn: Connection, tenant_id: int, last: Mapping[tuple[int, str], datetime]
+) -> None:
+    """Ingest: (customer, channel) -> their latest new visit through it; keeps the later one.
+
+    The customers are `tenant_id`'s (a new row carries it: migration 0017)."""
     if not last:
         return
     ids = sorted({cid for cid, _ch in last})
@@ -85,7 +89,7 @@ def record_visits(conn: Connection, last: Mapping[tuple[int, str], datetime]) ->
             },
         ),
         [
-            {"customer_id": cid, "channel": channel, "last_visit_at": when}
+            {"customer_id": cid, "channel": channel, "tenant_id": tenant_id, "last_visit_at": when}
             for (cid, channel), when in sorted(last.items())
         ],
     )
@@ -99,7 +103,7 @@ def recount(conn: Connection, tenant_id: int | None = None) -> None:
         _apply(conn, "1 = 1", {}, 1)
     else:
         conn.execute(sa.delete(ch).where(ch.c.tenant_id == tenant_id))
-        _apply(conn, "c.tenant_id = :t", {"t": tenant_id}, 1)
+        _apply(conn, "cc.tenant_id = :t", {"t": tenant_id}, 1)
 
 
 def last_visits_sql(where_sql: str = "1 = 1") -> str:

@@ -64,7 +64,7 @@ def _move_messenger_contacts(conn: Connection, keep_id: int, drop_id: int) -> No
     )
 
 
-def _merge_channels(conn: Connection, keep_id: int, drop_id: int) -> None:
+def _merge_channels(conn: Connection, tenant_id: int, keep_id: int, drop_id: int) -> None:
     """Drop's login channels onto keep, each with the later last visit (and channel_hours).
 
     Also takes both away from customer_hours: merge_customers adds keep back at its end.
@@ -82,7 +82,9 @@ def _merge_channels(conn: Connection, keep_id: int, drop_id: int) -> None:
     ).all():
         if channel not in mine:
             conn.execute(
-                cc.insert().values(customer_id=keep_id, channel=channel, last_visit_at=last)
+                cc.insert().values(
+                    customer_id=keep_id, channel=channel, tenant_id=tenant_id, last_visit_at=last
+                )
             )
         elif last is not None and _max(mine[channel], last) != mine[channel]:
             conn.execute(
@@ -127,7 +129,7 @@ def merge_customers(conn: Connection, tenant_id: int, keep_id: int, drop_id: int
             if value not in have:
                 conn.execute(table.insert().values(customer_id=keep_id, **{key: value}))
     _move_messenger_contacts(conn, keep_id, drop_id)
-    _merge_channels(conn, keep_id, drop_id)
+    _merge_channels(conn, keep.tenant_id, keep_id, drop_id)
     cl = schema.customer_locations
     mine = {
         r.location_id: r for r in conn.execute(sa.select(cl).where(cl.c.customer_id == keep_id))

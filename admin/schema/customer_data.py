@@ -97,10 +97,13 @@ customer_channels = sa.Table(
     metadata,
     sa.Column("customer_id", sa.Integer, fk("customers.id"), primary_key=True),
     sa.Column("channel", sa.String(20), primary_key=True),
+    # The customer's tenant (never changes): a channel's customers are counted
+    # from ix_customer_channels_tenant_channel alone, customers unread (0017).
+    sa.Column("tenant_id", sa.Integer, fk("tenants.id"), nullable=False),
     # The customer's last visit through this channel (None: never, e.g. "import"):
     # the dashboard's customers per channel (channel_hours, migration 0015).
     sa.Column("last_visit_at", UTCDateTime()),
-    sa.Index("ix_customer_channels_channel", "channel", "customer_id"),
+    sa.Index("ix_customer_channels_tenant_channel", "tenant_id", "channel", "customer_id"),
 )
 
 
@@ -238,6 +241,8 @@ customer_selections = sa.Table(
     metadata,
     sa.Column("user_id", sa.Integer, fk("users.id"), primary_key=True),
     sa.Column("customer_id", sa.Integer, fk("customers.id"), primary_key=True),
+    # Erasing a customer cascades here by customer_id (migration 0018).
+    sa.Index("ix_customer_selections_customer_id", "customer_id"),
 )
 
 

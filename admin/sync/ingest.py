@@ -37,7 +37,7 @@ from sqlalchemy.engine import Connection, Engine
 from porchlight.admin.chat import linking as chat_linking
 from porchlight.admin.customers import channel_rollup, customer_rollup, visit_rollup
 from porchlight.admin.customers.groups import recompute_groups
-from porchlight.admin.db import utcnow
+from porchlight.admin.db import begin_immediate, utcnow
 from porchlight.admin.privacy import guest_events, minimise
 from porchlight.admin.schema import (
     consents,
@@ -79,7 +79,7 @@ def write_transaction(engine: Engine, tenant_id: int) -> Iterator[Connection]:
     """One write transaction, serialized per tenant (SQLite: the whole file)."""
     with engine.connect() as conn:
         if conn.dialect.name == "sqlite":
-            conn.exec_driver_sql("BEGIN IMMEDIATE")
+            begin_immediate(conn)  # polled every 2 ms: SQLite's own handler backs off to 100 ms
         else:
             conn.execute(
                 sa.text("SELECT pg_advisory_xact_lock(:ns, :tenant)"),
@@ -295,7 +295,8 @@ class _LoginRows:
         bump_counters(conn, router, self.per_customer, now)
         customer_rollup.add(conn, touched)
         recompute_groups(conn, router.tenant_id, sorted(self.per_customer))
-        channel_rollup.record_visits(conn, self.channels)  # and the dashboard's channel_hours
+        # the customers' channels, and the dashboard's channel_hours
+        channel_rollup.record_visits(conn, router.tenant_id, self.channels)
         if self.tags:
             add_tags(conn, router.tenant_id, self.tags)
         upsert_devices(conn, list(self.devices.values()))

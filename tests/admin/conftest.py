@@ -276,7 +276,7 @@ class Factory:
                 last = max(when for _lid, when, ch in visits if ch == channel)
                 conn.execute(
                     schema.customer_channels.insert().values(
-                        customer_id=cid, channel=channel, last_visit_at=last
+                        customer_id=cid, channel=channel, tenant_id=tenant_id, last_visit_at=last
                     )
                 )
             channel_rollup.add(conn, [cid])

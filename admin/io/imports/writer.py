@@ -232,13 +232,14 @@ class Writer:
             (cid, self.tag_ids[name.casefold()]) for r, cid in pairs for name in self._tags_of(r)
         ]
         loc_rows = [(cid, self.location_id) for _, cid in pairs]
-        channel_rows = [(cid, IMPORT_CHANNEL) for _, cid in pairs]
-        for table, second, rows in (
-            (schema.customer_tags, "tag_id", tag_rows),
-            (schema.customer_locations, "location_id", loc_rows),
-            (schema.customer_channels, "channel", channel_rows),
+        channel_rows = [(cid, IMPORT_CHANNEL, self.tenant_id) for _, cid in pairs]
+        for table, keys, rows in (
+            (schema.customer_tags, ("customer_id", "tag_id"), tag_rows),
+            (schema.customer_locations, ("customer_id", "location_id"), loc_rows),
+            # the tenant too: a channel's customers are counted from its index (0017)
+            (schema.customer_channels, ("customer_id", "channel", "tenant_id"), channel_rows),
         ):
-            executemany(self.conn, insert_ignore(self.conn, table), ("customer_id", second), rows)
+            executemany(self.conn, insert_ignore(self.conn, table), keys, rows)
 
 
 class _NameIndex:

@@ -24,6 +24,7 @@ from __future__ import annotations
 
 import logging
 import threading
+import time
 from collections.abc import Callable
 from dataclasses import dataclass
 from typing import Any
@@ -39,7 +40,8 @@ from porchlight.agent.store import snapshot
 
 log = logging.getLogger(__name__)
 
-WRITE_CHUNK = 500  # store writes per hold of the lock during a reconcile
+WRITE_CHUNK = 500  # byte counts written per hold of the lock during a reconcile
+END_CHUNK = 50  # sessions ended per hold of the lock (one transaction, ~10 ms)
 WALLED = ("walled4", "walled6")  # dnsmasq's sets: kept across a rebuild
 
 # who holds each address an open session is bound to (clients.ip is unique per address)
@@ -208,35 +210,38 @@ class KernelSync:
     def _expire_and_account(
         self, open_rows: list[tuple[Any, ...]], table: TableState, now: float
     ) -> set[str]:
-        """End expired and idle sessions, fold kernel counters into the others; return the
-        ids of the sessions ended. Store writes under the lock, a chunk at a time."""
+        """End expired and idle sessions with the bytes counted since the last round (from
+        this round's one listing), fold kernel counters into the others; return the ids of
+        the sessions ended. Store writes under the lock, a short batch at a time."""
         idle = int(self.config["session"]["idle_seconds"])
         allowed, rx4 = table.sets.get("allowed", {}), table.sets.get("rx4", {})
         stamp = sessions.iso(now)
-        ending: list[tuple[tuple[Any, ...], str]] = []
+        ending: list[sessions.Ending] = []
         updates: list[tuple[Any, ...]] = []
         for row in open_rows:
-            sid, mac, ip, _started, seconds, idle_for = row
-            if seconds <= 0:
-                ending.append((row, "expired"))
-                continue
+            sid, mac, ip, started, seconds, idle_for = row
             d_out = self._delta(mac, allowed.get(mac))
             d_in = self._delta(ip or "", rx4.get(ip or ""))
             active = d_out[0] > 0
-            if d_out[1] or d_in[1] or active:
+            if seconds <= 0 or (idle and not active and idle_for > idle):
+                session = {"id": sid, "mac": mac, "ip": ip, "started_at": started}
+                ending.append((session, "idle" if seconds > 0 else "expired", d_out[1], d_in[1]))
+            elif d_out[1] or d_in[1] or active:
                 updates.append((d_out[1], d_in[1], active, stamp, sid))
-            if idle and not active and idle_for > idle:
-                ending.append((row, "idle"))
         for start in range(0, len(updates), WRITE_CHUNK):
             with self.lock, self.db.atomic():
                 self.db.conn.executemany(_BYTES_SQL, updates[start : start + WRITE_CHUNK])
-        ended: set[str] = set()
-        for start in range(0, len(ending), WRITE_CHUNK):
+        return set(self._end_in_batches(ending, now))
+
+    def _end_in_batches(self, ending: list[sessions.Ending], now: float) -> list[str]:
+        """`sessions.end_sessions` END_CHUNK at a time, each its own transaction under the
+        lock, which is let go between batches so a login waits for one batch at most
+        (10,000 ending in one hold, or 500 transactions in one, held logins for seconds)."""
+        ended: list[str] = []
+        for start in range(0, len(ending), END_CHUNK):
             with self.lock:
-                for row, reason in ending[start : start + WRITE_CHUNK]:
-                    session = dict(zip(("id", "mac", "ip", "started_at"), row[:4], strict=True))
-                    if sessions.end_session(self.db, session, now, reason):
-                        ended.add(row[0])
+                ended += sessions.end_sessions(self.db, ending[start : start + END_CHUNK], now)
+            time.sleep(0)  # a login waiting for the lock takes it now
         return ended
 
     def _forget_counters(self, live: list[tuple[Any, ...]], touched: set[tuple[str, str]]) -> None:
@@ -263,14 +268,11 @@ class KernelSync:
     def expire(self) -> int:
         """End sessions whose time is up (the kernel already dropped their elements)."""
         now = self.clock()
-        count = 0
         with self.lock:
             rows = self.db.query(
-                "SELECT * FROM sessions WHERE ended_at IS NULL "
+                "SELECT id, mac, started_at, expires_at FROM sessions WHERE ended_at IS NULL "
                 "AND (expires_at < ? OR expires_at <= started_at)",
                 [sessions.iso(now + 1)],
             )
-            for session in list(rows):
-                if sessions.remaining(session, now) <= 0:
-                    count += sessions.end_session(self.db, session, now, "expired")
-        return count
+            due = [(s, "expired", 0, 0) for s in rows if sessions.remaining(s, now) <= 0]
+        return len(self._end_in_batches(due, now))

@@ -15,7 +15,7 @@ from typing import Any
 from sqlite_utils import Database
 
 from porchlight.agent import guest_data
-from porchlight.agent.store import enqueue_event
+from porchlight.agent.store import enqueue_event, enqueue_events
 from porchlight.agent.welcome_back import MAX_FAILURES
 from porchlight.events import is_randomized_mac, new_event_id
 
@@ -215,34 +215,48 @@ def _record_login(
 
 def end_session(db: Database, session: dict[str, Any], now: float, reason: str) -> bool:
     """Close `session` with its `session_end` event; False if it was already closed."""
-    ended = iso(now)
-    dwell = int(max(0.0, now - epoch(session["started_at"])))
+    return bool(end_sessions(db, [(session, reason, 0, 0)], now))
+
+
+# one ending: the session (id, mac, started_at), its reason, and the bytes the kernel
+# counted since they were last written (upload, download), folded in as it closes
+Ending = tuple[dict[str, Any], str, int, int]
+
+
+def end_sessions(db: Database, endings: list[Ending], now: float) -> list[str]:
+    """Close each still-open session with its final byte counts and its `session_end`
+    event, all in one transaction (the caller keeps batches short: a login waits for
+    it); return the ids closed (one already closed gets no second event)."""
+    ended, stamp = [], iso(now)
+    events: list[dict[str, Any]] = []
     with db.atomic():
-        cursor = db.execute(
-            "UPDATE sessions SET ended_at = ?, reason = ? WHERE id = ? AND ended_at IS NULL",
-            [ended, reason, session["id"]],
-        )
-        if cursor.rowcount == 0:
-            return False
-        row = db.execute(
-            "SELECT bytes_in, bytes_out FROM sessions WHERE id = ?", [session["id"]]
-        ).fetchone()
-        enqueue_event(
-            db,
-            {
-                "id": new_event_id(),
-                "type": "session_end",
-                "occurred_at": ended,
-                "mac": session["mac"],
-                "data": {
-                    "session_id": session["id"],
-                    "started_at": session["started_at"],
-                    "ended_at": ended,
-                    "dwell_seconds": dwell,
-                    "bytes_in": int(row[0]),
-                    "bytes_out": int(row[1]),
-                    "reason": reason,
-                },
-            },
-        )
-    return True
+        for session, reason, d_out, d_in in endings:
+            closed = db.execute(
+                "UPDATE sessions SET ended_at = ?, reason = ?, bytes_out = bytes_out + ?, "
+                "bytes_in = bytes_in + ? WHERE id = ? AND ended_at IS NULL "
+                "RETURNING bytes_in, bytes_out",
+                [stamp, reason, d_out, d_in, session["id"]],
+            ).fetchall()
+            if not closed:
+                continue
+            row = closed[0]
+            events.append(
+                {
+                    "id": new_event_id(),
+                    "type": "session_end",
+                    "occurred_at": stamp,
+                    "mac": session["mac"],
+                    "data": {
+                        "session_id": session["id"],
+                        "started_at": session["started_at"],
+                        "ended_at": stamp,
+                        "dwell_seconds": int(max(0.0, now - epoch(session["started_at"]))),
+                        "bytes_in": int(row[0]),
+                        "bytes_out": int(row[1]),
+                        "reason": reason,
+                    },
+                }
+            )
+            ended.append(session["id"])
+        enqueue_events(db, events)
+    return ended

@@ -247,10 +247,18 @@ def db_path(state_dir: str | Path) -> Path:
 
 def enqueue_event(db: Database, event: dict[str, Any]) -> dict[str, Any]:
     """Validate `event` and add it to the outbox; call inside the state change's transaction."""
-    clean = validate_event(event)
-    db.execute(
+    return enqueue_events(db, [event])[0]
+
+
+def enqueue_events(db: Database, events: list[dict[str, Any]]) -> list[dict[str, Any]]:
+    """`enqueue_event` for many, in one statement (a batch of sessions ending)."""
+    clean = [validate_event(event) for event in events]
+    db.conn.executemany(
         "INSERT INTO outbox (event_id, body, created_at) VALUES (?, ?, ?)",
-        [clean["id"], json.dumps(clean, ensure_ascii=False, sort_keys=True), clean["occurred_at"]],
+        [
+            (e["id"], json.dumps(e, ensure_ascii=False, sort_keys=True), e["occurred_at"])
+            for e in clean
+        ],
     )
     return clean
 

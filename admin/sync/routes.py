@@ -3,17 +3,18 @@
 from __future__ import annotations
 
 import logging
+from datetime import datetime
 from typing import Any
 
 import sqlalchemy as sa
 from flask import Blueprint, Response, jsonify, request
-from sqlalchemy.exc import OperationalError
+from sqlalchemy.exc import IntegrityError, OperationalError
 
 from porchlight.admin.client import client_ip
 from porchlight.admin.db import utcnow
 from porchlight.admin.schema import locations, router_commands, routers
 from porchlight.admin.sync import adoption
-from porchlight.admin.sync.enrollment import EnrollmentError
+from porchlight.admin.sync.enrollment import EnrollmentError, RouterIdentity
 from porchlight.admin.sync.enrollment import enroll as enroll_router
 from porchlight.admin.sync.fields import clock_skew, heartbeat_values, record_skew, short_text
 from porchlight.admin.sync.guard import (
@@ -25,7 +26,12 @@ from porchlight.admin.sync.guard import (
     rate_limit,
     require_router,
 )
-from porchlight.admin.sync.ingest import ForeignEventError, ingest_batch, write_transaction
+from porchlight.admin.sync.ingest import (
+    ForeignEventError,
+    IngestResult,
+    ingest_batch,
+    write_transaction,
+)
 from porchlight.admin.sync.location_config import build_location_config
 from porchlight.events import MAX_BATCH, EventError, validate_event
 
@@ -140,9 +146,7 @@ def events() -> Response:
     if not slot.acquire(timeout=INGEST_WAIT_SECONDS):
         raise busy("too many batches being written; retry later")
     try:
-        with write_transaction(engine(), router.tenant_id) as conn:
-            result = ingest_batch(conn, router, clean, now=now)
-            record_skew(conn, router.router_id, skew)
+        result = _write_batch(router, clean, now, skew)
     except ForeignEventError as exc:
         raise ApiError(
             409, "foreign_event", "an event id of another router", extra={"index": exc.index}
@@ -161,6 +165,28 @@ def events() -> Response:
             result.visits,
         )
     return jsonify({"acked": result.acked, "duplicates": result.duplicates})
+
+
+def _write_batch(
+    router: RouterIdentity, clean: list[dict[str, Any]], now: datetime, skew: int | None
+) -> IngestResult:
+    """The batch in one transaction, tried a second time when a unique index met a row
+    another writer committed meanwhile (an import job's new customer with the same
+    phone: the INSERT waited for it, then failed); the new snapshot sees that row."""
+    for tries_left in (1, 0):
+        try:
+            with write_transaction(engine(), router.tenant_id) as conn:
+                result = ingest_batch(conn, router, clean, now=now)
+                record_skew(conn, router.router_id, skew)
+            return result
+        except IntegrityError as exc:
+            if not tries_left:
+                log.warning("router %s: batch not stored: %s", router.router_id, exc.orig)
+                raise busy("the batch met a concurrent write; retry later") from exc
+            log.info(
+                "router %s: batch met a concurrent write (%s); again", router.router_id, exc.orig
+            )
+    raise AssertionError("unreachable")
 
 
 def _etag_matches(header: str | None, etag: str) -> bool:

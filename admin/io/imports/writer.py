@@ -19,6 +19,7 @@ from sqlalchemy.engine import Connection
 from porchlight.admin import schema
 from porchlight.admin.db import utcnow
 from porchlight.admin.io.imports.bulk import executemany
+from porchlight.admin.io.imports.customer_updates import write_updates
 from porchlight.admin.io.imports.records import Record
 
 IMPORT_CHANNEL = "import"
@@ -27,10 +28,6 @@ _CUSTOMER_KEYS = (
     "id", "tenant_id", "name", "phone", "email", "external_code", "address", "province",
     "postal_code", "birthday", "gender", "notes", "spend_total", "group_id", "group_fixed",
     "created_at", "updated_at",
-)  # fmt: skip
-_UPDATE_KEYS = (
-    "b_id", "b_name", "b_phone", "b_email", "b_code", "b_address", "b_province", "b_postal",
-    "b_birthday", "b_gender", "b_spend", "b_group", "b_now",
 )  # fmt: skip
 
 # A row's chosen group name and its tags.
@@ -178,51 +175,7 @@ class Writer:
         if not pairs:
             return
         self._prepare([r for r, _ in pairs])
-        c = schema.customers.c
-
-        def p(name: str, type_: Any = sa.String) -> Any:
-            return sa.bindparam(name, type_=type_)
-
-        stmt = (
-            schema.customers.update()
-            .where(c.id == p("b_id", sa.Integer))
-            .values(
-                name=sa.case((c.name == "", p("b_name")), else_=c.name),
-                phone=sa.func.coalesce(c.phone, p("b_phone")),
-                email=sa.func.coalesce(c.email, p("b_email")),
-                external_code=sa.func.coalesce(p("b_code"), c.external_code),
-                address=sa.func.coalesce(c.address, p("b_address")),
-                province=sa.func.coalesce(c.province, p("b_province")),
-                postal_code=sa.func.coalesce(c.postal_code, p("b_postal")),
-                birthday=sa.func.coalesce(c.birthday, p("b_birthday", sa.Date)),
-                gender=sa.func.coalesce(c.gender, p("b_gender")),
-                spend_total=sa.func.coalesce(p("b_spend", sa.Numeric(16, 2)), c.spend_total),
-                group_id=sa.func.coalesce(p("b_group", sa.Integer), c.group_id),
-                group_fixed=sa.case(
-                    (p("b_group", sa.Integer).is_not(None), sa.true()), else_=c.group_fixed
-                ),
-                updated_at=p("b_now", schema.customers.c.updated_at.type),
-            )
-        )
-        rows = [
-            (
-                cid,
-                r.name,
-                r.phone,
-                r.email,
-                r.external_code,
-                r.address,
-                r.province,
-                r.postal_code,
-                r.birthday,
-                r.gender,
-                r.spend_total,
-                self._group_for(r),
-                self.now,
-            )
-            for r, cid in pairs
-        ]
-        executemany(self.conn, stmt, _UPDATE_KEYS, rows)
+        write_updates(self.conn, [(r, cid, self._group_for(r)) for r, cid in pairs], self.now)
 
     def link(self, pairs: list[tuple[Record, int]]) -> None:
         """Tags, the import's location and the "import" channel of every new or merged customer."""

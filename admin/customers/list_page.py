@@ -274,7 +274,13 @@ def matching_count(
     """(customers matching, whether more than that): a search counts up to COUNT_CAP
     and not at all for one or two characters (admin/customers/search_plan.py)."""
     unordered = build_customer_query(
-        filters, tenant_id, scope, region=region, ordered=False, dialect=conn.dialect.name
+        filters,
+        tenant_id,
+        scope,
+        region=region,
+        ordered=False,
+        dialect=conn.dialect.name,
+        ids_only=True,
     )
     if not filters.q:
         return int(conn.execute(count_query(unordered)).scalar_one()), False

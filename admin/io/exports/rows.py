@@ -48,7 +48,13 @@ def export_query(
     """
     chosen = filters if scope == "filtered" and filters is not None else CustomerFilters()
     listed = build_customer_query(
-        chosen, tenant_id, location_scope, region=region, ordered=False, dialect=dialect
+        chosen,
+        tenant_id,
+        location_scope,
+        region=region,
+        ordered=False,
+        dialect=dialect,
+        ids_only=True,
     ).subquery("listed")
     # The list's query selects ids from customers or, for one location, from
     # customer_locations: select from it as a subquery so the id filters below

@@ -1,0 +1,64 @@
+"""The customer list's filters on a customer's links: login channels and tags.
+
+A login channel (``customer_channels``):
+
+- in a list page, or beside other filters: an EXISTS on the row's primary
+  key (customer_id, channel), one probe per customer the query walks (the
+  sort index, or another filter's index, drives);
+- alone in a count or an export: the tenant's range of
+  ``ix_customer_channels_tenant_channel`` (migration 0017 put the tenant on
+  each row), `channel_ids`, without reading ``customers`` at all; alone but
+  joined to customers (the list's never-visited phase reads their columns):
+  ``id IN`` that range.
+
+Tags: any of them (one EXISTS), or all (one EXISTS per tag).
+"""
+
+from __future__ import annotations
+
+from typing import Any
+
+import sqlalchemy as sa
+
+from porchlight.admin import schema
+from porchlight.admin.customers.filters import CustomerFilters
+
+c = schema.customers
+cc = schema.customer_channels
+
+
+def channel_ids(tenant_id: int, channel: str) -> sa.Select[Any]:
+    """The tenant's customers who logged in through `channel`: ``id``, ``sort_key``
+    NULL (the shape of `query.build_customer_query`), from the index alone."""
+    return sa.select(cc.c.customer_id.label("id"), sa.null().label("sort_key")).where(
+        cc.c.tenant_id == tenant_id, cc.c.channel == channel
+    )
+
+
+def channel_condition(tenant_id: int, channel: str, alone: bool) -> sa.ColumnElement[bool]:
+    """A customer logged in through `channel`. `alone`: the only filter of an
+    unordered query (walk the channel's range: SQLite 1M 2.7 -> 0.4 s, but beside
+    another filter it drove SQLite from the channel's whole list: 0.1 -> 570 ms)."""
+    if alone:
+        return c.c.id.in_(
+            sa.select(cc.c.customer_id).where(cc.c.tenant_id == tenant_id, cc.c.channel == channel)
+        )
+    return sa.exists().where(cc.c.customer_id == c.c.id, cc.c.channel == channel)
+
+
+def tag_conditions(filters: CustomerFilters, tenant_id: int) -> list[sa.ColumnElement[bool]]:
+    """Any of the tags (one EXISTS), or all of them (one EXISTS per tag)."""
+    found: list[sa.ColumnElement[bool]] = []
+    ct, t = schema.customer_tags, schema.tags
+    if filters.tag_mode == "all":
+        for name in filters.tags:
+            tag_id = (
+                sa.select(t.c.id)
+                .where(t.c.tenant_id == tenant_id, t.c.name == name)
+                .scalar_subquery()
+            )
+            found.append(sa.exists().where(ct.c.customer_id == c.c.id, ct.c.tag_id == tag_id))
+    else:
+        tag_ids = sa.select(t.c.id).where(t.c.tenant_id == tenant_id, t.c.name.in_(filters.tags))
+        found.append(sa.exists().where(ct.c.customer_id == c.c.id, ct.c.tag_id.in_(tag_ids)))
+    return found

@@ -231,7 +231,21 @@ def sync(client: Client, routers: list[SimRouter]) -> None:
         list(pool.map(lambda r: one_round(r, final=True), routers))
 
 
-def idle_polls(client: Client, routers: list[SimRouter]) -> None:
-    """Each router polls its config once more (nothing else running): the steady state."""
+def idle_polls(client: Client, routers: list[SimRouter], window: float = 0.0) -> None:
+    """Each router polls its config once more, nothing else running: the steady state.
+
+    With `window` the polls are spread evenly over that many seconds, as a fleet
+    polling every `window` seconds sends them (the agent's default is 30 s);
+    without, as fast as the client threads go.
+    """
+    start = time.monotonic()
+    step = window / max(1, len(routers))
+
+    def poll(index: int) -> None:
+        delay = start + index * step - time.monotonic()
+        if delay > 0:
+            time.sleep(delay)
+        poll_config(client, routers[index], "idle config")
+
     with ThreadPoolExecutor(client.plan.threads) as pool:
-        list(pool.map(lambda r: poll_config(client, r, "idle config"), routers))
+        list(pool.map(poll, range(len(routers))))

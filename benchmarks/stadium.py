@@ -30,6 +30,11 @@ reloads so they are in the kernel's sets, then measures:
 - ``metrics_scrape_ms`` and the clients online /metrics reports;
 - ``load_avg``: the 1-minute load average when the figures were taken.
 
+Ending (``--part ending``, in `all` too): `--clients` sessions expiring over
+``--spread`` s (default 60; 0: the same second) while guests log in, in a namespace
+like held's: benchmarks/stadium_ending.py (``ended``, ``end_events``, ``end_s``,
+``login_wait_max_ms`` goal < 100 ms beside ``baseline_max_ms`` before they end).
+
 Only the benchmark's own namespace and loopback inside it are touched.
 """
 
@@ -88,8 +93,9 @@ def scrape() -> tuple[dict[str, float], float]:
     return out, took
 
 
-def fill_store(db_file: Path, count: int) -> None:
-    """`count` guests online: a client row and an open session each, in one transaction."""
+def fill_store(db_file: Path, count: int, length: int = 4 * 3600, spread: float = 0.0) -> None:
+    """`count` guests online: a client row and an open session each, in one transaction;
+    guest i logged in `spread` * i / `count` seconds ago (their sessions end over `spread`)."""
     from porchlight.agent import sessions
     from porchlight.agent.store import open_db
 
@@ -99,8 +105,9 @@ def fill_store(db_file: Path, count: int) -> None:
         for i in range(count):
             sessions.touch_client(db, mac(i), now, ip=ip(i))
             sessions.start_session(
-                db, mac=mac(i), ip=ip(i), now=now, length=4 * 3600, channel="click", login=None
-            )
+                db, mac=mac(i), ip=ip(i), now=now - spread * i / count, length=length,
+                channel="click", login=None,
+            )  # fmt: skip
     db.close()
 
 
@@ -255,6 +262,9 @@ GOALS = {
     "authorize_max_ms": "< 50",
     "reconcile_s_after_flush": "< 1",
     "agent_rss_mb": "<= 80",
+    "ended": "= sessions_ending",
+    "end_events": "= sessions_ending",
+    "login_wait_max_ms": "< 100",
 }
 
 
@@ -297,7 +307,7 @@ def storm(phones: int, window: float, ping: bool) -> dict[str, Any]:
         subprocess.run(["rm", "-rf", str(base)], check=False)
 
 
-def held_outer(clients: int) -> dict[str, Any]:
+def held_outer(clients: int, part: str = "held", spread: float = 60.0) -> dict[str, Any]:
     tag = secrets.token_hex(3)
     ns, lan, peer = f"pls{tag}", f"pls{tag}", f"plq{tag}"
     subprocess.run(["ip", "netns", "add", ns], check=True)
@@ -309,11 +319,12 @@ def held_outer(clients: int) -> dict[str, Any]:
             subprocess.run(["ip", "-n", ns, "link", "set", dev, "up"], check=True)
         subprocess.run(["ip", "-n", ns, "addr", "add", "10.60.0.1/10", "dev", lan], check=True)
         argv = [sys.executable, __file__, "--inner", lan, "--clients", str(clients)]
+        argv += ["--part", part, "--spread", str(spread)]  # ending: benchmarks/stadium_ending.py
         done = subprocess.run(
             ["ip", "netns", "exec", ns, *argv], timeout=900, stdout=subprocess.PIPE, text=True
         )
         if done.returncode != 0:
-            raise SystemExit(done.stdout + f"held part failed ({done.returncode})")
+            raise SystemExit(done.stdout + f"{part} part failed ({done.returncode})")
         result: dict[str, Any] = json.loads(done.stdout.splitlines()[-1])
     finally:
         subprocess.run(["ip", "netns", "del", ns], check=False)
@@ -338,11 +349,16 @@ def main() -> int:
     parser.add_argument("--no-held", action="store_true", help="only the storm")
     parser.add_argument(
         "--part",
-        choices=("storm", "held", "all", "dhcp"),
+        choices=("storm", "held", "ending", "all", "dhcp"),
         default=None,
         help="storm: the login storm, DHCP to online (benchmarks/stadium_storm.py, "
         "--phones over --window s; the issue's figure is 500 over 10); held: the held "
-        "clients; all: both; dhcp: the DHCP-only storm (default when --part is not given)",
+        "clients; ending: --clients sessions ending over --spread s while guests log in "
+        "(benchmarks/stadium_ending.py); all: the three; dhcp: the DHCP-only storm "
+        "(default when --part is not given)",
+    )
+    parser.add_argument(
+        "--spread", type=float, default=60.0, help="ending: seconds the sessions expire over"
     )
     parser.add_argument("--inner", metavar="LAN", help=argparse.SUPPRESS)
     args = parser.parse_args()
@@ -350,6 +366,11 @@ def main() -> int:
         parser.error(f"--clients must be between 10 and {MAX_CLIENTS:,}")
     if not 0 <= args.phones <= MAX_PHONES:
         parser.error(f"--phones must be between 0 and {MAX_PHONES}")
+    if args.inner and args.part == "ending":
+        from stadium_ending import ending
+
+        print(json.dumps(ending(args.inner, args.clients, args.spread)))
+        return 0
     if args.inner:
         print(json.dumps(held(args.inner, args.clients)))
         return 0
@@ -365,6 +386,8 @@ def main() -> int:
         result.update(storm(args.phones, args.window, args.dnsmasq_ping))
     if args.part in (None, "held", "all") and not args.no_held:
         result.update(held_outer(args.clients))
+    if args.part in ("ending", "all"):
+        result.update(held_outer(args.clients, "ending", args.spread))
     if args.json:
         print(json.dumps(result))
     else:

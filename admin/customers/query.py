@@ -220,8 +220,8 @@ def build_customer_query(
     conds, loc_conds = _conditions(
         filters, tenant_id, location, col, zone, region, dialect, hits, counting=not ordered
     )
-    alone = filters.channel and len(conds) == 2 and not loc_conds
-    if ids_only and not ordered and scope is None and alone:
+    alone = len(conds) == 2 and not loc_conds and scope is None
+    if filters.channel and ids_only and not ordered and alone:
         return channel_ids(tenant_id, filters.channel)  # alone: its index alone (0017)
     query = _select_ids(plan, conds, loc_conds, location, scope, tenant_id, ordered)
     if not ordered:

@@ -254,9 +254,12 @@ class KernelSync:
                 del self._counters[key]
 
     def _delta(self, key: str, element: SetElement | None) -> tuple[int, int]:
-        if not key:
+        if not key or element is None:
+            # not listed: gone (expired, deleted: its session ends) or missed by a netlink
+            # dump that raced a login's insert; the last count stays, or the element's
+            # whole count came again with the next listing (bytes counted twice)
             return 0, 0
-        packets, nbytes = (element.packets, element.bytes) if element else (0, 0)
+        packets, nbytes = element.packets, element.bytes
         old = self._counters.get(key)
         self._counters[key] = (packets, nbytes)
         if old is None:

@@ -33,6 +33,7 @@ from __future__ import annotations
 
 import json
 import os
+import shutil
 import socket
 import sqlite3
 import statistics
@@ -57,7 +58,7 @@ from stadium import (
 )
 
 LEAD = 25.0  # seconds from filling the store to the first expiry (baseline logins meanwhile)
-LOGIN_PACE = 0.08  # seconds between logins
+LOGIN_PACE = 0.12  # seconds between logins: LOGINS_MAX of them outlast a 60 s spread
 TRAFFIC = 200  # guests that send packets before their session ends
 PACKETS, PAYLOAD = 3, 32  # per guest; the kernel counts IP length: 20 + 8 + PAYLOAD
 ROUTER_IP = "10.60.0.1"
@@ -127,6 +128,7 @@ def logins_until_ended(
         out["agent_cpu_s_ending"] = cpu_s(agent_pid) - out.pop("cpu_start")
         (rounds, spent), (first, before) = _rounds(), out.pop("rounds_start")
         out["reconcile_rounds_ending"] = int(rounds - first)
+        out["reconcile_round_s_before"] = before / max(1, first)  # from the agent's start
         out["reconcile_round_s_ending"] = (spent - before) / max(1, rounds - first)
     out.update(_waits("baseline", baseline))
     out.update(_waits("login_wait", ending))
@@ -228,4 +230,5 @@ def ending(lan: str, count: int, spread: float) -> dict[str, Any]:
         agent.terminate()
         agent.wait(timeout=20)
         log.close()
+        shutil.rmtree(tmp, ignore_errors=True)
     return out

@@ -11,7 +11,7 @@ documents) for at most `DENSE` matches: fewer, and the list page uses those
 ids (one index scan, no second one for the page); that many, and the page
 walks its sort index with a per-row check instead. On PostgreSQL, `pg_hits`
 asks the planner how many rows it expects (its statistics on the stored
-``search_doc``, migration 0014): fewer than `DENSE`, and the page hides the
+``search_doc``, migration 0014): fewer than `PG_DENSE`, and the page hides the
 sort index so the trigram index drives (left to itself, the planner walked
 52,000 rows to list ``8509``'s 877: 260 ms).
 
@@ -34,7 +34,13 @@ from typing import Any
 import sqlalchemy as sa
 from sqlalchemy.engine import Connection
 
-DENSE = 10_000  # FTS matches (every tenant's) from which the page walks its sort index
+# FTS matches (every tenant's) from which the page walks its sort index. Both ways cost
+# about 4 us a row at a million customers: the ids way reads every match (plus the probe
+# that collects them: 40 ms CPU for 10,000 matches of "tran thi", a phrase of common
+# trigrams), the walk reads 50 / density rows to fill a page. They meet near 5,000-7,000;
+# at 10,000 the worst search (two words, 9,000 matches) took 61 ms CPU, at 5,000 41 ms.
+DENSE = 5_000
+PG_DENSE = 10_000  # PostgreSQL: the planner's estimate from which the sort index is walked
 COUNT_CAP = 1_000  # the list counts matches up to this many, then says "more than"
 MIN_INDEXED = 3  # trigram: shorter text is checked row by row
 
@@ -93,7 +99,7 @@ def pg_hits(conn: Connection, key: str) -> SearchHits:
     ).scalar_one()
     if isinstance(plan, str):
         plan = json.loads(plan)
-    return SearchHits(dense=float(plan[0]["Plan"]["Plan Rows"]) >= DENSE)
+    return SearchHits(dense=float(plan[0]["Plan"]["Plan Rows"]) >= PG_DENSE)
 
 
 def search_doc_column() -> sa.ColumnElement[str]:

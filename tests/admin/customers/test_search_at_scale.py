@@ -76,6 +76,7 @@ def test_dense_and_rare_searches_list_the_same(app, owner_client, nguyens, monke
     search index drives (SQLite: the ids it found; PostgreSQL, by the planner's
     estimate: the trigram index). The same pages either way."""
     monkeypatch.setattr(search_plan, "DENSE", 3 if dense else 10_000)
+    monkeypatch.setattr(search_plan, "PG_DENSE", 3 if dense else 10_000)
     app.config["PAGE_SIZE"] = 2
     assert every_page(owner_client, "?q=nguyen") == nguyens
     assert every_page(owner_client, "?q=Nguy%E1%BB%85n+th%E1%BB%8B") == nguyens[5:]

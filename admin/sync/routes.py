@@ -25,6 +25,7 @@ from porchlight.admin.sync.guard import (
     json_body,
     rate_limit,
     require_router,
+    router_transaction,
 )
 from porchlight.admin.sync.ingest import (
     ForeignEventError,
@@ -198,9 +199,7 @@ def _etag_matches(header: str | None, etag: str) -> bool:
 
 @bp.get("/config")
 def config() -> Response:
-    router = require_router()
-    rate_limit(str(router.router_id), "API_POLLS_PER_MINUTE")
-    with engine().connect() as conn:
+    with router_transaction("API_POLLS_PER_MINUTE") as (router, conn):
         payload, etag = build_location_config(conn, router.location_id)
     if _etag_matches(request.headers.get("If-None-Match"), etag):
         response = Response(status=304)
@@ -213,26 +212,21 @@ def config() -> Response:
 
 @bp.post("/heartbeat")
 def heartbeat() -> Response:
-    router = require_router()
-    rate_limit(str(router.router_id), "API_POLLS_PER_MINUTE")
-    body = json_body(16 * 1024)
-    if not isinstance(body, dict):
-        raise ApiError(400, "bad_request", "expected a JSON object")
-    values = heartbeat_values(body, utcnow())
-    try:
-        with engine().begin() as conn:
-            conn.execute(routers.update().where(routers.c.id == router.router_id).values(values))
-            rows = conn.execute(
-                sa.select(router_commands.c.id, router_commands.c.action, router_commands.c.payload)
-                .where(
-                    router_commands.c.router_id == router.router_id,
-                    router_commands.c.acked_at.is_(None),
-                )
-                .order_by(router_commands.c.id)
-                .limit(100)
-            ).all()
-    except OperationalError as exc:
-        raise busy() from exc
+    with router_transaction("API_POLLS_PER_MINUTE") as (router, conn):
+        body = json_body(16 * 1024)
+        if not isinstance(body, dict):
+            raise ApiError(400, "bad_request", "expected a JSON object")
+        values = heartbeat_values(body, utcnow())
+        conn.execute(routers.update().where(routers.c.id == router.router_id).values(values))
+        rows = conn.execute(
+            sa.select(router_commands.c.id, router_commands.c.action, router_commands.c.payload)
+            .where(
+                router_commands.c.router_id == router.router_id,
+                router_commands.c.acked_at.is_(None),
+            )
+            .order_by(router_commands.c.id)
+            .limit(100)
+        ).all()
     commands = []
     for row in rows:
         payload = row.payload if isinstance(row.payload, dict) else {}

@@ -164,11 +164,18 @@ class _Resolver:
                 f"WHERE tenant_id = ? AND {key} IN ({marks})" + (" ORDER BY id" if by_id else "")
             )
             return conn.exec_driver_sql(sql, (self.tenant_id, *values))
-        c = schema.customers.c
-        query = sa.select(*(c[name] for name in columns)).where(
-            c.tenant_id == self.tenant_id, c[key].in_(values)
+        # PostgreSQL: one index probe per value. With `key IN (...)` the planner, its
+        # statistics of a table the import is filling still those of an empty one,
+        # read the tenant's every customer for each batch (a 100,000-row import into
+        # an empty tenant: 58% of its time).
+        names = ", ".join(f"c.{name}" for name in columns)
+        sql = (
+            f"SELECT {names} FROM unnest(%s::varchar[]) AS v(value) "  # noqa: S608 (names only)
+            f"CROSS JOIN LATERAL (SELECT {', '.join(columns)} FROM customers "
+            f"WHERE tenant_id = %s AND {key} = v.value OFFSET 0) AS c"
+            + (" ORDER BY c.id" if by_id else "")
         )
-        return conn.execute(query.order_by(c.id) if by_id else query)
+        return conn.exec_driver_sql(sql, (list(dict.fromkeys(values)), self.tenant_id))
 
 
 def _chunks(records: list[Record]) -> Iterator[list[Record]]:
@@ -227,6 +234,23 @@ def dry_run(
     return summary
 
 
+def _statistics(conn: Connection) -> bool:
+    """PostgreSQL: ANALYZE customers when it has no statistics yet (a new database),
+    once it holds the first batch. Without them the planner takes the tenant's
+    customers for a handful, and `_Resolver` probed phones and e-mails along an index
+    of the tenant alone, reading every row the import had added so far: up to a
+    second a batch. True when the table has them (or on SQLite)."""
+    if conn.dialect.name != "postgresql":
+        return True
+    known = conn.exec_driver_sql(
+        "SELECT 1 FROM pg_stats WHERE tablename = 'customers' AND attname = 'phone' "
+        "AND schemaname = current_schema()"
+    ).first()
+    if known is None:
+        conn.exec_driver_sql("ANALYZE customers")
+    return True
+
+
 class _GroupNames:
     """The group a dry-run row would get, spelled as the tenant's group is."""
 
@@ -259,6 +283,7 @@ def apply(
     joined = join_rows(records, summary, progress)
     resolver = _Resolver(tenant_id)
     writer = Writer(conn, tenant_id, location_id, group_id)
+    analyzed = False
     for batch in _chunks(joined):
         matches = resolver.resolve(conn, batch)
         new = [r for r, m in zip(batch, matches, strict=True) if m is None]
@@ -268,5 +293,6 @@ def apply(
         writer.link(list(zip(new, ids, strict=True)) + old)
         summary.add += len(new)
         summary.merge += len(old)
+        analyzed = analyzed or _statistics(conn)
     writer.name_index.finish()
     return summary

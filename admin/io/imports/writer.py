@@ -18,7 +18,7 @@ from sqlalchemy.engine import Connection
 
 from porchlight.admin import schema
 from porchlight.admin.db import utcnow
-from porchlight.admin.io.imports.bulk import executemany
+from porchlight.admin.io.imports.bulk import copy_rows, executemany, insert_ignore_arrays
 from porchlight.admin.io.imports.customer_updates import write_updates
 from porchlight.admin.io.imports.records import Record
 
@@ -41,6 +41,7 @@ class Writer:
         self.location_id = location_id
         self.group_id = group_id
         self.now: datetime = utcnow()
+        self.pg = conn.dialect.name == "postgresql"
         self.tag_ids = self._existing(schema.tags)
         self.group_ids = self._existing(schema.groups)
         self.name_index = _NameIndex(conn)
@@ -103,13 +104,13 @@ class Writer:
         if not records:
             return []
         self._prepare(records)
-        first = self._first_id()
+        ids = self._new_ids(len(records))
         rows = []
-        for offset, r in enumerate(records):
+        for cid, r in zip(ids, records, strict=True):
             group = self._group_for(r)
             rows.append(
                 (
-                    None if first is None else first + offset,
+                    cid,
                     self.tenant_id,
                     r.name,
                     r.phone,
@@ -128,48 +129,28 @@ class Writer:
                     self.now,
                 )
             )
-        if first is not None:
+        if self.pg:
+            copy_rows(self.conn, schema.customers, _CUSTOMER_KEYS, rows)
+        else:
             executemany(self.conn, schema.customers.insert(), _CUSTOMER_KEYS, rows)
-            self.name_index.inserted(first)
-            return list(range(first, first + len(rows)))
-        self.conn.execute(
-            schema.customers.insert(),
-            [dict(zip(_CUSTOMER_KEYS[1:], row[1:], strict=True)) for row in rows],
-        )
-        return self._new_ids(records)
+            self.name_index.inserted(ids[0])
+        return ids
 
-    def _first_id(self) -> int | None:
-        """On SQLite, the id the first new customer gets: one more than the largest
-        (what SQLite gives a row without one), given here so no query has to find
-        the new ids. The import holds the write lock (BEGIN IMMEDIATE), so nothing
-        else inserts meanwhile. None elsewhere."""
-        if self.conn.dialect.name != "sqlite":
-            return None
-        return int(
-            self.conn.exec_driver_sql("SELECT coalesce(max(id), 0) + 1 FROM customers").scalar_one()
-        )
-
-    def _new_ids(self, records: list[Record]) -> list[int]:
-        """The ids of just-inserted customers, by phone (else e-mail)."""
-        c = schema.customers.c
-        by_phone: dict[str, int] = {}
-        phones = [r.phone for r in records if r.phone]
-        for start in range(0, len(phones), 500):
-            chunk = phones[start : start + 500]
-            query = sa.select(c.phone, c.id).where(
-                c.tenant_id == self.tenant_id, c.phone.in_(chunk)
+    def _new_ids(self, count: int) -> list[int]:
+        """The ids the new customers get, given here so that no query has to find them
+        after. SQLite: from one more than the largest on (what SQLite would give; the
+        import holds the write lock, BEGIN IMMEDIATE, so nothing else inserts
+        meanwhile). PostgreSQL: taken from the id sequence."""
+        if self.pg:
+            rows = self.conn.exec_driver_sql(
+                "SELECT nextval(pg_get_serial_sequence('customers', 'id')) "
+                "FROM generate_series(1, %s)",
+                (count,),
             )
-            by_phone.update({row.phone: row.id for row in self.conn.execute(query)})
-        by_email: dict[str, int] = {}
-        emails = [r.email for r in records if not r.phone and r.email]
-        if emails:
-            query = (
-                sa.select(c.email, c.id)
-                .where(c.tenant_id == self.tenant_id, c.email.in_(emails), c.phone.is_(None))
-                .order_by(c.id)
-            )
-            by_email.update({row.email: row.id for row in self.conn.execute(query)})
-        return [by_phone[r.phone] if r.phone else by_email[r.email or ""] for r in records]
+            return [int(row[0]) for row in rows]
+        first = self.conn.exec_driver_sql("SELECT coalesce(max(id), 0) + 1 FROM customers")
+        start = int(first.scalar_one())
+        return list(range(start, start + count))
 
     def update(self, pairs: list[tuple[Record, int]]) -> None:
         if not pairs:
@@ -192,7 +173,10 @@ class Writer:
             # the tenant too: a channel's customers are counted from its index (0017)
             (schema.customer_channels, ("customer_id", "channel", "tenant_id"), channel_rows),
         ):
-            executemany(self.conn, insert_ignore(self.conn, table), keys, rows)
+            if self.pg:
+                insert_ignore_arrays(self.conn, table, keys, rows)
+            else:
+                executemany(self.conn, insert_ignore(self.conn, table), keys, rows)
 
 
 class _NameIndex:

@@ -22,11 +22,12 @@ LEAD seconds after the reload (`--spread 0`: all in the same second). Meanwhile:
 Figures: ``sessions_ending``, ``ended`` (goal: = sessions_ending),
 ``end_events`` (session_end events in the outbox for them; goal: exactly one
 each: ``end_events_duplicated`` 0), ``end_bytes_ok`` of ``traffic_sessions``
-(their event's bytes_out = the bytes sent), ``end_s`` (last expiry to all
-ended), ``end_lag_p95_s``/``end_lag_max_s`` (each session's ended_at -
-expires_at; down to -1 s, as above), ``agent_cpu_s_ending`` (the agent's CPU seconds from the first
-expiry to all ended), reconcile rounds meanwhile and their mean length, and
-the load average.
+(their event's bytes_out = the bytes sent; ``end_bytes_short``: fewer, the
+element left the kernel before a round read its count; ``end_bytes_over``:
+more), ``end_s`` (last expiry to all ended), ``end_lag_p95_s``/``end_lag_max_s``
+(each session's ended_at - expires_at; down to -1 s, as above),
+``agent_cpu_s_ending`` (the agent's CPU seconds from the first expiry to all
+ended), reconcile rounds meanwhile and their mean length, and the load average.
 """
 
 from __future__ import annotations
@@ -172,18 +173,17 @@ def outcome(db_file: Path, count: int, per_guest: int) -> dict[str, Any]:
     ended = [row for row in rows if row[3]]
     lags = sorted(_epoch(row[3]) - _epoch(row[2]) for row in ended)
     traffic = {mac(i) for i in range(min(TRAFFIC, count))}
-    ok = sum(
-        1
-        for row, got in zip(rows, ours, strict=True)
-        if row[1] in traffic and len(got) == 1 and got[0]["bytes_out"] == per_guest
-    )
+    sent = [got[0]["bytes_out"] for row, got in zip(rows, ours, strict=True)
+            if row[1] in traffic and len(got) == 1]  # fmt: skip
     return {
         "sessions_ending": len(rows),
         "ended": len(ended),
         "end_events": sum(len(got) for got in ours),
         "end_events_duplicated": sum(1 for got in ours if len(got) > 1),
         "traffic_sessions": len(traffic),
-        "end_bytes_ok": ok,
+        "end_bytes_ok": sum(1 for n in sent if n == per_guest),
+        "end_bytes_short": sum(1 for n in sent if n < per_guest),  # last counts not read
+        "end_bytes_over": sum(1 for n in sent if n > per_guest),  # counted twice
         "end_s": max(_epoch(row[3]) for row in ended) - max(_epoch(row[2]) for row in rows)
         if ended
         else None,

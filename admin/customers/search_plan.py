@@ -108,11 +108,17 @@ def search_doc_column() -> sa.ColumnElement[str]:
     return sa.literal_column("customers.search_doc", sa.Text)
 
 
+# FTS5's own copy of each document (its ``%_content`` shadow table, columns id, c0: the
+# format sqlite.org/fts5.html documents): a plain b-tree read by id, 0.6 us a row against
+# 1.8 us through the virtual table (tests/admin/customers/test_search_at_scale.py)
+search_content = sa.table("customers_search_fts_content", sa.column("id"), sa.column("c0"))
+
+
 def row_check(key: str, id_col: Any) -> sa.ColumnElement[bool]:
     """SQLite: the customer's stored search document contains `key` (read by rowid:
     several times cheaper than folding the row again through pl_search_doc)."""
-    doc = search_fts.alias("search_doc")
-    return sa.exists().where(doc.c.rowid == id_col, sa.func.instr(doc.c.doc, key) > 0)
+    doc = search_content.alias("search_doc")
+    return sa.exists().where(doc.c.id == id_col, sa.func.instr(doc.c.c0, key) > 0)
 
 
 def counts_matches(key: str) -> bool:

@@ -27,6 +27,7 @@ reloads so they are in the kernel's sets, then measures:
 - ``reconcile_s_after_flush``: after ``nft flush table``, one reconcile in a
   process like the agent's (goal < 1 s), and its CPU seconds;
 - ``agent_rss_mb`` (goal <= 80 MB at 10,000);
+- ``pps_ratio_10k`` (goal >= 0.95) and ``rule_per_client_ratio_10k``: benchmarks/stadium_pps.py;
 - ``metrics_scrape_ms`` and the clients online /metrics reports;
 - ``load_avg``: the 1-minute load average when the figures were taken.
 
@@ -265,6 +266,7 @@ GOALS = {
     "ended": "= sessions_ending",
     "end_events": "= sessions_ending",
     "login_wait_max_ms": "< 100",
+    "pps_ratio_10k": ">= 0.95",
 }
 
 
@@ -335,12 +337,8 @@ def main() -> int:
     parser = argparse.ArgumentParser(description=(__doc__ or "").splitlines()[0])
     parser.add_argument("--clients", type=int, default=10_000, help="guests held (default 10,000)")
     parser.add_argument("--json", action="store_true", help="one JSON object")
-    parser.add_argument(
-        "--phones", type=int, default=200, help="phones in the DHCP storm (default 200, 0: none)"
-    )
-    parser.add_argument(
-        "--window", type=float, default=2.0, help="seconds the storm's phones arrive over"
-    )
+    parser.add_argument("--phones", type=int, default=200, help="storm phones (default 200)")
+    parser.add_argument("--window", type=float, default=2.0, help="storm arrivals over (s)")
     parser.add_argument(
         "--dnsmasq-ping",
         action="store_true",
@@ -386,6 +384,9 @@ def main() -> int:
         result.update(storm(args.phones, args.window, args.dnsmasq_ping))
     if args.part in (None, "held", "all") and not args.no_held:
         result.update(held_outer(args.clients))
+        from stadium_pps import run as pps_ratios  # pps_ratio_10k and the openNDS shape
+
+        result.update(pps_ratios(args.clients, 5))
     if args.part in ("ending", "all"):
         result.update(held_outer(args.clients, "ending", args.spread))
     if args.json:

@@ -8,13 +8,14 @@ Times are stored as naive UTC and come back as aware UTC (`UTCDateTime`).
 from __future__ import annotations
 
 import logging
+import time
 from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any, cast
 
 import sqlalchemy as sa
 from flask import current_app
-from sqlalchemy.engine import Engine
+from sqlalchemy.engine import Connection, Engine
 
 from porchlight.admin.config import AdminConfig
 from porchlight.admin.customers.search_text import register_sqlite
@@ -55,15 +56,44 @@ def utcnow() -> datetime:
     return datetime.now(UTC)
 
 
+BUSY_TIMEOUT_MS = 10000  # how long SQLite waits for another writer before "database is locked"
+WRITE_POLL_S = 0.002  # begin_immediate tries again this often
+
+
 def _sqlite_pragmas(dbapi_connection: Any, connection_record: Any) -> None:
     cursor = dbapi_connection.cursor()
     cursor.execute("PRAGMA journal_mode=WAL")
     cursor.execute("PRAGMA synchronous=NORMAL")
     cursor.execute("PRAGMA foreign_keys=ON")
-    cursor.execute("PRAGMA busy_timeout=10000")
+    cursor.execute(f"PRAGMA busy_timeout={BUSY_TIMEOUT_MS}")
     cursor.execute("PRAGMA cache_size=-65536")
     cursor.close()
     register_sqlite(dbapi_connection)  # pl_search_doc(), for the customer search's triggers
+
+
+def begin_immediate(conn: Connection) -> None:
+    """SQLite's BEGIN IMMEDIATE (the write lock up front), tried every 2 ms while it is held.
+
+    SQLite's own busy handler sleeps longer and longer between its tries (1, 2,
+    5, 10, 15, 20, 25, 25, 25, 50, 50, then 100 ms), so a login that came
+    while a retention transaction held the lock got it up to 25, 50 or 100 ms
+    after it was let go. Here the handler is off (busy_timeout 0) while the
+    lock is asked for again every `WRITE_POLL_S`, for as long as the busy
+    timeout; a login then waits about what the holder has left.
+    """
+    conn.exec_driver_sql("PRAGMA busy_timeout=0")
+    deadline = time.monotonic() + BUSY_TIMEOUT_MS / 1000
+    try:
+        while True:
+            try:
+                conn.exec_driver_sql("BEGIN IMMEDIATE")
+                return
+            except sa.exc.OperationalError as e:
+                if "locked" not in str(e.orig) or time.monotonic() >= deadline:
+                    raise
+            time.sleep(WRITE_POLL_S)
+    finally:
+        conn.exec_driver_sql(f"PRAGMA busy_timeout={BUSY_TIMEOUT_MS}")
 
 
 def make_engine(url: str) -> Engine:

@@ -69,9 +69,10 @@ def write_updates(conn: Connection, merges: Sequence[Merge], now: datetime) -> N
     before = _current(conn, ids)
     after = {cid: list(values) for cid, values in before.items()}
     for record, cid, group in merges:
-        _merged(after[cid], record, group)
+        if cid in after:  # else deleted meanwhile: its links fail as "changed meanwhile"
+            _merged(after[cid], record, group)
     by_changed: dict[tuple[int, ...], list[tuple[Any, ...]]] = {}
-    for cid in ids:
+    for cid in after:
         old, new = before[cid], after[cid]
         changed = tuple(i for i in range(len(MERGED)) if new[i] != old[i])
         by_changed.setdefault(changed, []).append((cid, *(new[i] for i in changed), now))

@@ -12,6 +12,14 @@ A pass (`run`, the worker's ``retention`` job) does, for one tenant:
    byte counters, older consent answers their MAC (the answer and its text
    version stay: they are the proof of consent).
 
+A customer's visits, consents and devices are deleted before the customer,
+at most `CHILDREN_PER_CUSTOMER` per customer of a chunk at a time, so a
+regular's thousands of visits spread over several transactions instead of
+one cascade. During the pass SQLite's search index does no merge work
+(admin/privacy/search_merges.py) and Python's full garbage collections skip
+the process's older objects (`batches.old_objects_frozen`): both used to
+land inside a transaction now and then.
+
 The work is done in short write transactions (admin/privacy/batches.py),
 taken the way the sync ingest takes its own (BEGIN IMMEDIATE on SQLite, the
 tenant's advisory lock on PostgreSQL), so a router's login batch waits at
@@ -38,11 +46,14 @@ from sqlalchemy.engine import Connection, Engine
 
 from porchlight.admin import schema
 from porchlight.admin.db import utcnow
+from porchlight.admin.privacy import search_merges
 from porchlight.admin.privacy import settings as privacy_settings
-from porchlight.admin.privacy.batches import TXN_BUDGET_MS, Batches, Pass
+from porchlight.admin.privacy.batches import TXN_BUDGET_MS, Batches, Pass, old_objects_frozen
 from porchlight.admin.privacy.settings import Retention
 
 log = logging.getLogger(__name__)
+
+CHILDREN_PER_CUSTOMER = 8  # a chunk of N customers deletes at most 8 N of their visits etc. first
 
 c, d, v, k = schema.customers, schema.devices, schema.visits, schema.consents
 
@@ -83,6 +94,38 @@ def preview(conn: Connection, tenant_id: int, r: Retention, now: datetime) -> di
     }
 
 
+def _erase_children(conn: Connection, ids: list[int], still: Any, limit: int) -> int:
+    """Delete up to `limit` visits, consents and devices of the customers `ids` still gone.
+
+    A regular's thousands of visits (and a consent answer or two per visit) went
+    in the one DELETE of the customer, by cascade: 5,000 visits held the write
+    lock for a second. Taken first, `limit` rows at a time, they spread over as
+    many chunks (and transactions) as they need; the customers' other rows
+    (per-location counters, channels, tags, selections) are few and still go
+    by cascade. Returns the rows deleted.
+    """
+    done = 0
+    gone = sa.select(c.c.id).where(c.c.id.in_(ids), still)
+    for table in (v, k, d):
+        mine = sa.select(table.c.id).where(table.c.customer_id.in_(gone)).limit(limit - done)
+        done += conn.execute(table.delete().where(table.c.id.in_(mine))).rowcount
+        if done >= limit:
+            break
+    return done
+
+
+def _erase(
+    conn: Connection, ids: list[int], still: Any, size: int, erased: list[int]
+) -> int | None:
+    """Erase customers `ids` if still gone, their visits first; None once done, else rows."""
+    children = _erase_children(conn, ids, still, CHILDREN_PER_CUSTOMER * size)
+    if children >= CHILDREN_PER_CUSTOMER * size:
+        return children  # more of theirs left: the same customers again, next chunk
+    # Re-checked by the condition: a login since the SELECT keeps the customer.
+    erased[0] += conn.execute(c.delete().where(c.c.id.in_(ids), still)).rowcount
+    return None
+
+
 def _erase_gone_step(
     tenant_id: int, cutoff: datetime, erased: list[int]
 ) -> Callable[[Connection, int], int]:
@@ -96,8 +139,9 @@ def _erase_gone_step(
             ).scalars()
         )
         if ids:
-            # Re-checked by the condition: a login since the SELECT keeps the customer.
-            erased[0] += conn.execute(c.delete().where(c.c.id.in_(ids), cond)).rowcount
+            partly = _erase(conn, sorted(ids), cond, size, erased)
+            if partly is not None:
+                return partly
         return len(ids)
 
     return step
@@ -122,11 +166,12 @@ def _erase_unseen_step(
             .limit(size)
         ).all()
         if rows:
-            cursor[0] = rows[-1].id
             ids = [row.id for row in rows if row.created_at < cutoff]
             if ids:
-                gone = c.delete().where(c.c.id.in_(ids), unseen, c.c.created_at < cutoff)
-                erased[0] += conn.execute(gone).rowcount
+                partly = _erase(conn, ids, sa.and_(unseen, c.c.created_at < cutoff), size, erased)
+                if partly is not None:
+                    return partly
+            cursor[0] = rows[-1].id
         return len(rows)
 
     return step
@@ -194,6 +239,32 @@ def _clear_step(
     return step
 
 
+def _drain(
+    engine: Engine,
+    tenant_id: int,
+    stats: Pass,
+    steps: list[Callable[[Connection, int], int]],
+    budget_ms: float,
+    tick: Callable[[], None],
+) -> None:
+    """Run the steps one after the other in short transactions on one connection."""
+    with engine.connect() as conn:
+        sqlite = conn.dialect.name == "sqlite"
+        if sqlite:
+            conn.exec_driver_sql("PRAGMA wal_autocheckpoint=0")
+        try:
+            batches = Batches(conn, tenant_id, stats, budget_ms)
+            # No search index merge and no full garbage collection inside a transaction.
+            with search_merges.quiet(conn), old_objects_frozen():
+                for step in steps:
+                    batches.drain(step, tick)
+        finally:
+            if sqlite:
+                conn.rollback()
+                conn.exec_driver_sql("PRAGMA wal_autocheckpoint=1000")  # SQLite's default
+                conn.commit()
+
+
 def run(
     engine: Engine,
     tenant_id: int,
@@ -228,19 +299,7 @@ def run(
         _clear_step(v, "started_at", device_fields, tenant_id, lo, device_cut, visits),
         _clear_step(k, "given_at", {"mac": None}, tenant_id, lo, device_cut, consents),
     ]
-    with engine.connect() as conn:
-        sqlite = conn.dialect.name == "sqlite"
-        if sqlite:
-            conn.exec_driver_sql("PRAGMA wal_autocheckpoint=0")
-        try:
-            batches = Batches(conn, tenant_id, stats, budget_ms or TXN_BUDGET_MS)
-            for step in steps:
-                batches.drain(step, tick)
-        finally:
-            if sqlite:
-                conn.rollback()
-                conn.exec_driver_sql("PRAGMA wal_autocheckpoint=1000")  # SQLite's default
-                conn.commit()
+    _drain(engine, tenant_id, stats, steps, budget_ms or TXN_BUDGET_MS, tick)
     stats.customers, stats.devices = customers[0], devices[0]
     stats.visits, stats.consents = visits[0], consents[0]
     result = {

@@ -271,8 +271,12 @@ def _conditions(
         (loc_conds if location_mode else conds).append(
             col(cl.c.visit_count if location_mode else c.c.visit_count) <= filters.visits_max
         )
-    if filters.channel:
-        conds.append(channel_condition(tenant_id, filters.channel, alone=False))
+    if filters.channel:  # in a location's list, on its rows: no need to join customers
+        (loc_conds if location_mode else conds).append(
+            channel_condition(
+                tenant_id, filters.channel, cl.c.customer_id if location_mode else c.c.id, dialect
+            )
+        )
     if filters.tags:
         conds.extend(tag_conditions(filters, tenant_id))
     if filters.province:
@@ -302,8 +306,8 @@ def _conditions(
         conds.append(follows)
     if (consent := consent_condition(filters.consent, c.c.id)) is not None:
         conds.append(consent)
-    if counting and filters.channel and len(conds) + len(loc_conds) == 2:  # a channel alone
-        conds[1] = channel_condition(tenant_id, filters.channel, alone=True)
+    if counting and filters.channel and len(conds) == 2 and not location_mode:  # channel alone
+        conds[1] = channel_condition(tenant_id, filters.channel, c.c.id, dialect, alone=True)
     return conds, loc_conds
 
 

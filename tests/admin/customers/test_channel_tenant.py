@@ -27,6 +27,7 @@ from porchlight.admin import migrate, schema
 from porchlight.admin.customers.filters import CustomerFilters
 from porchlight.admin.customers.list_page import matching_count
 from porchlight.admin.customers.merge import merge_customers
+from porchlight.admin.customers.query import build_customer_query, count_query
 from porchlight.admin.db import make_engine
 from porchlight.admin.io.exports.rows import export_query
 from porchlight.admin.io.imports.job import import_file
@@ -227,8 +228,17 @@ def _check_up_down(engine: Any) -> None:
     assert got == {(t, ch) for t in tenants.values() for ch in ("form", "zalo")}
     assert "ix_customer_channels_tenant_channel" in _indexes(engine)
     assert "ix_customer_channels_channel" not in _indexes(engine)
-    column = {col["name"]: col for col in sa.inspect(engine).get_columns("customer_channels")}
+    inspector = sa.inspect(engine)
+    column = {col["name"]: col for col in inspector.get_columns("customer_channels")}
     assert column["tenant_id"]["nullable"] is False
+    pk = inspector.get_pk_constraint("customer_channels")["constrained_columns"]
+    assert pk == ["customer_id", "channel"]
+    fks = inspector.get_foreign_keys("customer_channels")
+    assert {(fk["referred_table"], fk["options"].get("ondelete")) for fk in fks} == {
+        ("customers", "CASCADE"),
+        ("tenants", "CASCADE"),
+    }
+    assert "customer_channels_0016" not in inspector.get_table_names()
     with engine.begin() as conn, pytest.raises(sa.exc.IntegrityError):
         conn.execute(
             sa.text("INSERT INTO customer_channels (customer_id, channel) VALUES (1, 'click')")
@@ -284,3 +294,38 @@ def test_migration_0017_fills_the_tenant_and_goes_down_on_postgresql(empty_pg: s
         _check_up_down(engine)
     finally:
         engine.dispose()
+
+
+def test_sqlite_checks_a_channel_beside_other_filters_from_the_key_alone(
+    world: Any, factory: Any, engine: Any
+) -> None:
+    """Beside a province, the channel is one covering probe of the primary key per
+    customer; in a location's count, customers are not read at all."""
+    now = datetime.now(UTC)
+    for i in range(20):
+        factory.customer(
+            world.tenant_id, f"C{i}", f"+849200000{i:02d}", visits=[(world.q1, now, "zalo")]
+        )
+    with engine.connect() as conn:
+        conn.exec_driver_sql("ANALYZE")
+    for filters in (
+        CustomerFilters(channel="zalo", province="Hà Nội"),
+        CustomerFilters(channel="zalo", location=world.q1, visits_min=1),
+    ):
+        query = count_query(
+            build_customer_query(
+                filters, world.tenant_id, None, ordered=False, dialect="sqlite", ids_only=True
+            )
+        )
+        compiled = query.compile(dialect=engine.dialect)
+        with engine.connect() as conn:
+            rows = conn.exec_driver_sql(
+                "EXPLAIN QUERY PLAN " + str(compiled),
+                tuple(compiled.params[k] for k in compiled.positiontup or ()),
+            ).all()
+            counted = conn.execute(query).scalar_one()
+        plan = "\n".join(str(r[-1]) for r in rows)
+        assert "SEARCH customer_channels USING COVERING INDEX" in plan, plan
+        if filters.location is not None:
+            assert "customers " not in plan, plan
+            assert counted == 20

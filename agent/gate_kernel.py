@@ -48,11 +48,12 @@ WALLED = ("walled4", "walled6")  # dnsmasq's sets: kept across a rebuild
 _HOLDERS_SQL = (
     "SELECT c.ip, c.mac FROM clients c JOIN sessions s ON s.ip = c.ip AND s.ended_at IS NULL"
 )
-# open sessions with their seconds left (`sessions.remaining`) and idle, at :now
+# open sessions with their seconds left (`sessions.remaining`; past its end, minus the
+# seconds since) and idle, at :now
 _OPEN_SQL = (
     "SELECT id, mac, ip, started_at, "
-    "max(0, CAST(min(julianday(expires_at) - julianday(:now), "
-    "julianday(expires_at) - julianday(started_at)) * 86400 AS INTEGER)), "
+    "CAST(round(min(julianday(expires_at) - julianday(:now), "
+    "julianday(expires_at) - julianday(started_at)) * 86400) AS INTEGER), "
     "(julianday(:now) - julianday(last_activity_at)) * 86400 "
     "FROM sessions WHERE ended_at IS NULL"
 )
@@ -225,6 +226,8 @@ class KernelSync:
             active = d_out[0] > 0
             if seconds <= 0 or (idle and not active and idle_for > idle):
                 session = {"id": sid, "mac": mac, "ip": ip, "started_at": started}
+                if seconds <= 0:
+                    session["expired_at"] = now + seconds
                 ending.append((session, "idle" if seconds > 0 else "expired", d_out[1], d_in[1]))
             elif d_out[1] or d_in[1] or active:
                 updates.append((d_out[1], d_in[1], active, stamp, sid))
@@ -277,5 +280,9 @@ class KernelSync:
                 "AND (expires_at < ? OR expires_at <= started_at)",
                 [sessions.iso(now + 1)],
             )
-            due = [(s, "expired", 0, 0) for s in rows if sessions.remaining(s, now) <= 0]
+            due = [
+                ({**s, "expired_at": sessions.epoch(s["expires_at"])}, "expired", 0, 0)
+                for s in rows
+                if sessions.remaining(s, now) <= 0
+            ]
         return len(self._end_in_batches(due, now))

@@ -132,3 +132,27 @@ def test_a_listing_that_misses_an_element_does_not_count_its_bytes_twice(gate, d
     clock.now += 3600
     gate.reconcile()
     assert {e["mac"]: e["data"]["bytes_out"] for e in ends(db)}[mac(7)] == 180
+
+
+def test_an_expired_session_ends_when_its_time_ran_out_not_when_a_round_noticed(
+    gate, db, kernel, clock
+):
+    """The kernel cut the guest off at its expiry; a round 25 s later (rounds are spaced
+    by 10x their length at a stadium) records that moment, and the dwell is the length."""
+    online(gate, db, clock, kernel)
+    started = clock.now
+    clock.now += 3600 + 25
+    gate.reconcile()
+    events = ends(db)
+    assert len(events) == ENDING
+    want = started + 3600
+    assert {sessions.epoch(e["data"]["ended_at"]) for e in events} == {want}
+    assert {e["data"]["dwell_seconds"] for e in events} == {3600}
+    assert {sessions.epoch(r[0]) for r in db.execute("SELECT ended_at FROM sessions")} == {want}
+    # expire() (at start, before a rebuild) does the same
+    sessions.start_session(
+        db, mac=mac(0), ip=ip(0), now=clock.now, length=600, channel="click", login=None
+    )
+    clock.now += 600 + 40
+    assert gate.expire() == 1
+    assert sessions.epoch(ends(db)[-1]["data"]["ended_at"]) == clock.now - 40

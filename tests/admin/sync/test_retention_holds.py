@@ -186,3 +186,18 @@ def test_a_pass_leaves_search_merges_and_full_collections_out_of_its_transaction
             "SELECT count(*) FROM customers_search_fts WHERE customers_search_fts MATCH 'Mai Anh'"
         ).scalar()
     assert found == 1
+
+
+@pytest.mark.pg
+def test_a_pass_on_postgresql_commits_without_waiting_for_the_disk(pg_engine: Engine) -> None:
+    """A COMMIT that waits for its WAL's fsync holds the tenant's lock as long (#20)."""
+    seen: list[str] = []
+
+    def step(conn: sa.Connection, size: int) -> int:
+        seen.append(conn.exec_driver_sql("SHOW synchronous_commit").scalar_one())
+        return 0
+
+    with pg_engine.connect() as conn:
+        batches.Batches(conn, 1, batches.Pass(), 25.0).drain(step, lambda: None)
+        assert conn.exec_driver_sql("SHOW synchronous_commit").scalar_one() == "on"
+    assert seen == ["off"]

@@ -54,10 +54,10 @@ def channel_condition(
         )
     tenant = [cc.c.tenant_id == tenant_id] if dialect == "postgresql" else []
     # SELECT 1, not *: SQLite reads the key's index alone (with * it read each row)
-    found = sa.select(sa.literal_column("1")).where(
+    probe: sa.Select[Any] = sa.select(sa.literal_column("1")).where(
         *tenant, cc.c.channel == channel, cc.c.customer_id == customer_id
     )
-    return found.exists()
+    return probe.exists()
 
 
 def tag_conditions(filters: CustomerFilters, tenant_id: int) -> list[sa.ColumnElement[bool]]:
@@ -76,3 +76,33 @@ def tag_conditions(filters: CustomerFilters, tenant_id: int) -> list[sa.ColumnEl
         tag_ids = sa.select(t.c.id).where(t.c.tenant_id == tenant_id, t.c.name.in_(filters.tags))
         found.append(sa.exists().where(ct.c.customer_id == c.c.id, ct.c.tag_id.in_(tag_ids)))
     return found
+
+
+def tag_ids(filters: CustomerFilters, tenant_id: int) -> sa.Select[Any]:
+    """The customers with the tags (any or all), shaped as `channel_ids`, read from
+    customer_tags alone: the tags are the tenant's, so are their customers. (A count
+    of tags-all walked each of the tenant's customers and probed it per tag: 1.4 s
+    on SQLite at 1M.)"""
+    t = schema.tags
+    ct = schema.customer_tags
+    if filters.tag_mode != "all":
+        ids = sa.select(t.c.id).where(t.c.tenant_id == tenant_id, t.c.name.in_(filters.tags))
+        return (
+            sa.select(ct.c.customer_id.label("id"), sa.null().label("sort_key"))
+            .where(ct.c.tag_id.in_(ids))
+            .distinct()
+        )
+    first, *others = [
+        sa.select(t.c.id).where(t.c.tenant_id == tenant_id, t.c.name == name).scalar_subquery()
+        for name in filters.tags
+    ]
+    query = sa.select(ct.c.customer_id.label("id"), sa.null().label("sort_key")).where(
+        ct.c.tag_id == first
+    )
+    for tag_id in others:
+        other = ct.alias()
+        probe: sa.Select[Any] = sa.select(sa.literal_column("1")).where(
+            other.c.customer_id == ct.c.customer_id, other.c.tag_id == tag_id
+        )
+        query = query.where(probe.exists())
+    return query

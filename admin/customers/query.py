@@ -34,7 +34,12 @@ import sqlalchemy as sa
 from porchlight.admin import schema
 from porchlight.admin.customers.filters import CustomerFilters, decode_cursor
 from porchlight.admin.customers.follows import follows_condition
-from porchlight.admin.customers.link_filters import channel_condition, channel_ids, tag_conditions
+from porchlight.admin.customers.link_filters import (
+    channel_condition,
+    channel_ids,
+    tag_conditions,
+    tag_ids,
+)
 from porchlight.admin.customers.search_plan import (
     MIN_INDEXED,
     SearchHits,
@@ -220,9 +225,11 @@ def build_customer_query(
     conds, loc_conds = _conditions(
         filters, tenant_id, location, col, zone, region, dialect, hits, counting=not ordered
     )
-    alone = len(conds) == 2 and not loc_conds and scope is None
-    if filters.channel and ids_only and not ordered and alone:
+    alone = not loc_conds and scope is None and ids_only and not ordered
+    if filters.channel and alone and len(conds) == 2:
         return channel_ids(tenant_id, filters.channel)  # alone: its index alone (0017)
+    if filters.tags and alone and len(conds) == 1 + len(tag_conditions(filters, tenant_id)):
+        return tag_ids(filters, tenant_id)  # the tags alone: customer_tags alone
     query = _select_ids(plan, conds, loc_conds, location, scope, tenant_id, ordered)
     if not ordered:
         return query

@@ -26,7 +26,7 @@ tenant's advisory lock on PostgreSQL), so a router's login batch waits at
 most one of them, and a customer who logs in meanwhile is re-checked inside
 the transaction that would erase them. A transaction takes small chunks (one
 indexed SELECT of at most a few hundred rows, one DELETE or UPDATE by id)
-until it has held the lock for `TXN_BUDGET_MS` (25 ms) or done
+until it has held the lock for `TXN_BUDGET_MS` (15 ms) or done
 `TXN_ROWS_MAX` rows, then commits and pauses, on SQLite as long as it held
 the lock, so a login waiting in SQLite's busy handler gets in. The ceiling
 asked of a pass is 100 ms at a time at 1M customers (benchmarks/retention.py).

@@ -201,3 +201,20 @@ def test_a_pass_on_postgresql_commits_without_waiting_for_the_disk(pg_engine: En
         batches.Batches(conn, 1, batches.Pass(), 25.0).drain(step, lambda: None)
         assert conn.exec_driver_sql("SHOW synchronous_commit").scalar_one() == "on"
     assert seen == ["off"]
+
+
+def test_a_transaction_of_cheap_rows_stops_at_a_thousand(engine: Engine) -> None:
+    """Its COMMIT writes the pages of all its rows: 1,200 device deletions' COMMIT took
+    19 ms of CPU at 1M customers, and the hold at load 8 three times that (#20)."""
+    left = [3000]
+
+    def step(conn: sa.Connection, size: int) -> int:
+        done = min(size, left[0])
+        left[0] -= done
+        return done
+
+    stats = batches.Pass()
+    with engine.connect() as conn:
+        batches.Batches(conn, 1, stats, 10_000.0).drain(step, lambda: None)
+    assert stats.most_rows == 1000
+    assert stats.batches == 4  # the last one finds nothing more

@@ -215,7 +215,10 @@ def build_customer_query(
     location_mode = location is not None
     plan = sort_plan(filters.sort, location_mode)
 
-    hide = walk_sort_index and ordered and not (filters.q and is_exact_lookup(filters.q))
+    # SQLite only: PostgreSQL, its statistics hidden by coalesce(), read or sorted the whole
+    # tenant (1M: province + group + spend 261 -> 9.5 ms, location + channel + visits 327 -> 0.7)
+    hide = walk_sort_index and ordered and dialect != "postgresql"
+    hide = hide and not (filters.q and is_exact_lookup(filters.q))
 
     def col(column: Any) -> Any:
         if hide and column is not plan.key:

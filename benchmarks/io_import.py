@@ -2,6 +2,9 @@
 
     .venv/bin/python benchmarks/io_import.py [--rows 100000] [--db URL] [--json]
 
+The file and the SQLite database go to /tmp/porchlight-bench-io, or to
+``PORCHLIGHT_BENCH_IO_DIR`` (two runs side by side, e.g. old code and new).
+
 Phases: ``dry_run`` and ``apply`` into an empty tenant, and ``reimport``: the
 same file applied again onto what ``apply`` left, every row merging into the
 customer the first apply made (the merge-heavy case; ``apply`` runs first
@@ -31,7 +34,7 @@ sys.path.insert(0, str(Path(__file__).resolve().parent))
 import sqlalchemy as sa  # noqa: E402
 from io_common import NOW, fresh_db, peak_rss_mb  # noqa: E402
 
-WORK = Path("/tmp/porchlight-bench-io")
+WORK = Path(os.environ.get("PORCHLIGHT_BENCH_IO_DIR", "/tmp/porchlight-bench-io"))
 HEADERS = [
     "Loại khách", "Mã khách hàng", "Tên khách hàng", "Điện thoại", "Địa chỉ",
     "Khu vực giao hàng", "Phường/Xã", "Công ty", "Mã số thuế", "Số CMND/CCCD", "Ngày sinh",

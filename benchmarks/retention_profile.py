@@ -7,7 +7,8 @@ of a SQLite database benchmarks/retention_data.py built (the copy is made next
 to it and removed after). Printed: the pass's figures, the CPU used by each
 kind of statement over the pass (COMMIT and the pauses' checkpoints apart), and
 the N transactions that used the most CPU with their costliest statements
-(wall and CPU ms). CPU is the pass's thread (user + system), so it counts
+(wall and CPU ms; a pause's WAL checkpoint shows with the transaction after it,
+outside its hold). CPU is the pass's thread (user + system), so it counts
 what SQLite did for the statement, its triggers and cascades included, not
 the time spent waiting for a core. A statement's sub-statements (an FTS5
 merge's REPLACE INTO ..._data) show with ``--trace`` as a count per

@@ -13,6 +13,7 @@ PostgreSQL has `copy_rows`, `insert_ignore_arrays` and `update_arrays` (below).
 
 from __future__ import annotations
 
+import json
 from collections.abc import Callable, Sequence
 from operator import itemgetter
 from typing import Any
@@ -76,6 +77,24 @@ def executemany(
 
 
 _NOTHING = object()
+
+
+def insert_ignore_json(
+    conn: Connection, table: Table, keys: Sequence[str], rows: Sequence[Sequence[Any]]
+) -> None:
+    """SQLite: INSERT ... ON CONFLICT DO NOTHING of every row in one statement, the
+    rows one JSON array parameter (ints and strings only: stored as bound values
+    would be). An import's 400,000 link rows through `executemany` cost ~0.5 s of
+    Python binding them one by one."""
+    if not rows:
+        return
+    picks = ", ".join(f"json_extract(value, '$[{i}]')" for i in range(len(keys)))
+    sql = (
+        f"INSERT INTO {table.name} ({', '.join(keys)}) "  # noqa: S608 (names only)
+        # WHERE true: SQLite's parser needs it before an upsert's ON CONFLICT
+        f"SELECT {picks} FROM json_each(?) WHERE true ON CONFLICT DO NOTHING"
+    )
+    conn.exec_driver_sql(sql, (json.dumps(rows),))
 
 
 # PostgreSQL: one statement (or one COPY) per batch instead of a statement per row.

@@ -21,6 +21,7 @@ rows, where nothing but ``updated_at`` changed.
 
 from __future__ import annotations
 
+import json
 from collections.abc import Sequence
 from datetime import datetime
 from typing import Any
@@ -97,7 +98,12 @@ def _statement(names: list[str]) -> Any:
 
 def _current(conn: Connection, ids: list[int]) -> dict[int, tuple[Any, ...]]:
     c = schema.customers.c
-    query = sa.select(c.id, *(c[name] for name in MERGED)).where(c.id.in_(ids))
+    query = sa.select(c.id, *(c[name] for name in MERGED))
     if conn.dialect.name == "postgresql":
-        query = query.with_for_update()
-    return {row[0]: tuple(row[1:]) for row in conn.execute(query)}
+        query = query.where(c.id.in_(ids)).with_for_update()
+    else:
+        # The ids as one JSON parameter: SQLAlchemy's expanding IN handled each of
+        # a batch's 1,000 ids in Python (~0.7 s CPU of a 100,000-row re-import).
+        each = sa.func.json_each(json.dumps(ids)).table_valued("value")
+        query = query.where(c.id.in_(sa.select(each.c.value)))
+    return {row[0]: tuple(row[1:]) for row in conn.execute(query).all()}

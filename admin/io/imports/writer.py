@@ -11,14 +11,18 @@ adds or merges into carries the "import" channel (the list's channel filter).
 from __future__ import annotations
 
 from datetime import datetime
-from typing import Any
 
 import sqlalchemy as sa
 from sqlalchemy.engine import Connection
 
 from porchlight.admin import schema
 from porchlight.admin.db import utcnow
-from porchlight.admin.io.imports.bulk import copy_rows, executemany, insert_ignore_arrays
+from porchlight.admin.io.imports.bulk import (
+    copy_rows,
+    executemany,
+    insert_ignore_arrays,
+    insert_ignore_json,
+)
 from porchlight.admin.io.imports.customer_updates import write_updates
 from porchlight.admin.io.imports.records import Record
 
@@ -176,7 +180,7 @@ class Writer:
             if self.pg:
                 insert_ignore_arrays(self.conn, table, keys, rows)
             else:
-                executemany(self.conn, insert_ignore(self.conn, table), keys, rows)
+                insert_ignore_json(self.conn, table, keys, rows)
 
 
 class _NameIndex:
@@ -226,13 +230,3 @@ class _NameIndex:
                 )
             self.conn.exec_driver_sql(self.sql)
             self.sql = None
-
-
-def insert_ignore(conn: Connection, table: sa.Table) -> Any:
-    if conn.dialect.name == "postgresql":
-        from sqlalchemy.dialects.postgresql import insert as pg_insert
-
-        return pg_insert(table).on_conflict_do_nothing()
-    from sqlalchemy.dialects.sqlite import insert as sqlite_insert
-
-    return sqlite_insert(table).on_conflict_do_nothing()

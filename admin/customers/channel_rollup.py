@@ -48,11 +48,23 @@ def _apply(conn: Connection, where_sql: str, params: dict[str, Any], sign: int) 
         "ORDER BY 1, 2, 3 ON CONFLICT (tenant_id, channel, hour) DO UPDATE "
         "SET customers = channel_hours.customers + excluded.customers"
     )
+    if sign < 0:  # the rows it took to zero go; only those (a whole-table scan was 8 ms
+        # at 50,000 hours, on every batch inside the tenant's ingest lock)
+        stmt = sa.text(stmt.text + " RETURNING tenant_id, channel, hour, customers")
     if "ids" in params:
         stmt = stmt.bindparams(sa.bindparam("ids", expanding=True))
-    conn.execute(stmt, params)
+    result = conn.execute(stmt, params)
     if sign < 0:
-        conn.execute(sa.delete(ch).where(ch.c.customers <= 0))
+        empty = [row[:3] for row in result if row[3] <= 0]
+        for tenant_id, channel, hour in empty:
+            conn.execute(
+                sa.delete(ch).where(
+                    ch.c.tenant_id == tenant_id,
+                    ch.c.channel == channel,
+                    ch.c.hour == hour,
+                    ch.c.customers <= 0,
+                )
+            )
 
 
 def add(conn: Connection, customer_ids: Sequence[int]) -> None:

@@ -47,11 +47,22 @@ def _apply(conn: Connection, where_sql: str, params: dict[str, Any], sign: int) 
         "SET firsts = customer_hours.firsts + excluded.firsts, "
         "lasts = customer_hours.lasts + excluded.lasts"
     )
+    if sign < 0:  # the rows it took to zero go; only those (not a whole-table scan)
+        stmt = sa.text(stmt.text + " RETURNING tenant_id, hour, firsts, lasts")
     if "ids" in params:
         stmt = stmt.bindparams(sa.bindparam("ids", expanding=True))
-    conn.execute(stmt, params)
+    result = conn.execute(stmt, params)
     if sign < 0:
-        conn.execute(sa.delete(ch).where(ch.c.firsts <= 0, ch.c.lasts <= 0))
+        empty = [row[:2] for row in result if row[2] <= 0 and row[3] <= 0]
+        for tenant_id, hour in empty:
+            conn.execute(
+                sa.delete(ch).where(
+                    ch.c.tenant_id == tenant_id,
+                    ch.c.hour == hour,
+                    ch.c.firsts <= 0,
+                    ch.c.lasts <= 0,
+                )
+            )
 
 
 def add(conn: Connection, customer_ids: Sequence[int]) -> None:

@@ -174,3 +174,33 @@ def test_a_channel_counted_alone_counts_what_the_list_lists(world, factory, engi
             assert len(ids) == 2
             assert set(conn.execute(unordered).scalars()) == ids
             assert conn.execute(count_query(unordered)).scalar_one() == 2
+
+
+@pytest.mark.both_dbs
+def test_an_hour_taken_to_zero_is_deleted_by_its_key_not_by_a_table_scan(world, factory, engine):
+    """Every batch that moves a customer's hour takes the old one down; the rows it took
+    to zero go by their key (a DELETE ... WHERE customers <= 0 read every tenant's hours,
+    8 ms at 50,000 of them, inside the tenant's ingest lock)."""
+    now = datetime.now(UTC).replace(microsecond=0)
+    t = world.tenant_id
+    factory.customer(t, "B", "+84922222222", visits=[(world.q3, now - timedelta(days=3), "zalo")])
+    with engine.begin() as conn:
+        _rid, code = create_router(conn, world.q1, "front desk")
+        identity, _token = enroll(conn, code)
+    router = RouterIdentity(identity.router_id, t, world.q1, "front desk")
+    deletes: list[str] = []
+
+    def seen(_conn, _cursor, statement, *_args):
+        text = " ".join(statement.split())
+        if text.upper().startswith(("DELETE FROM CHANNEL_HOURS", "DELETE FROM CUSTOMER_HOURS")):
+            deletes.append(text)
+
+    sa.event.listen(engine, "before_cursor_execute", seen)
+    try:
+        with write_transaction(engine, t) as conn:  # B's zalo and last visit move later
+            ingest_batch(conn, router, [login("0922222222", now - timedelta(days=2), "zalo")])
+    finally:
+        sa.event.remove(engine, "before_cursor_execute", seen)
+    assert deletes, "the batch took no hour to zero"
+    assert all("tenant_id" in text for text in deletes), deletes
+    check(engine, t)

@@ -12,6 +12,7 @@ from __future__ import annotations
 import unicodedata
 from datetime import date
 from decimal import Decimal
+from functools import lru_cache
 from operator import gt, itemgetter
 
 from porchlight.admin.io.imports.layouts import Layout
@@ -193,26 +194,39 @@ def _record(
     warnings: tuple[RowError, ...],
 ) -> Record:
     name, _, _, code, address, ward, area, province, postal, gender, notes, tags, groups = texts
-    address_parts = [address, ward]
+    # Cells a file repeats (area, ward, gender) are worked out once each.
+    tail = ""
     if area:  # KiotViet: "Hồ Chí Minh - Quận 1"
-        head, _, tail = area.partition(" - ")
-        province = province or head.strip()
-        address_parts.append(tail.strip())
-    gender_key = gender.casefold()
+        head, tail = _area(area)
+        province = province or head
+    if ward or tail:
+        address = ", ".join([p for p in (address, ward, tail) if p])[:500]
     return Record(
         row,
-        _unwrap_excel_text(name),
+        _unwrap_excel_text(name) if name[:2] == '="' else name,
         phone,
         email,
-        _unwrap_excel_text(code) or None,
-        ", ".join([p for p in address_parts if p])[:500] or None,
+        (_unwrap_excel_text(code) if code[:2] == '="' else code) or None,
+        address[:500] or None,
         province or None,
-        _unwrap_excel_text(postal) or None,
+        (_unwrap_excel_text(postal) if postal[:2] == '="' else postal) or None,
         birthday,
-        _GENDERS.get(gender_key, "other" if gender_key else None),
+        _gender(gender) if gender else None,
         notes or None,
         spend,
         _split(tags, ",;|", MAX_TAG),
         _split(groups, "|", MAX_GROUP),
         warnings,
     )
+
+
+@lru_cache(maxsize=1024)
+def _area(area: str) -> tuple[str, str]:
+    """A KiotViet delivery area's province and district."""
+    head, _, tail = area.partition(" - ")
+    return head.strip(), tail.strip()
+
+
+@lru_cache(maxsize=1024)
+def _gender(text: str) -> str:
+    return _GENDERS.get(text.casefold(), "other")

@@ -23,7 +23,7 @@ from porchlight.admin.db import begin_immediate
 from porchlight.admin.sync.ingest import ADVISORY_NAMESPACE
 
 TXN_BUDGET_MS = 15.0  # a transaction takes no new chunk once it has held the lock this long
-TXN_ROWS_MAX = 1000  # nor once it has done this many rows (its COMMIT writes their pages)
+TXN_ROWS_MAX = 500  # nor once it has done this many rows (its COMMIT writes their pages)
 CHUNK_MS = 5.0  # one chunk (SELECT + DELETE/UPDATE) aims at this much CPU
 FIRST_CHUNK = 10
 MIN_CHUNK, MAX_CHUNK = 1, 200  # a walk's cheap rows (nothing to clear) grow it: not too far

@@ -111,7 +111,12 @@ def _mac(value: str) -> str:
 def cmd_run(args: argparse.Namespace) -> int:
     import sqlite3
 
-    from porchlight.agent.daemon import Agent, install_signal_handlers, limit_malloc_arenas
+    from porchlight.agent.daemon import (
+        Agent,
+        install_signal_handlers,
+        limit_malloc_arenas,
+        prefer_short_turns,
+    )
     from porchlight.agent.runner import CommandError
 
     ports = {"--portal-port": args.portal_port, "--portal-tls-port": args.portal_tls_port}
@@ -125,6 +130,7 @@ def cmd_run(args: argparse.Namespace) -> int:
     except OSError as exc:
         raise UsageError(f"LAN interface {args.lan!r} does not exist (see 'ip link')") from exc
     limit_malloc_arenas()
+    prefer_short_turns()
     metrics, listen = _metrics(args)
     try:
         agent = Agent(

@@ -386,7 +386,7 @@ def main() -> int:
         result.update(held_outer(args.clients))
         from stadium_pps import run as pps_ratios  # pps_ratio_10k and the openNDS shape
 
-        result.update(pps_ratios(args.clients, 5))
+        result.update(pps_ratios(args.clients, 7))
     if args.part in ("ending", "all"):
         result.update(held_outer(args.clients, "ending", args.spread))
     if args.json:

@@ -93,6 +93,26 @@ def _pg_server_url() -> Iterator[str]:
         server.dispose()
 
 
+@pytest.fixture
+def empty_pg() -> Iterator[str]:
+    """A new PostgreSQL database with no tables (a migration test's start); dropped after."""
+    base = os.environ.get("PORCHLIGHT_TEST_PG_URL")
+    if not base:
+        pytest.skip("needs PORCHLIGHT_TEST_PG_URL")
+    name = f"porchlight_migrate_{uuid.uuid4().hex[:10]}"
+    server = sa.create_engine(
+        sa.engine.make_url(base).set(database="postgres"), isolation_level="AUTOCOMMIT"
+    )
+    with server.connect() as conn:
+        conn.exec_driver_sql(f'CREATE DATABASE "{name}"')
+    try:
+        yield sa.engine.make_url(base).set(database=name).render_as_string(hide_password=False)
+    finally:
+        with server.connect() as conn:
+            conn.exec_driver_sql(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)')
+        server.dispose()
+
+
 def _empty_pg(url: str) -> None:
     engine = make_engine(url)
     with engine.begin() as conn:  # DELETE is much faster than TRUNCATE on tiny tables

@@ -12,9 +12,6 @@ The migration fills existing rows and goes down and up.
 
 from __future__ import annotations
 
-import os
-import secrets
-from collections.abc import Iterator
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
 from typing import Any
@@ -274,25 +271,6 @@ def test_migration_0017_fills_the_tenant_and_goes_down_on_sqlite(tmp_path: Path)
         _check_up_down(engine)
     finally:
         engine.dispose()
-
-
-@pytest.fixture
-def empty_pg() -> Iterator[str]:
-    base = os.environ.get("PORCHLIGHT_TEST_PG_URL")
-    if not base:
-        pytest.skip("needs PORCHLIGHT_TEST_PG_URL")
-    name = f"porchlight_m17_{secrets.token_hex(5)}"
-    server = sa.create_engine(
-        sa.engine.make_url(base).set(database="postgres"), isolation_level="AUTOCOMMIT"
-    )
-    with server.connect() as conn:
-        conn.exec_driver_sql(f'CREATE DATABASE "{name}"')
-    try:
-        yield sa.engine.make_url(base).set(database=name).render_as_string(hide_password=False)
-    finally:
-        with server.connect() as conn:
-            conn.exec_driver_sql(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)')
-        server.dispose()
 
 
 @pytest.mark.pg

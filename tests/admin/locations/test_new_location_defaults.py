@@ -5,9 +5,6 @@ Locations that existed before migration 0012 keep the four ways in they had.
 
 from __future__ import annotations
 
-import os
-import secrets
-from collections.abc import Iterator
 from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any
@@ -108,25 +105,6 @@ def test_locations_made_before_the_migration_keep_their_four_ways_in(tmp_path: P
         _check_upgrade_keeps_old_and_defaults_new(engine)
     finally:
         engine.dispose()
-
-
-@pytest.fixture
-def empty_pg() -> Iterator[str]:
-    base = os.environ.get("PORCHLIGHT_TEST_PG_URL")
-    if not base:
-        pytest.skip("needs PORCHLIGHT_TEST_PG_URL")
-    name = f"porchlight_m12_{secrets.token_hex(5)}"
-    server = sa.create_engine(
-        sa.engine.make_url(base).set(database="postgres"), isolation_level="AUTOCOMMIT"
-    )
-    with server.connect() as conn:
-        conn.exec_driver_sql(f'CREATE DATABASE "{name}"')
-    try:
-        yield sa.engine.make_url(base).set(database=name).render_as_string(hide_password=False)
-    finally:
-        with server.connect() as conn:
-            conn.exec_driver_sql(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)')
-        server.dispose()
 
 
 @pytest.mark.pg

@@ -58,9 +58,11 @@ def run_job(engine: Engine, job: jobs.Job, data_dir: str | Path) -> None:
 
 
 def housekeeping(engine: Engine) -> None:
+    from porchlight.admin.privacy import search_merges
     from porchlight.admin.privacy.schedule import schedule_due
 
     jobs.recover_stale(engine)
+    search_merges.settle(engine)  # after a worker killed mid-import or mid-pass
     jobs.cleanup_expired(engine)
     schedule_due(engine)  # retention passes of tenants that turned it on
 

@@ -84,3 +84,31 @@ def quiet(conn: Connection) -> Iterator[None]:
         conn.rollback()
         _set(conn, before)
         log.debug("search index merges back to %s", before)
+
+
+def settle(engine: Any) -> bool:
+    """Housekeeping: merges back on when no import or retention pass is running, should
+    one have been killed with them off (its worker died: SIGKILL, power cut). Returns
+    whether they were put back."""
+    if engine.dialect.name != "sqlite":
+        return False
+    from porchlight.admin import schema
+
+    j = schema.jobs
+    with engine.connect() as conn:
+        has_index = conn.execute(
+            sa.text("SELECT 1 FROM sqlite_master WHERE type = 'table' AND name = :n"), {"n": FTS}
+        ).first()
+        if not has_index or _settings(conn)["automerge"] != 0:
+            return False
+        busy = conn.execute(
+            sa.select(j.c.id)
+            .where(j.c.status == "running", j.c.kind.in_(("import", "retention")))
+            .limit(1)
+        ).first()
+        conn.rollback()
+        if busy:
+            return False
+        _set(conn, DEFAULTS)
+    log.warning("search index merges were left off (a job was killed): back to %s", DEFAULTS)
+    return True

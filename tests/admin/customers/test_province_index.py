@@ -12,7 +12,6 @@ from typing import Any
 
 import pytest
 import sqlalchemy as sa
-from test_channel_tenant import empty_pg  # noqa: F401  (a fixture)
 
 from porchlight.admin import migrate
 from porchlight.admin.customers.filters import CustomerFilters

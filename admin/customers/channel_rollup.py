@@ -28,7 +28,7 @@ from sqlalchemy.dialects import postgresql, sqlite
 from sqlalchemy.engine import Connection
 
 from porchlight.admin import schema
-from porchlight.admin.customers.visit_rollup import hour_sql
+from porchlight.admin.customers.visit_rollup import hour_sql, upsert_counts
 
 ch = schema.channel_hours
 cc = schema.customer_channels
@@ -37,7 +37,7 @@ cc = schema.customer_channels
 def _apply(conn: Connection, where_sql: str, params: dict[str, Any], sign: int) -> None:
     """Add (sign 1) or take away (sign -1) the customer_channels rows matching `where_sql`."""
     hour = hour_sql(conn.dialect.name, "cc.last_visit_at")
-    stmt = sa.text(
+    sql = (
         # Only constant fragments and bound parameters: no user text.
         "INSERT INTO channel_hours (tenant_id, channel, hour, customers) "  # noqa: S608
         f"SELECT cc.tenant_id, cc.channel, {hour}, {sign} * count(*) "
@@ -48,23 +48,7 @@ def _apply(conn: Connection, where_sql: str, params: dict[str, Any], sign: int) 
         "ORDER BY 1, 2, 3 ON CONFLICT (tenant_id, channel, hour) DO UPDATE "
         "SET customers = channel_hours.customers + excluded.customers"
     )
-    if sign < 0:  # the rows it took to zero go; only those (a whole-table scan was 8 ms
-        # at 50,000 hours, on every batch inside the tenant's ingest lock)
-        stmt = sa.text(stmt.text + " RETURNING tenant_id, channel, hour, customers")
-    if "ids" in params:
-        stmt = stmt.bindparams(sa.bindparam("ids", expanding=True))
-    result = conn.execute(stmt, params)
-    if sign < 0:
-        empty = [row[:3] for row in result if row[3] <= 0]
-        for tenant_id, channel, hour in empty:
-            conn.execute(
-                sa.delete(ch).where(
-                    ch.c.tenant_id == tenant_id,
-                    ch.c.channel == channel,
-                    ch.c.hour == hour,
-                    ch.c.customers <= 0,
-                )
-            )
+    upsert_counts(conn, sql, params, sign, ch, ("tenant_id", "channel", "hour"), ("customers",))
 
 
 def add(conn: Connection, customer_ids: Sequence[int]) -> None:

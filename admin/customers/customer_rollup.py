@@ -25,7 +25,7 @@ import sqlalchemy as sa
 from sqlalchemy.engine import Connection
 
 from porchlight.admin import schema
-from porchlight.admin.customers.visit_rollup import hour_sql
+from porchlight.admin.customers.visit_rollup import hour_sql, upsert_counts
 
 ch = schema.customer_hours
 
@@ -34,7 +34,7 @@ def _apply(conn: Connection, where_sql: str, params: dict[str, Any], sign: int) 
     """Add (sign 1) or take away (sign -1) the customers matching `where_sql`."""
     d = conn.dialect.name
     first, last = hour_sql(d, "first_visit_at"), hour_sql(d, "last_visit_at")
-    stmt = sa.text(
+    sql = (
         # Only constant fragments and bound parameters: no user text.
         "INSERT INTO customer_hours (tenant_id, hour, firsts, lasts) "  # noqa: S608
         f"SELECT tenant_id, hour, {sign} * sum(f), {sign} * sum(l) FROM ("
@@ -47,22 +47,7 @@ def _apply(conn: Connection, where_sql: str, params: dict[str, Any], sign: int) 
         "SET firsts = customer_hours.firsts + excluded.firsts, "
         "lasts = customer_hours.lasts + excluded.lasts"
     )
-    if sign < 0:  # the rows it took to zero go; only those (not a whole-table scan)
-        stmt = sa.text(stmt.text + " RETURNING tenant_id, hour, firsts, lasts")
-    if "ids" in params:
-        stmt = stmt.bindparams(sa.bindparam("ids", expanding=True))
-    result = conn.execute(stmt, params)
-    if sign < 0:
-        empty = [row[:2] for row in result if row[2] <= 0 and row[3] <= 0]
-        for tenant_id, hour in empty:
-            conn.execute(
-                sa.delete(ch).where(
-                    ch.c.tenant_id == tenant_id,
-                    ch.c.hour == hour,
-                    ch.c.firsts <= 0,
-                    ch.c.lasts <= 0,
-                )
-            )
+    upsert_counts(conn, sql, params, sign, ch, ("tenant_id", "hour"), ("firsts", "lasts"))
 
 
 def add(conn: Connection, customer_ids: Sequence[int]) -> None:

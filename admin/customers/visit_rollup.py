@@ -63,6 +63,31 @@ def add(conn: Connection, visits: Iterable[dict[str, Any]]) -> None:
         )
 
 
+def upsert_counts(
+    conn: Connection,
+    sql: str,
+    params: dict[str, Any],
+    sign: int,
+    table: sa.Table,
+    keys: tuple[str, ...],
+    counts: tuple[str, ...],
+) -> None:
+    """Run a rollup's INSERT ... ON CONFLICT DO UPDATE `sql` (``:ids`` expanded). Taking
+    away (sign -1), it returns the rows it changed and those it took to zero are deleted
+    by their key: a DELETE ... WHERE n <= 0 read every tenant's rows (8 ms at 50,000
+    hours, on every batch inside the tenant's ingest lock)."""
+    stmt = sa.text(sql + (f" RETURNING {', '.join(keys + counts)}" if sign < 0 else ""))
+    if "ids" in params:
+        stmt = stmt.bindparams(sa.bindparam("ids", expanding=True))
+    result = conn.execute(stmt, params)
+    if sign >= 0:
+        return
+    for row in result.all():
+        if all(n <= 0 for n in row[len(keys) :]):
+            key = (table.c[name] == value for name, value in zip(keys, row, strict=False))
+            conn.execute(sa.delete(table).where(*key, *(table.c[n] <= 0 for n in counts)))
+
+
 def _apply(conn: Connection, where_sql: str, params: dict[str, Any], sign: int) -> None:
     """Add (sign 1) or take away (sign -1) the visits matching `where_sql`."""
     d = conn.dialect.name
@@ -71,19 +96,15 @@ def _apply(conn: Connection, where_sql: str, params: dict[str, Any], sign: int) 
         "ON CONFLICT (location_id, hour) DO UPDATE "
         "SET visits = visit_hours.visits + excluded.visits"
     )
-    conn.execute(
-        sa.text(
-            # Only constant fragments and bound parameters: no user text.
-            f"INSERT INTO visit_hours (tenant_id, location_id, hour, visits) "  # noqa: S608
-            f"SELECT tenant_id, location_id, {hour}, {sign} * count(*) FROM visits "
-            f"WHERE {where_sql} GROUP BY tenant_id, location_id, {hour} "
-            # ORDER BY: a stable lock order; also SQLite needs a clause before ON CONFLICT
-            f"ORDER BY location_id, 3 {conflict}"
-        ),
-        params,
+    sql = (
+        # Only constant fragments and bound parameters: no user text.
+        f"INSERT INTO visit_hours (tenant_id, location_id, hour, visits) "  # noqa: S608
+        f"SELECT tenant_id, location_id, {hour}, {sign} * count(*) FROM visits "
+        f"WHERE {where_sql} GROUP BY tenant_id, location_id, {hour} "
+        # ORDER BY: a stable lock order; also SQLite needs a clause before ON CONFLICT
+        f"ORDER BY location_id, 3 {conflict}"
     )
-    if sign < 0:
-        conn.execute(sa.delete(vh).where(vh.c.visits <= 0))
+    upsert_counts(conn, sql, params, sign, vh, ("location_id", "hour"), ("visits",))
 
 
 def remove_customer(conn: Connection, customer_id: int) -> None:

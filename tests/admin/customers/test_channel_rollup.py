@@ -20,7 +20,7 @@ import sqlalchemy as sa
 from test_admin_visit_rollup import login
 
 from porchlight.admin import schema
-from porchlight.admin.customers import channel_rollup, customer_rollup
+from porchlight.admin.customers import channel_rollup, customer_rollup, visit_rollup
 from porchlight.admin.customers.merge import merge_customers
 from porchlight.admin.customers.visit_rollup import epoch_hour
 from porchlight.admin.dashboard import collect
@@ -183,7 +183,9 @@ def test_an_hour_taken_to_zero_is_deleted_by_its_key_not_by_a_table_scan(world, 
     8 ms at 50,000 of them, inside the tenant's ingest lock)."""
     now = datetime.now(UTC).replace(microsecond=0)
     t = world.tenant_id
-    factory.customer(t, "B", "+84922222222", visits=[(world.q3, now - timedelta(days=3), "zalo")])
+    b = factory.customer(
+        t, "B", "+84922222222", visits=[(world.q3, now - timedelta(days=3), "zalo")]
+    )
     with engine.begin() as conn:
         _rid, code = create_router(conn, world.q1, "front desk")
         identity, _token = enroll(conn, code)
@@ -192,15 +194,21 @@ def test_an_hour_taken_to_zero_is_deleted_by_its_key_not_by_a_table_scan(world, 
 
     def seen(_conn, _cursor, statement, *_args):
         text = " ".join(statement.split())
-        if text.upper().startswith(("DELETE FROM CHANNEL_HOURS", "DELETE FROM CUSTOMER_HOURS")):
+        rollups = ("CHANNEL_HOURS", "CUSTOMER_HOURS", "VISIT_HOURS")
+        if text.upper().startswith(tuple(f"DELETE FROM {name}" for name in rollups)):
             deletes.append(text)
 
     sa.event.listen(engine, "before_cursor_execute", seen)
     try:
         with write_transaction(engine, t) as conn:  # B's zalo and last visit move later
             ingest_batch(conn, router, [login("0922222222", now - timedelta(days=2), "zalo")])
+        assert deletes, "the batch took no hour to zero"
+        assert all("tenant_id" in text for text in deletes), deletes
+        check(engine, t)
+        deletes.clear()
+        with engine.begin() as conn:  # erasing B takes B's visit hours to zero
+            visit_rollup.remove_customer(conn, b)
     finally:
         sa.event.remove(engine, "before_cursor_execute", seen)
-    assert deletes, "the batch took no hour to zero"
-    assert all("tenant_id" in text for text in deletes), deletes
-    check(engine, t)
+    assert any(text.upper().startswith("DELETE FROM VISIT_HOURS") for text in deletes), deletes
+    assert all("location_id" in text for text in deletes), deletes

@@ -17,7 +17,6 @@
 
 from __future__ import annotations
 
-import os
 import re
 import shutil
 import uuid
@@ -29,6 +28,7 @@ from typing import Any
 
 import pytest
 import sqlalchemy as sa
+from pgdb import new_pg_database
 from werkzeug.security import generate_password_hash
 
 from porchlight.admin import schema, sessions
@@ -73,44 +73,18 @@ def _sqlite_template(tmp_path_factory: pytest.TempPathFactory) -> Path:
 @pytest.fixture(scope="session")
 def _pg_server_url() -> Iterator[str]:
     """A fresh PostgreSQL database for this session, migrated; dropped after."""
-    base = os.environ.get("PORCHLIGHT_TEST_PG_URL")
-    if not base:
-        pytest.skip("needs PORCHLIGHT_TEST_PG_URL")
-    name = f"porchlight_admin_{uuid.uuid4().hex[:12]}"
-    admin_url = sa.engine.make_url(base).set(database="postgres")
-    server = sa.create_engine(admin_url, isolation_level="AUTOCOMMIT")
-    with server.connect() as conn:
-        conn.exec_driver_sql(f'CREATE DATABASE "{name}"')
-    url = sa.engine.make_url(base).set(database=name).render_as_string(hide_password=False)
-    engine = make_engine(url)
-    upgrade(engine)
-    engine.dispose()
-    try:
+    with new_pg_database("porchlight_admin") as url:
+        engine = make_engine(url)
+        upgrade(engine)
+        engine.dispose()
         yield url
-    finally:
-        with server.connect() as conn:
-            conn.exec_driver_sql(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)')
-        server.dispose()
 
 
 @pytest.fixture
 def empty_pg() -> Iterator[str]:
     """A new PostgreSQL database with no tables (a migration test's start); dropped after."""
-    base = os.environ.get("PORCHLIGHT_TEST_PG_URL")
-    if not base:
-        pytest.skip("needs PORCHLIGHT_TEST_PG_URL")
-    name = f"porchlight_migrate_{uuid.uuid4().hex[:10]}"
-    server = sa.create_engine(
-        sa.engine.make_url(base).set(database="postgres"), isolation_level="AUTOCOMMIT"
-    )
-    with server.connect() as conn:
-        conn.exec_driver_sql(f'CREATE DATABASE "{name}"')
-    try:
-        yield sa.engine.make_url(base).set(database=name).render_as_string(hide_password=False)
-    finally:
-        with server.connect() as conn:
-            conn.exec_driver_sql(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)')
-        server.dispose()
+    with new_pg_database("porchlight_migrate") as url:
+        yield url
 
 
 def _empty_pg(url: str) -> None:

@@ -9,8 +9,6 @@ loopback, or real gunicorn in a subprocess where a test kills it.
 
 from __future__ import annotations
 
-import os
-import secrets
 import shutil
 import threading
 from collections.abc import Iterator
@@ -18,7 +16,7 @@ from pathlib import Path
 from typing import Any
 
 import pytest
-import sqlalchemy as sa
+from pgdb import new_pg_database
 from sqlalchemy.engine import Engine
 from synckit import Venue, make_venue
 from werkzeug.serving import make_server
@@ -54,24 +52,11 @@ def engine(db_url: str) -> Iterator[Engine]:
 
 @pytest.fixture(scope="session")
 def pg_url() -> Iterator[str]:
-    base = os.environ.get("PORCHLIGHT_TEST_PG_URL")
-    if not base:
-        pytest.skip("needs PORCHLIGHT_TEST_PG_URL")
-    name = f"porchlight_sync_{secrets.token_hex(6)}"
-    admin_url = sa.engine.make_url(base).set(database="postgres")
-    admin = sa.create_engine(admin_url, isolation_level="AUTOCOMMIT")
-    with admin.connect() as conn:
-        conn.exec_driver_sql(f'CREATE DATABASE "{name}"')
-    url = sa.engine.make_url(base).set(database=name).render_as_string(hide_password=False)
-    eng = make_engine(url)
-    migrate.upgrade(eng)
-    eng.dispose()
-    try:
+    with new_pg_database("porchlight_sync") as url:
+        eng = make_engine(url)
+        migrate.upgrade(eng)
+        eng.dispose()
         yield url
-    finally:
-        with admin.connect() as conn:
-            conn.exec_driver_sql(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)')
-        admin.dispose()
 
 
 @pytest.fixture

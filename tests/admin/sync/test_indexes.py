@@ -12,6 +12,7 @@ from typing import Any
 
 import pytest
 import sqlalchemy as sa
+from pgdb import new_pg_database
 from sqlalchemy.engine import Engine
 from synckit import make_venue
 
@@ -148,18 +149,9 @@ def test_migration_0005_down_and_up_on_sqlite_keeps_router_commands(tmp_path: Pa
 
 @pytest.mark.pg
 def test_migration_0005_down_and_up_on_postgresql(pg_url: str) -> None:
-    import secrets
-
-    base = sa.engine.make_url(pg_url)
-    name = f"porchlight_m5_{secrets.token_hex(5)}"
-    admin = sa.create_engine(base.set(database="postgres"), isolation_level="AUTOCOMMIT")
-    with admin.connect() as conn:
-        conn.exec_driver_sql(f'CREATE DATABASE "{name}"')
-    engine = make_engine(base.set(database=name).render_as_string(hide_password=False))
-    try:
-        _round_trip(engine)
-    finally:
-        engine.dispose()
-        with admin.connect() as conn:
-            conn.exec_driver_sql(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)')
-        admin.dispose()
+    with new_pg_database("porchlight_m5") as url:
+        engine = make_engine(url)
+        try:
+            _round_trip(engine)
+        finally:
+            engine.dispose()

@@ -45,12 +45,15 @@ import argparse
 import json
 import os
 import secrets
+import shutil
 import statistics
 import subprocess
 import sys
 import tempfile
 import time
 import urllib.request
+from collections.abc import Iterator
+from contextlib import contextmanager
 from pathlib import Path
 from typing import Any
 
@@ -210,10 +213,16 @@ def in_set() -> int:
     return 0
 
 
-def held(lan: str, clients: int) -> dict[str, Any]:
+@contextmanager
+def agent_on(
+    lan: str, prefix: str, remove: bool = False
+) -> Iterator[tuple[subprocess.Popen[bytes], Any, Path, str]]:
+    """The real agent on `lan` (libnftables, /metrics on METRICS_PORT) with a new state
+    directory: (its process, a client once it answers, the state directory, the socket).
+    Stopped after; its directory is then removed with `remove`, else left to read."""
     from porchlight.agent_client import AgentClient
 
-    tmp = Path(tempfile.mkdtemp(prefix="plstadium"))
+    tmp = Path(tempfile.mkdtemp(prefix=prefix))
     sock, state = str(tmp / "agent.sock"), tmp / "state"
     state.mkdir()
     log = (tmp / "agent.log").open("w")
@@ -221,10 +230,21 @@ def held(lan: str, clients: int) -> dict[str, Any]:
     argv += ["--reconcile-seconds", "2", "--metrics", f"127.0.0.1:{METRICS_PORT}"]
     env = {**os.environ, "PORCHLIGHT_NFT_BACKEND": "lib"}
     agent = subprocess.Popen(argv, stdout=log, stderr=log, env=env)
-    out: dict[str, Any] = {"clients_asked": clients}
     try:
         client = AgentClient(sock, timeout=30)
         wait_for_agent(client)
+        yield agent, client, state, sock
+    finally:
+        agent.terminate()
+        agent.wait(timeout=20)
+        log.close()
+        if remove:
+            shutil.rmtree(tmp, ignore_errors=True)
+
+
+def held(lan: str, clients: int) -> dict[str, Any]:
+    out: dict[str, Any] = {"clients_asked": clients}
+    with agent_on(lan, "plstadium") as (agent, client, state, sock):
         fill_store(state / "agent.db", clients)
         client.call("reload")
         time.sleep(5)  # two reconcile rounds at full size
@@ -247,10 +267,6 @@ def held(lan: str, clients: int) -> dict[str, Any]:
         )
         out["agent_rss_mb"] = rss_mb(agent.pid)
         out["load_avg"] = os.getloadavg()[0]
-    finally:
-        agent.terminate()
-        agent.wait(timeout=20)
-        log.close()
     flushed = reconcile_after_flush(lan, state / "agent.db")
     out["reconcile_s_after_flush"], out["reconcile_cpu_s_after_flush"], out["restored"] = flushed
     return out

@@ -34,28 +34,23 @@ from __future__ import annotations
 
 import json
 import os
-import shutil
 import socket
 import sqlite3
 import statistics
 import struct
-import subprocess
-import tempfile
 import time
 from pathlib import Path
 from typing import Any
 
 from stadium import (
     LOGINS_MAX,
-    METRICS_PORT,
-    PORCHLIGHT,
+    agent_on,
     cpu_s,
     fill_store,
     ip,
     mac,
     neighbours,
     scrape,
-    wait_for_agent,
 )
 
 LEAD = 25.0  # seconds from filling the store to the first expiry (baseline logins meanwhile)
@@ -199,21 +194,9 @@ def _epoch(value: str) -> float:
 
 
 def ending(lan: str, count: int, spread: float) -> dict[str, Any]:
-    from porchlight.agent_client import AgentClient
-
-    tmp = Path(tempfile.mkdtemp(prefix="plending"))
-    sock, state = str(tmp / "agent.sock"), tmp / "state"
-    state.mkdir()
-    log = (tmp / "agent.log").open("w")
-    argv = [PORCHLIGHT, "agent", "run", "--lan", lan, "--state-dir", str(state), "--socket", sock]
-    argv += ["--reconcile-seconds", "2", "--metrics", f"127.0.0.1:{METRICS_PORT}"]
-    env = {**os.environ, "PORCHLIGHT_NFT_BACKEND": "lib"}
-    agent = subprocess.Popen(argv, stdout=log, stderr=log, env=env)
-    db_file = state / "agent.db"
     out: dict[str, Any] = {"spread_s": spread}
-    try:
-        client = AgentClient(sock, timeout=30)
-        wait_for_agent(client)
+    with agent_on(lan, "plending", remove=True) as (agent, client, state, _sock):
+        db_file = state / "agent.db"
         filled = time.time()
         fill_store(db_file, count, length=int(LEAD + spread), spread=spread)
         neighbours(lan, LOGINS_MAX)  # after: the agent records each, and the fill holds the store
@@ -226,9 +209,4 @@ def ending(lan: str, count: int, spread: float) -> dict[str, Any]:
         out.update(logins_until_ended(client, db_file, count, first_expiry, agent.pid))
         out.update(outcome(db_file, count, per_guest))
         out["ending_load_avg"] = os.getloadavg()[0]
-    finally:
-        agent.terminate()
-        agent.wait(timeout=20)
-        log.close()
-        shutil.rmtree(tmp, ignore_errors=True)
     return out

@@ -59,6 +59,7 @@ class User(UserMixin):
         self.name = str(row.name or "")
         self.role = str(row.role)
         self.locale = str(row.locale)
+        self.tenant_country = str(row.tenant_country or "VN")  # money's currency
         self.session_id = session_id  # "s:<token>" (admin/sessions.py)
         self._active = bool(row.is_active)
 
@@ -72,6 +73,14 @@ class User(UserMixin):
     @property
     def can_edit(self) -> bool:
         return self.role in ("owner", "manager")
+
+
+def _user_row() -> sa.Select[Any]:
+    """A user's row with their tenant's country, as `User` takes it."""
+    u, t = schema.users, schema.tenants
+    return sa.select(u, t.c.country.label("tenant_country")).join_from(
+        u, t, t.c.id == u.c.tenant_id
+    )
 
 
 @login_manager.user_loader
@@ -134,7 +143,7 @@ def login() -> ResponseReturnValue:
         log.warning("sign-in refused (%s) for %s from %s", verdict.reason, email, address)
         return _too_many(verdict, next_url, email)
     with engine.connect() as conn:
-        row = conn.execute(sa.select(schema.users).where(schema.users.c.email == email)).first()
+        row = conn.execute(_user_row().where(schema.users.c.email == email)).first()
     ok = check_password_hash(row.password_hash if row else _DUMMY_HASH, password)
     if row is None or not ok or not row.is_active:
         with engine.begin() as conn:
@@ -193,7 +202,7 @@ def change_password() -> ResponseReturnValue:
     new = request.form.get("new_password") or ""
     users = schema.users
     with get_engine().connect() as conn:
-        row = conn.execute(sa.select(users).where(users.c.id == current_user.id)).one()
+        row = conn.execute(_user_row().where(users.c.id == current_user.id)).one()
     if not check_password_hash(row.password_hash, current):
         flash(_("The current password is wrong."), "error")
         return redirect(url_for("auth.account")), 303

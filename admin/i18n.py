@@ -21,14 +21,10 @@ from pathlib import Path
 from typing import Any
 from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 
-import sqlalchemy as sa
 from babel import numbers as babel_numbers
 from flask import Flask, g, request, session
 from flask_babel import Babel, get_locale, get_translations
 from flask_login import current_user
-
-from porchlight.admin import schema
-from porchlight.admin.db import get_engine
 
 log = logging.getLogger(__name__)
 
@@ -137,18 +133,8 @@ CURRENCIES = {"VN": ("", " ₫", 0), "TH": ("฿", "", 2)}
 
 
 def _tenant_country() -> str:
-    """The signed-in user's tenant's country, looked up once per request."""
-    cached = g.get("_porchlight_country")
-    if cached is None:
-        cached = "VN"
-        tenant_id = getattr(current_user, "tenant_id", None)
-        if tenant_id is not None:
-            t = schema.tenants.c
-            with get_engine().connect() as conn:
-                found = conn.execute(sa.select(t.country).where(t.id == tenant_id)).scalar()
-            cached = str(found or "VN")
-        g._porchlight_country = cached
-    return str(cached)
+    """The signed-in user's tenant's country (read with the session, admin/sessions.py)."""
+    return str(getattr(current_user, "tenant_country", None) or "VN")
 
 
 def fmt_money(value: int | float | Decimal | None, country: str | None = None) -> str:

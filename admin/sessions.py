@@ -68,20 +68,22 @@ def _token(session_id: str) -> str | None:
 
 
 def load(conn: Connection, session_id: str, now: datetime | None = None) -> Any | None:
-    """The user row (with ``session_pk`` and ``last_seen_at``) of a live session, else None."""
+    """The user row (with ``session_pk``, ``last_seen_at`` and the tenant's country,
+    ``tenant_country``) of a live session, else None."""
     token = _token(session_id)
     if token is None:
         return None
     now = now or utcnow()
-    s, u = schema.user_sessions, schema.users
+    s, u, t = schema.user_sessions, schema.users, schema.tenants
     row = conn.execute(
         sa.select(
             u,
             s.c.id.label("session_pk"),
             s.c.created_at.label("session_created_at"),
             s.c.last_seen_at,
+            t.c.country.label("tenant_country"),
         )
-        .select_from(s.join(u, u.c.id == s.c.user_id))
+        .select_from(s.join(u, u.c.id == s.c.user_id).join(t, t.c.id == u.c.tenant_id))
         .where(s.c.token_hash == token_hash(token))
     ).first()
     if row is None:

@@ -49,7 +49,7 @@ from porchlight.admin.customers.search_plan import (
 from porchlight.admin.customers.selection import change as change_selection
 from porchlight.admin.customers.selection import clear as clear_selection
 from porchlight.admin.customers.selection import list_key, selected_ids
-from porchlight.admin.db import get_engine
+from porchlight.admin.db import get_engine, serial_plans
 from porchlight.admin.i18n import fmt_number
 from porchlight.admin.scope import current_tenant_id, require_role, visible_location_ids
 from porchlight.events import CHANNELS
@@ -94,6 +94,7 @@ def _page_ids(
     """One page of ids in list order and the cursor of the next page."""
     size = int(current_app.config["PAGE_SIZE"])
     dialect = conn.dialect.name
+    serial_plans(conn)
     hits = search_hits(conn, filters.q)
     query = build_customer_query(
         filters,

@@ -90,6 +90,7 @@ def test_customer_page_shows_the_line_chat_of_a_follower(
     assert 'href="https://wa.me/66812345678"' in html
     assert "zalo.me" not in html
     assert "Follows on LINE" in html
+    assert "<dt>Social login</dt><dd>LINE</dd>" in html  # named as LINE writes it, not "line"
 
     # unfollowed later (the newest answer counts): the LINE button goes
     _follow(engine, cid, world.tenant_id, line_location, False, T0 + timedelta(days=2))

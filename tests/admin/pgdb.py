@@ -4,6 +4,8 @@ session or one test; dropped after."""
 from __future__ import annotations
 
 import os
+import sys
+import time
 import uuid
 from collections.abc import Iterator
 from contextlib import contextmanager
@@ -28,6 +30,22 @@ def new_pg_database(prefix: str) -> Iterator[str]:
     try:
         yield sa.engine.make_url(base).set(database=name).render_as_string(hide_password=False)
     finally:
-        with server.connect() as conn:
-            conn.exec_driver_sql(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)')
+        _drop(server, name)
         server.dispose()
+
+
+def _drop(server: sa.Engine, name: str) -> None:
+    """DROP ... WITH (FORCE), tried again for a few seconds: it refuses while a
+    backend it may not signal (another role's, a server worker's) is still
+    connected (seen once at a session's end); a database left over then is a
+    line on stderr, not a failed test (warnings are errors in this suite)."""
+    for attempt in range(10):
+        try:
+            with server.connect() as conn:
+                conn.exec_driver_sql(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)')
+            return
+        except sa.exc.DBAPIError as e:
+            if attempt == 9:
+                print(f"test database {name} left behind: {e.orig}", file=sys.stderr)
+                return
+            time.sleep(0.5)

@@ -201,7 +201,11 @@ def render_success(
     logo_src: str | None = None,
     session_id: str | None = None,
 ) -> str:
-    """ "You're online", then the venue's `success_url` (http/https only) after 3 s."""
+    """ "You're online", then the venue's `success_url` (http/https only) after 3 s.
+
+    When the page offers the venue's chat accounts (the only place a guest is offered
+    them), it does not forward by itself: the Continue button leads to `success_url`.
+    """
     portal = config.get("portal") or {}
     venue = venue_name(config)
     lines = [text(lang, "already_online")] if already else []
@@ -211,7 +215,8 @@ def render_success(
         lines.append(text(lang, "minutes_left", minutes=minutes))
     target = safe_external_url(portal.get("success_url"))
     link = {"url": target, "label": text(lang, "continue")} if target else None
-    refresh = {"seconds": 3, "url": target} if target else None
+    follow = follow_links(config, session_id)
+    refresh = {"seconds": 3, "url": target} if target and not follow else None
     return render_message(
         config,
         lang,
@@ -220,7 +225,7 @@ def render_success(
         link=link,
         refresh=refresh,
         logo_src=logo_src,
-        follow=follow_links(config, session_id),
+        follow=follow,
         my_data=True,
     )
 

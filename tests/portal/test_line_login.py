@@ -334,3 +334,25 @@ def test_guest_page_offers_line_and_says_following_is_optional(lang, hint, add):
     plain = line_config(line_oa=None)
     assert hint not in render_login(plain, lang, social=["line"])
     assert "line.me/R/ti/p" not in render_success(plain, lang)
+
+
+def test_success_page_with_follow_links_waits_for_the_guest(venue, line):
+    """The follow links are the only offer of the venue's LINE/Zalo account: the page
+    does not forward to the venue's success_url after 3 s, it offers a Continue button."""
+    config = line_config()
+    config["portal"]["chat"]["zalo_oa"] = "4242424242"
+    _agent, phone = venue(config)
+    done = phone.get(line.approve(_start(phone, lang="en")))
+    body = phone.get(f"{PORTAL}{done.headers['Location']}").get_data(as_text=True)
+    assert 'href="https://line.me/R/ti/p/@porchcafe"' in body
+    assert 'href="https://zalo.me/4242424242"' in body
+    assert 'http-equiv="refresh"' not in body
+    assert '<a class="btn" href="http://internet.test/welcome">Continue</a>' in body
+
+
+def test_success_page_without_follow_links_still_forwards(venue, line):
+    _agent, phone = venue(line_config(line_oa=None))
+    done = phone.get(line.approve(_start(phone, lang="en")))
+    body = phone.get(f"{PORTAL}{done.headers['Location']}").get_data(as_text=True)
+    assert 'http-equiv="refresh" content="3;url=http://internet.test/welcome"' in body
+    assert '<a class="btn" href="http://internet.test/welcome">Continue</a>' in body

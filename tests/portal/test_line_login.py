@@ -32,6 +32,9 @@ class FakeLine:
         self.slow = 0.0  # seconds the token endpoint waits
         self.claims: dict = {}  # replaces claims in the verify answer
         self.friendship_status = 200
+        self.slow_friendship = 0.0  # seconds the friendship endpoint waits
+        self.friendship_asked = 0
+        self.released = threading.Event()  # set at teardown: a waiting answer gives up
         fake = self
 
         class Handler(BaseHTTPRequestHandler):
@@ -66,12 +69,18 @@ class FakeLine:
                     )
                     self.end_headers()
                 elif url.path == "/friendship/v1/status":
+                    fake.friendship_asked += 1
                     token = self.headers.get("Authorization", "").removeprefix("Bearer ")
                     if token not in fake.tokens:
                         return self._json(401, {"message": "invalid token"})
                     if fake.friendship_status != 200:
                         return self._json(fake.friendship_status, {"message": "down"})
-                    self._json(200, {"friendFlag": fake.adds_friend})
+                    if fake.slow_friendship and fake.released.wait(fake.slow_friendship):
+                        return None  # the test is over; the portal stopped waiting long ago
+                    try:
+                        self._json(200, {"friendFlag": fake.adds_friend})
+                    except OSError:
+                        pass  # the portal gave up waiting and closed the connection
                 else:
                     self._json(404, {})
 
@@ -139,11 +148,12 @@ def line_config(line_oa: str | None = "@porchcafe", prompt: str = "aggressive") 
 def line():
     fake = FakeLine()
     yield fake
+    fake.released.set()
     fake.server.shutdown()
     fake.server.server_close()
 
 
-def make_phone(line, config):
+def make_phone(line, config, timeout=1.0):
     agent = FakeAgent(config).start()
     agent.add_client(GUEST_IP, GUEST_MAC)
     base = line.base
@@ -153,7 +163,7 @@ def make_phone(line, config):
             "AGENT_SOCKET": agent.path,
             "PORTAL_URL": PORTAL,
             "CONFIG_CACHE_SECONDS": 0.0,
-            "OAUTH_TIMEOUT": 1.0,
+            "OAUTH_TIMEOUT": timeout,
             "OAUTH_PROVIDERS": {
                 "line": {
                     "client_id": "1657000000",
@@ -174,8 +184,8 @@ def make_phone(line, config):
 def venue(line):
     agents = []
 
-    def make(config):
-        agent, phone = make_phone(line, config)
+    def make(config, timeout=1.0):
+        agent, phone = make_phone(line, config, timeout)
         agents.append(agent)
         return agent, phone
 
@@ -247,6 +257,26 @@ def test_friendship_status_that_fails_leaves_the_follow_unknown(venue, line):
     assert agent.online_macs() == {GUEST_MAC}  # following is never a condition
     purposes = [c["purpose"] for c in agent.logins[0]["data"]["consents"]]
     assert "line_follow" not in purposes
+
+
+def test_slow_friendship_status_leaves_the_follow_unknown(venue, line):
+    """Token and ID token answer at once, the friendship call outlasts OAUTH_TIMEOUT:
+    the guest is online, the login is stored whole, the follow status is unknown."""
+    agent, phone = venue(line_config(), timeout=0.3)
+    line.slow_friendship = 5.0  # released at teardown
+    back = line.approve(_start(phone, consent_marketing="yes"))
+    started = time.monotonic()
+    answer = phone.get(back)
+    assert time.monotonic() - started < 1.5  # one timeout, not the fake's 5 s
+    assert line.friendship_asked == 1
+    assert answer.status_code == 303 and answer.headers["Location"].startswith("/success")
+    assert agent.online_macs() == {GUEST_MAC}  # following is never a condition
+    [event] = agent.logins
+    login = event["data"]
+    assert login["channel"] == "line" and login["social_id"] == f"line:{LINE_USER}"
+    assert login["name"] == "สมชาย ใจดี" and login["email"] == "somchai@example.co.th"
+    assert {"purpose": "marketing", "granted": True, "text_version": "mkt-v1"} in login["consents"]
+    assert "line_follow" not in [c["purpose"] for c in login["consents"]]
 
 
 def _refused(agent, answer, status, text):

@@ -2,7 +2,8 @@
 
 A provider is offered when the location enables its channel and the portal has
 its credentials (`OAUTH_PROVIDERS`, see portal/oauth.py); the login flow itself
-is in portal/oauth.py.
+is in portal/oauth.py. The domains each provider's pages need before login (the
+walled garden the agent opens) are `porchlight.walled_garden.SOCIAL_DOMAINS`.
 """
 
 from __future__ import annotations
@@ -38,15 +39,6 @@ PROVIDER_DEFAULTS: dict[str, dict[str, str]] = {
         "style": "zalo",  # app_id, secret_key header, access_token header
     },
     "line": oauth_line.LINE_DEFAULTS,
-}
-
-
-# Domains the guest's browser must reach before login (the location's walled
-# garden); the code exchange and user info calls come from the router itself.
-WALLED_GARDEN: dict[str, list[str]] = {
-    "google": ["accounts.google.com", "ssl.gstatic.com", "www.gstatic.com", "fonts.gstatic.com"],
-    "facebook": ["facebook.com", "fbcdn.net", "facebook.net"],
-    "zalo": ["zalo.me", "zaloapp.com", "zadn.vn"],
 }
 
 

@@ -217,3 +217,13 @@ def test_guest_who_declines_at_the_provider_is_told_and_can_retry(phone, agent, 
     assert answer.status_code == 400
     assert "The social login did not finish." in body and 'value="google"' in body
     assert agent.online_macs() == set()
+
+
+def test_walled_garden_domains_of_the_providers_are_kept_in_one_place():
+    """porchlight/walled_garden.SOCIAL_DOMAINS is the list the agent opens, for every
+    provider the portal offers (LINE included); no second, stale copy in the portal."""
+    from porchlight.portal import providers
+    from porchlight.walled_garden import SOCIAL_DOMAINS
+
+    assert set(providers.PROVIDER_DEFAULTS) == set(SOCIAL_DOMAINS)
+    assert not hasattr(providers, "WALLED_GARDEN")

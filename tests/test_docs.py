@@ -78,3 +78,22 @@ def test_in_page_links_lead_to_a_heading():
         links = re.findall(r"\]\(#([^)]+)\)", text)
         missing = [link for link in links if link not in anchors]
         assert not missing, f"{doc.name}: links to no heading: {missing}"
+
+
+def test_readme_tells_venues_to_keep_the_line_add_friend_screen():
+    """'Never pre-ticked' (#21): the README asks venues to keep LINE's separate
+    add-friend screen, naming the setting and the default the code really has."""
+    from porchlight.admin.locations.chat_accounts import clean_chat
+    from porchlight.chat_accounts import chat_settings
+
+    portal_default = chat_settings({"portal": {"chat": {"line_oa": "@porchcafe"}}})
+    admin_default = clean_chat({"line_oa": "@porchcafe"}, {})
+    assert portal_default["line_bot_prompt"] == admin_default["line_bot_prompt"] == "aggressive"
+    readme = (REPO / "README.md").read_text(encoding="utf-8")
+    section = readme.split("### LINE login and the venue's chat accounts\n", 1)[1]
+    section = " ".join(section.split("\n### ", 1)[0].split())
+    advice = re.search(r"Keep the default [^.]*\.[^.]*\.", section)
+    assert advice, "no 'Keep the default ...' advice in the LINE section"
+    for words in ("How LINE offers it", "`line_bot_prompt`", "`aggressive`", "`normal`"):
+        assert words in advice.group(0), words
+    assert "pre-ticked" in advice.group(0)

@@ -48,10 +48,19 @@ from porchlight.admin import schema
 from porchlight.admin.db import utcnow
 from porchlight.admin.privacy import search_merges
 from porchlight.admin.privacy import settings as privacy_settings
-from porchlight.admin.privacy.batches import TXN_BUDGET_MS, Batches, Pass, old_objects_frozen
+from porchlight.admin.privacy.batches import (
+    TXN_BUDGET_MS,
+    Batches,
+    Finder,
+    Pass,
+    old_objects_frozen,
+)
 from porchlight.admin.privacy.settings import Retention
 
 log = logging.getLogger(__name__)
+
+# A walk of the pass: the step (a chunk under the lock) and its SELECT (batches.Finder).
+Step = tuple[Callable[[Connection, int], int], Finder]
 
 CHILDREN_PER_CUSTOMER = 8  # a chunk of N customers with many visits deletes 8 N of them at a time
 
@@ -134,31 +143,30 @@ def _erase(
     return None
 
 
-def _erase_gone_step(
-    tenant_id: int, cutoff: datetime, erased: list[int]
-) -> Callable[[Connection, int], int]:
+def _erase_gone_step(tenant_id: int, cutoff: datetime, erased: list[int]) -> Step:
     """Customers whose last visit is before the cutoff, oldest first (an index range)."""
     cond = sa.and_(c.c.tenant_id == tenant_id, c.c.last_visit_at < cutoff)
 
-    def step(conn: Connection, size: int) -> int:
-        rows = conn.execute(
+    def find(size: int) -> sa.Select[Any]:
+        return (
             sa.select(c.c.id, c.c.visit_count)
             .where(cond)
             .order_by(c.c.last_visit_at, c.c.id)
             .limit(size)
-        ).all()
+        )
+
+    def step(conn: Connection, size: int) -> int:
+        rows = conn.execute(find(size)).all()
         if rows:
             partly = _erase(conn, rows, cond, size, erased)
             if partly is not None:
                 return partly
         return len(rows)
 
-    return step
+    return step, find
 
 
-def _erase_unseen_step(
-    tenant_id: int, cutoff: datetime, erased: list[int]
-) -> Callable[[Connection, int], int]:
+def _erase_unseen_step(tenant_id: int, cutoff: datetime, erased: list[int]) -> Step:
     """Never-seen customers (imports) created before the cutoff, walked by id.
 
     The walk goes on from the last id seen, so the never-seen customers who
@@ -167,13 +175,16 @@ def _erase_unseen_step(
     cursor = [0]
     unseen = sa.and_(c.c.tenant_id == tenant_id, c.c.last_visit_at.is_(None))
 
-    def step(conn: Connection, size: int) -> int:
-        rows = conn.execute(
+    def find(size: int) -> sa.Select[Any]:
+        return (
             sa.select(c.c.id, c.c.created_at, c.c.visit_count)
             .where(unseen, c.c.id > cursor[0])
             .order_by(c.c.id)
             .limit(size)
-        ).all()
+        )
+
+    def step(conn: Connection, size: int) -> int:
+        rows = conn.execute(find(size)).all()
         if rows:
             old = [row for row in rows if row.created_at < cutoff]
             if old:
@@ -183,27 +194,26 @@ def _erase_unseen_step(
             cursor[0] = rows[-1].id
         return len(rows)
 
-    return step
+    return step, find
 
 
-def _devices_step(
-    tenant_id: int, cutoff: datetime, deleted: list[int]
-) -> Callable[[Connection, int], int]:
-    def step(conn: Connection, size: int) -> int:
-        ids = list(
-            conn.execute(
-                sa.select(d.c.id)
-                .where(d.c.tenant_id == tenant_id, d.c.last_seen_at < cutoff)
-                .order_by(d.c.last_seen_at)
-                .limit(size)
-            ).scalars()
+def _devices_step(tenant_id: int, cutoff: datetime, deleted: list[int]) -> Step:
+    def find(size: int) -> sa.Select[Any]:
+        return (
+            sa.select(d.c.id)
+            .where(d.c.tenant_id == tenant_id, d.c.last_seen_at < cutoff)
+            .order_by(d.c.last_seen_at)
+            .limit(size)
         )
+
+    def step(conn: Connection, size: int) -> int:
+        ids = list(conn.execute(find(size)).scalars())
         if ids:
             gone = d.delete().where(d.c.id.in_(ids), d.c.last_seen_at < cutoff)
             deleted[0] += conn.execute(gone).rowcount
         return len(ids)
 
-    return step
+    return step, find
 
 
 def _clear_step(
@@ -214,7 +224,7 @@ def _clear_step(
     lo: Any,
     hi: datetime,
     changed: list[int],
-) -> Callable[[Connection, int], int]:
+) -> Step:
     """Set `clear` columns to NULL on rows in [lo, hi) of `time_col`, walking a keyset.
 
     Returns the rows walked (the batch loop stops on a short batch); the rows
@@ -224,19 +234,22 @@ def _clear_step(
     dirty = sa.or_(*(table.c[name].is_not(None) for name in clear))
     cursor: dict[str, Any] = {"at": lo, "id": 0}
 
-    def step(conn: Connection, size: int) -> int:
+    def find(size: int) -> sa.Select[Any]:
         where = [table.c.tenant_id == tenant_id, col < hi]
         if cursor["at"] is not None:
             # `col >= at` first: a range the index can seek to (an OR alone made
             # SQLite scan from the window's start at every batch: quadratic).
             where.append(col >= cursor["at"])
             where.append(sa.or_(col > cursor["at"], table.c.id > cursor["id"]))
-        rows = conn.execute(
+        return (
             sa.select(table.c.id, col, dirty.label("dirty"))
             .where(*where)
             .order_by(col, table.c.id)
             .limit(size)
-        ).all()
+        )
+
+    def step(conn: Connection, size: int) -> int:
+        rows = conn.execute(find(size)).all()
         if rows:
             cursor["at"], cursor["id"] = rows[-1][1], rows[-1][0]
             ids = [row[0] for row in rows if row.dirty]
@@ -245,14 +258,14 @@ def _clear_step(
                 changed[0] += len(ids)
         return len(rows)
 
-    return step
+    return step, find
 
 
 def _drain(
     engine: Engine,
     tenant_id: int,
     stats: Pass,
-    steps: list[Callable[[Connection, int], int]],
+    steps: list[Step],
     budget_ms: float,
     tick: Callable[[], None],
 ) -> None:
@@ -265,8 +278,8 @@ def _drain(
             batches = Batches(conn, tenant_id, stats, budget_ms)
             # No search index merge and no full garbage collection inside a transaction.
             with search_merges.quiet(conn), old_objects_frozen():
-                for step in steps:
-                    batches.drain(step, tick)
+                for step, find in steps:
+                    batches.drain(step, tick, find)
         finally:
             if sqlite:
                 conn.rollback()

@@ -95,6 +95,8 @@ customer_locations = sa.Table(
     sa.Column("last_visit_at", UTCDateTime()),
     sa.Index("ix_customer_locations_loc_visits", "location_id", "visit_count", "customer_id"),
     sa.Index("ix_customer_locations_loc_last", "location_id", "last_visit_at", "customer_id"),
+    # A location's new customers in a period (the dashboard): a range, no table reads.
+    sa.Index("ix_customer_locations_loc_first", "location_id", "first_visit_at", "customer_id"),
 )
 
 
@@ -151,7 +153,9 @@ visits = sa.Table(
     sa.Column("bytes_in", sa.BigInteger),
     sa.Column("bytes_out", sa.BigInteger),
     sa.Index("ix_visits_customer_started", "customer_id", "started_at"),
-    sa.Index("ix_visits_location_started", "location_id", "started_at"),
+    # A location's visits in a period, and its customers per channel (the dashboard
+    # of one location or a manager's) from the index alone.
+    sa.Index("ix_visits_location_started", "location_id", "started_at", "channel", "customer_id"),
     sa.Index("ix_visits_tenant_started", "tenant_id", "started_at"),
     # Covers the dashboard's "customers per login channel" over a period
     # (distinct customers cannot be rolled up per day): no table lookups.

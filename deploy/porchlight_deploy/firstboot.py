@@ -102,11 +102,10 @@ def find_ports(ctx: Context, setup: Setup) -> tuple[str, str]:
         )
     if setup.lan and setup.wan:
         return setup.lan, setup.wan
-    candidates = [p for p in ports if p != setup.lan] if not setup.wan else [setup.wan]
+    probed = [p for p in ports if p != setup.lan]  # up, so lan_port sees their cables
+    candidates = [setup.wan] if setup.wan else probed
     console(f"looking for the WAN port (DHCP) on {', '.join(candidates)}")
-    write_network(
-        ctx, PROBE_FILE, f"[Match]\nName={' '.join(candidates)}\n\n[Network]\nDHCP=ipv4\n"
-    )
+    write_network(ctx, PROBE_FILE, f"[Match]\nName={' '.join(probed)}\n\n[Network]\nDHCP=ipv4\n")
     networkctl_reload()
     wan = wait_for_lease(candidates, ctx.dhcp_wait)
     ctx.path(NETWORK_DIR).joinpath(PROBE_FILE).unlink(missing_ok=True)
@@ -116,8 +115,29 @@ def find_ports(ctx: Context, setup: Setup) -> tuple[str, str]:
             "the internet box (modem or venue router) and restart",
             RETRY,
         )
-    lan = setup.lan or next(p for p in ports if p != wan)
-    return lan, wan
+    return setup.lan or lan_port([p for p in ports if p != wan]), wan
+
+
+def with_carrier(ports: Sequence[str]) -> list[str]:
+    """Those of `ports` a live cable is plugged into (the kernel's LOWER_UP)."""
+    data = json.loads(run(["ip", "-j", "link", "show"]).stdout or "[]")
+    plugged = {item["ifname"] for item in data if "LOWER_UP" in item.get("flags", [])}
+    return [port for port in ports if port in plugged]
+
+
+def lan_port(others: Sequence[str], seconds: float = 5) -> str:
+    """The LAN among the ports that are not the WAN: the only one, else the one the
+    access point's cable is in (the probe brought them up), else the first by name."""
+    deadline = time.monotonic() + seconds
+    while len(others) > 1:
+        plugged = with_carrier(others)
+        if plugged or time.monotonic() >= deadline:
+            lan = (plugged or others)[0]
+            why = "a cable in it" if plugged else f"none of {', '.join(others)} has a cable"
+            console(f"LAN port: {lan} ({why})")
+            return lan
+        time.sleep(0.5)
+    return others[0]
 
 
 def configure_ports(ctx: Context, setup: Setup, lan: str, wan: str) -> None:

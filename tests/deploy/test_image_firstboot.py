@@ -294,8 +294,9 @@ def _adopt_in_browser(netns: Netns, login: dict[str, str], folder: Path) -> None
 def test_adopted_from_the_routers_page(
     image_root, netns, guest, upstream, admin, admin_login, tmp_path
 ):
-    """No code: the router finds its WAN by DHCP, announces itself, waits; one
-    click on the Routers page and it enrolls by itself and pulls its config.
+    """No code: the router finds its WAN by DHCP and its LAN by the cable in it
+    (of the two ports left), announces itself, waits; one click on the Routers
+    page and it enrolls by itself and pulls its config.
     Then it is a gate: a lab guest on its LAN gets a lease, its probe lands on
     the portal, it logs in, the probe passes (NAT out of the WAN the router
     found) and the visit reaches the admin through sync."""
@@ -310,6 +311,10 @@ def test_adopted_from_the_routers_page(
     # as the image ships it, but for the LAN address (lan0's in this namespace)
     template = TEMPLATE.format(admin_url="").replace("10.42.0.1/24", "10.77.0.1/24")
     txt = write_txt(fat, template, bom=False)
+    # a third port with no cable (its peer left down), first by name: the LAN is
+    # still lan0, the port the "access point" (the guest's namespace) is plugged into
+    run(["ip", "-n", netns.name, "link", "add", "eth9", "type", "veth"]
+        + ["peer", "name", "eth9p", "netns", upstream.name])  # fmt: skip
     log = tmp_path / "nspawn.log"
     binds = {"/etc/porchlight/image.json": baked}
     with boot(image_root, netns, binds, log, binds_rw={"/boot/porchlight": fat}) as inside:
@@ -319,6 +324,7 @@ def test_adopted_from_the_routers_page(
         assert inside("test -e /var/lib/porchlight/agent/device-token").returncode != 0
         # the WAN is where DHCP answered: wan0 (lan0's peer lan0p answers nothing)
         assert "inet 192.0.2." in inside("ip -4 -o addr show dev wan0").stdout
+        assert "porchlight: LAN port: lan0 (a cable in it)" in log.read_text()
         _adopt_in_browser(netns, admin_login, tmp_path)
         clicked = time.monotonic()
         text = wait_for_answer(txt, seconds=120, after=txt.read_bytes().decode())

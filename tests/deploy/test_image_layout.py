@@ -168,6 +168,41 @@ def test_first_boot_writes_the_problem_into_porchlight_txt(tmp_path, capsys):
     assert "porchlight: problem: porchlight.txt line 2" in capsys.readouterr().out
 
 
+def _ports_answer(argv, timeout=60):
+    """`ip` and `networkctl` as a router with three ports answers them: enp1s0 to
+    the internet box (its DHCP lease), enp2s0 with no cable, enp3s0 to the access point."""
+    carrier = ["BROADCAST", "MULTICAST", "UP", "LOWER_UP"]
+    links = [
+        {"ifname": "lo", "link_type": "loopback", "flags": ["LOOPBACK", "UP", "LOWER_UP"]},
+        {"ifname": "enp1s0", "link_type": "ether", "flags": carrier},
+        {"ifname": "enp2s0", "link_type": "ether", "flags": ["NO-CARRIER", *carrier[:3]]},
+        {"ifname": "enp3s0", "link_type": "ether", "flags": carrier},
+    ]
+    out: object = []
+    if argv[:3] == ["ip", "-j", "link"]:
+        out = links
+    elif argv[:4] == ["ip", "-j", "-4", "addr"] and argv[-1] == "enp1s0":
+        out = [{"addr_info": [{"family": "inet", "local": "192.0.2.7", "dynamic": True}]}]
+    return subprocess.CompletedProcess(argv, 0, json.dumps(out), "")
+
+
+def test_first_boot_takes_the_port_with_a_cable_as_the_lan(tmp_path, monkeypatch, capsys):
+    """Three ports or more: the LAN is the one the access point is plugged into,
+    not the first by name (a 4-port x86 router with its AP on the third port)."""
+    from porchlight_deploy import firstboot
+
+    monkeypatch.setattr(firstboot, "run", _ports_answer)
+    ctx = Context(root=tmp_path, dhcp_wait=5)
+    setup = parse(b"admin_url = https://a.example\ncode = ABCD-EFGH-JKMN\n")
+    assert firstboot.find_ports(ctx, setup) == ("enp3s0", "enp1s0")
+    assert "LAN port: enp3s0 (a cable in it)" in capsys.readouterr().out
+    probe = (tmp_path / "etc/systemd/network/90-porchlight-probe.network").exists()
+    assert not probe  # the probe's DHCP is gone once the WAN is known
+    wan_named = parse(b"admin_url = https://a.example\nwan = enp1s0\n")
+    assert firstboot.find_ports(ctx, wan_named) == ("enp3s0", "enp1s0")
+    assert firstboot.lan_port(["enp2s0"]) == "enp2s0"  # two ports: the other one
+
+
 def _fake_root(tmp_path: Path) -> Path:
     root = tmp_path / "root"
     for sub in ("etc/ssh", "var/lib/dbus", "opt/porchlight/installer/systemd", "boot"):

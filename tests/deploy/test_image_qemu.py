@@ -101,9 +101,10 @@ def test_image_boots_in_qemu_to_agent_ready(qemu_ready, netns, admin, root_wheel
     print(f"image built in {time.monotonic() - started:.0f} s")
     port = url.rsplit(":", 1)[1]
     txt = tmp_path / "porchlight.txt"
+    code = new_code()
     txt.write_bytes(
         f"admin_url = http://10.0.2.2:{port}\r\nallow_plain_http = yes\r\n"
-        f"code = {new_code()}\r\n".encode()
+        f"code = {code}\r\n".encode()
     )
     fat = f"{image}@@{_partition_offset(image, 'porchlight')}"
     run(["mcopy", "-o", "-i", fat, str(txt), "::/porchlight.txt"])
@@ -150,6 +151,10 @@ def test_image_boots_in_qemu_to_agent_ready(qemu_ready, netns, admin, root_wheel
         vm.wait(timeout=30)
         if vm.stderr is not None:
             vm.stderr.close()  # else a ResourceWarning, an error under this suite's settings
+    # the answer in porchlight.txt on the FAT partition itself, the code erased
+    answer = run(["mtype", "-i", fat, "::/porchlight.txt"]).stdout.replace("\r\n", "\n")
+    assert "status = enrolled" in answer and "gate ready at Lab Café" in answer, answer
+    assert code not in answer and "\ncode =\n" in answer, answer
     grown_start, grown_size = _partition(image, "root")
     disk = image.stat().st_size
     assert grown_start == root_start and grown_size >= root_size + (GROW_MIB - 1) * 2**20

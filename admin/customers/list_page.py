@@ -233,20 +233,39 @@ def index() -> ResponseReturnValue:
         list_key=list_key(filters),
         provinces=sorted({loc.province for loc in locations if loc.province}),
         list_url=request.full_path.rstrip("?"),
+        total_src=total_src(filters),
     )
+
+
+def is_narrowed(filters: CustomerFilters) -> bool:
+    """Filters beyond the location (a sort alone narrows nothing)."""
+    base = CustomerFilters(location=filters.location)
+    return filters.to_args(sort=base.sort, after=None) != base.to_args()
+
+
+def total_src(filters: CustomerFilters) -> str | None:
+    """Where the page of a narrowed list fetches its whole list's count, beside the
+    matching count (`?part=matching`): two requests at once, each one count (at 1M
+    the whole list's count alone took 57-75 ms of every filtered count request)."""
+    if not is_narrowed(filters):
+        return None
+    return url_for("customers.count", **CustomerFilters(location=filters.location).to_args())
 
 
 def count_texts(
     filters: CustomerFilters,
-    everyone: int,
+    everyone: int | None,
     matching: int | None,
     narrowed: bool,
     place: str | None,
     capped: bool = False,
 ) -> dict[str, Any]:
-    """The list's totals in words; `matching` None: a search too short to count,
-    `capped`: more than `matching` (= COUNT_CAP) match."""
-    if place:
+    """The list's totals in words; `everyone` None: not counted (no total text),
+    `matching` None: a search too short to count, `capped`: more than `matching`
+    (= COUNT_CAP) match."""
+    if everyone is None:
+        total = ""
+    elif place:
         total = _("%(n)s customers at %(place)s", n=fmt_number(everyone), place=place)
     elif current_user.role == "manager":
         total = _("%(n)s customers at your locations", n=fmt_number(everyone))
@@ -303,12 +322,18 @@ def count() -> ResponseReturnValue:
             filters = replace(filters, location=None)
         region = tenant_region(conn, tenant_id)
         matching, capped = matching_count(conn, filters, tenant_id, scope, region)
-        base = CustomerFilters(location=filters.location)
-        narrowed = filters.to_args(sort=base.sort, after=None) != base.to_args()
-        everyone = matching or 0
-        if narrowed:
+        narrowed = is_narrowed(filters)
+        everyone: int | None = matching or 0
+        if narrowed and request.args.get("part") == "matching":
+            everyone = None  # the page asks for the whole list's count beside (total_src)
+        elif narrowed:
             whole = build_customer_query(
-                base, tenant_id, scope, region=region, ordered=False, dialect=conn.dialect.name
+                CustomerFilters(location=filters.location),
+                tenant_id,
+                scope,
+                region=region,
+                ordered=False,
+                dialect=conn.dialect.name,
             )
             everyone = conn.execute(count_query(whole)).scalar_one()
     place = locations[filters.location].name if filters.location is not None else None

@@ -88,23 +88,31 @@
 
   // Totals come from /customers/count after the page (a count can take longer
   // than the page itself at a million customers); the scope names them too.
+  // A filtered list asks for its matches and for its whole list's count at once
+  // (data-total-src), two requests of one count each.
   var box = document.getElementById("counts");
   if (!box) { return; }
-  fetch(box.getAttribute("data-src"), { credentials: "same-origin", headers: { "Accept": "application/json" } })
-    .then(function (r) { return r.ok ? r.json() : Promise.reject(r.status); })
-    .then(function (d) {
-      document.getElementById("count-total").textContent = d.total_text;
-      document.getElementById("count-match").textContent = d.match_text ? "· " + d.match_text : "";
-      label("filtered", "data-filtered-text", d.matching);
-      if (!scope || scope.getAttribute("data-filtered") !== "1") {
-        label("all", "data-all-text", d.everyone);
-        return null;
-      }
-      return fetch(box.getAttribute("data-all-src"), { credentials: "same-origin", headers: { "Accept": "application/json" } })
-        .then(function (r) { return r.ok ? r.json() : Promise.reject(r.status); })
-        .then(function (whole) { label("all", "data-all-text", whole.everyone); });
-    })
-    .catch(function () { document.getElementById("count-total").textContent = ""; });
+  function counted(url) {
+    return fetch(url, { credentials: "same-origin", headers: { "Accept": "application/json" } })
+      .then(function (r) { return r.ok ? r.json() : Promise.reject(r.status); });
+  }
+  var totalSrc = box.getAttribute("data-total-src");
+  var allSrc = box.getAttribute("data-all-src");
+  var matched = counted(box.getAttribute("data-src") + (totalSrc ? "&part=matching" : ""));
+  var totals = totalSrc ? counted(totalSrc) : matched;
+  matched.then(function (d) {
+    document.getElementById("count-match").textContent = d.match_text ? "· " + d.match_text : "";
+    label("filtered", "data-filtered-text", d.matching);
+  }).catch(function () { document.getElementById("count-match").textContent = ""; });
+  totals.then(function (t) {
+    document.getElementById("count-total").textContent = t.total_text;
+    if (!scope || scope.getAttribute("data-filtered") !== "1") {
+      label("all", "data-all-text", t.everyone);
+      return null;
+    }
+    return (allSrc === totalSrc ? totals : counted(allSrc))
+      .then(function (whole) { label("all", "data-all-text", whole.everyone); });
+  }).catch(function () { document.getElementById("count-total").textContent = ""; });
 })();
 
 (function () {

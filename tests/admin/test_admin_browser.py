@@ -66,6 +66,9 @@ def test_filter_sort_edit_history(server, browser, world, password):
     assert "visits_min=3" in page.url
     rows = page.locator("table.customers tbody tr")
     assert 0 < rows.count() < 30
+    # two count requests at once: the matches, and everyone at Q3 (data-total-src)
+    expect(page.locator("#count-match")).to_have_text(f"· {rows.count()} match the filters")
+    expect(page.locator("#count-total")).to_have_text(re.compile(r"^\d+ customers at Q3$"))
     # sort by spend: ascending first, then descending on a second click
     page.click("th >> text=Spend")
     page.wait_for_url("**sort=spend*")

@@ -8,6 +8,7 @@ stops a first boot, with the exit status porchlight-firstboot.service reads
 
 from __future__ import annotations
 
+import contextlib
 import os
 import subprocess
 from collections.abc import Sequence
@@ -50,8 +51,13 @@ def run(argv: Sequence[str], timeout: float = 60) -> subprocess.CompletedProcess
 
 
 def report(ctx: Context, status: str, message: str, erase_code: bool = False) -> None:
-    """The answer into porchlight.txt (same file, written whole, then synced) and the console."""
-    console(f"{status}: {message}")
+    """The answer into porchlight.txt, then onto the console.
+
+    Written so that pulling the plug once the console shows it leaves the new
+    file whole on the card (and before, the old one): a temporary file in the
+    same folder, synced, renamed over porchlight.txt, then the folder synced
+    (on vfat that writes the directory entry and the FAT). A failed write
+    leaves porchlight.txt as it was and no temporary file."""
     try:
         old = ctx.txt.read_bytes()
     except OSError:
@@ -64,4 +70,22 @@ def report(ctx: Context, status: str, message: str, erase_code: bool = False) ->
             os.fsync(handle.fileno())
         os.replace(tmp, ctx.txt)
     except OSError as exc:
-        console(f"could not write {ctx.txt}: {exc.strerror}")
+        with contextlib.suppress(OSError):
+            tmp.unlink(missing_ok=True)
+        console(f"{status}: {message}")
+        console(f"could not write {ctx.txt}: {exc.strerror or exc}")
+        return
+    sync_folder(ctx.txt.parent)
+    console(f"{status}: {message}")
+
+
+def sync_folder(folder: Path) -> None:
+    """The folder's entries (a rename into it) on disk; os.sync() where it cannot be fsynced."""
+    try:
+        fd = os.open(folder, os.O_RDONLY | os.O_DIRECTORY)
+        try:
+            os.fsync(fd)
+        finally:
+            os.close(fd)
+    except OSError:
+        os.sync()

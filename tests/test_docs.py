@@ -5,7 +5,10 @@ from __future__ import annotations
 
 import re
 import subprocess
+import sys
 from pathlib import Path
+
+import pytest
 
 REPO = Path(__file__).resolve().parent.parent
 PROTOCOLS = REPO / "docs" / "protocols.md"
@@ -97,3 +100,28 @@ def test_readme_tells_venues_to_keep_the_line_add_friend_screen():
     for words in ("How LINE offers it", "`line_bot_prompt`", "`aggressive`", "`normal`"):
         assert words in advice.group(0), words
     assert "pre-ticked" in advice.group(0)
+
+
+def _flash_section() -> str:
+    readme = (REPO / "README.md").read_text(encoding="utf-8")
+    return readme.split("## Flash a router (disk image)\n", 1)[1].split("\n## ", 1)[0]
+
+
+def test_readme_flash_section_names_real_build_image_options_and_its_pi(capsys):
+    """The installer guide (#19) names only options deploy/build-image has (no
+    invented --suite), and promises no Raspberry Pi 5 while the image is Debian 12,
+    whose linux-image-arm64 (6.1) does not support the Pi 5's BCM2712."""
+    sys.path.insert(0, str(REPO / "deploy"))
+    from porchlight_deploy import image_build
+
+    with pytest.raises(SystemExit):
+        image_build.parse_args(["--help"])
+    options = set(re.findall(r"(?<![\w-])--[a-z][a-z0-9-]*", capsys.readouterr().out))
+    section = _flash_section()
+    named = set(re.findall(r"(?<![\w-])--[a-z][a-z0-9-]*", section))
+    adoption_key_cli = {"--tenant", "--json"}  # porchlight admin adoption-key's
+    assert named - adoption_key_cli <= options, named - adoption_key_cli - options
+    assert image_build.ImageOptions("arm64", Path("x")).base.name == "image-bookworm-arm64"
+    flat = " ".join(section.split())
+    assert "Pi 4/5" not in flat and "**Not the Raspberry Pi 5**" in flat
+    assert "BCM2712" in flat and "only its layout is tested" in flat

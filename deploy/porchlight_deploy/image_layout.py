@@ -6,9 +6,10 @@ covered by unit tests on any machine, even one that cannot run arm64 binaries.
 amd64 (UEFI mini PCs, x86 routers): a GPT disk with an EFI system partition
 (systemd-boot, the kernel and its initrd), a small FAT partition labelled
 PORCHLIGHT that holds ``porchlight.txt`` (Windows and macOS show it as a
-drive) and the ext4 root. arm64 (Raspberry Pi 4/5): an MBR disk, as the Pi's
-boot ROM and Raspberry Pi Imager expect, whose FAT firmware partition holds
-``porchlight.txt`` beside config.txt and cmdline.txt, and the ext4 root.
+drive) and the ext4 root. arm64 (Raspberry Pi 4; bookworm's kernel does not
+support the Pi 5): an MBR disk, as the Pi's boot ROM and Raspberry Pi Imager
+expect, whose FAT firmware partition holds ``porchlight.txt`` beside
+config.txt and cmdline.txt, and the ext4 root.
 """
 
 from __future__ import annotations
@@ -159,7 +160,7 @@ def raspi_files(lay: Layout) -> dict[str, str]:
     return {
         "cmdline.txt": kernel_cmdline(lay) + "\n",
         "config.txt": (
-            "# Porchlight on a Raspberry Pi 4/5 (written by deploy/build-image)\n"
+            "# Porchlight on a Raspberry Pi 4 (written by deploy/build-image)\n"
             "arm_64bit=1\nenable_uart=1\nkernel=vmlinuz\ninitramfs initrd.img followkernel\n"
         ),
     }

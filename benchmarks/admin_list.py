@@ -169,7 +169,7 @@ def main() -> int:
     out(f"# {args.db.split('://')[0]}  customers≈{n_customers:,}  runs={args.runs}")
     out(f"# load average {load_before[0]:.2f} {load_before[1]:.2f} {load_before[2]:.2f}")
     out(f"{'scenario':44} {'p50 ms':>8} {'p95 ms':>8} {'cpu ms':>7}  target")
-    worst = {"single": 0.0, "combined": 0.0}
+    worst = {"single": 0.0, "search": 0.0, "combined": 0.0}
     rows = []
 
     def row(name, url, target, accept=None, kind=None):
@@ -184,20 +184,26 @@ def main() -> int:
             worst[kind] = max(worst[kind], p95)
 
     for name, q in singles.items():
-        row(name, "/customers" + q, 50, kind="single")
+        # searches: issue 17's goal (p95 < 100 ms); sorts and filters: issue 18's (< 50)
+        search = name.startswith("search")
+        row(name, "/customers" + q, 100 if search else 50, kind="search" if search else "single")
     for name, q in combined.items():
         row(name, "/customers" + q, 150, kind="combined")
+    # A filtered page asks for its matches (part=matching) and, at once, for its whole
+    # list's count ("count: all customers", "count: one location"): each is one request.
     row("count: all customers", "/customers/count", 300, "application/json")
     row("count: one location", f"/customers/count?location={l1}", 300, "application/json")
-    row("count: channel zalo", "/customers/count?channel=zalo", 300, "application/json")
-    row("count: channel zalo + province", "/customers/count?channel=zalo&province="
+    row("count: channel zalo", "/customers/count?part=matching&channel=zalo", 300,
+        "application/json")  # fmt: skip
+    row("count: channel zalo + province", "/customers/count?part=matching&channel=zalo&province="
         + quote("Hà Nội"), 300, "application/json")  # fmt: skip
     row("count: location + channel + visits 2-20",
-        "/customers/count" + combined["location + channel + visits 2-20"], 300,
+        "/customers/count" + combined["location + channel + visits 2-20"] + "&part=matching", 300,
         "application/json")  # fmt: skip
-    row("count: tags all (vip+wifi)", "/customers/count?tag=vip&tag=wifi&tag_mode=all", 300,
+    row("count: tags all (vip+wifi)",
+        "/customers/count?part=matching&tag=vip&tag=wifi&tag_mode=all", 300,
         "application/json")  # fmt: skip
-    row("count: name search (rare)", "/customers/count?q=" + quote("Võ Thu Yến"), 300,
+    row("count: name search (rare)", "/customers/count?part=matching&q=" + quote("Võ Thu Yến"), 300,
         "application/json")  # fmt: skip
     for i in range(3):
         cid = rng.randint(1, n_customers)
@@ -210,11 +216,15 @@ def main() -> int:
         sync_lookups.run(engine, tenant_id, args.runs * 10)
     load_after = os.getloadavg()
     out(f"# load average after {load_after[0]:.2f} {load_after[1]:.2f} {load_after[2]:.2f}")
-    out(f"worst single p95 {worst['single']:.1f} ms; worst combined p95 {worst['combined']:.1f} ms")
+    out(
+        f"worst single p95 {worst['single']:.1f} ms; worst search p95 {worst['search']:.1f} ms;"
+        f" worst combined p95 {worst['combined']:.1f} ms"
+    )
     if args.json:
         print(json.dumps({"db": args.db.split("://")[0], "customers": n_customers,
                           "runs": args.runs, "load_before": load_before,
                           "load_after": load_after, "worst_single_p95_ms": worst["single"],
+                          "worst_search_p95_ms": worst["search"],
                           "worst_combined_p95_ms": worst["combined"], "rows": rows}))  # fmt: skip
     return 0
 

@@ -44,6 +44,29 @@ def upgrade() -> None:
         "visits",
         ["location_id", "started_at", "channel", "customer_id"],
     )
+    _statistics_for_new_indexes()
+
+
+def _statistics_for_new_indexes() -> None:
+    """SQLite: where the tables have statistics (ANALYZE ran: the seed, a person),
+    the new indexes get theirs. Without, SQLite took the index of first visits for
+    a location's list sorted by visits, then sorted all of it (15 -> 110 ms at 1M;
+    location + tag + sort visits 19 -> 236 ms). About 2.5 s at 10M visits."""
+    bind = op.get_bind()
+    if bind.dialect.name != "sqlite":
+        return
+    for table, index in (
+        ("customer_locations", "ix_customer_locations_loc_first"),
+        ("visits", "ix_visits_location_started"),
+    ):
+        has = (
+            bind.exec_driver_sql("SELECT 1 FROM sqlite_master WHERE name = 'sqlite_stat1'").first()
+            and bind.exec_driver_sql(
+                "SELECT 1 FROM sqlite_stat1 WHERE tbl = ? LIMIT 1", (table,)
+            ).first()
+        )
+        if has:
+            op.execute(f"ANALYZE {index}")
 
 
 def downgrade() -> None:

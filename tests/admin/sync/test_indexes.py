@@ -205,3 +205,44 @@ def test_sqlite_dashboard_of_one_location_reads_indexes_alone(engine: Engine) ->
     assert "COVERING INDEX ix_customer_locations_loc_first (location_id=? AND first_vis" in new, new
     channels = _plan(engine, *_captured(engine, one_location, "count(DISTINCT visits.customer_id)"))
     assert "COVERING INDEX ix_visits_location_started (location_id=? AND started_at>?)" in channels
+
+
+def test_migration_0020_gives_its_indexes_statistics_where_sqlite_has_them(
+    tmp_path: Path,
+) -> None:
+    """With statistics for the older indexes of customer_locations and none for the new
+    one, SQLite listed a location sorted by visits through the new index and sorted
+    all of it (at 1M: 15 -> 110 ms a page)."""
+    engine = make_engine(f"sqlite:///{tmp_path / 'stats.db'}")
+    migrate.upgrade(engine, "0019")
+    v = make_venue(engine)
+    with engine.begin() as conn:
+        ids = conn.execute(
+            schema.customers.insert().returning(schema.customers.c.id),
+            [
+                {"tenant_id": v.tenant_id, "name": f"G{i}", "created_at": datetime.now(UTC),
+                 "updated_at": datetime.now(UTC)}
+                for i in range(300)
+            ],
+        ).scalars().all()  # fmt: skip
+        conn.execute(
+            schema.customer_locations.insert(),
+            [
+                {"customer_id": cid, "location_id": v.location_id, "visit_count": i % 7,
+                 "first_visit_at": datetime(2026, 1, 1, tzinfo=UTC) + timedelta(hours=i)}
+                for i, cid in enumerate(ids)
+            ],
+        )  # fmt: skip
+        conn.exec_driver_sql("ANALYZE")
+    migrate.upgrade(engine)
+    with engine.connect() as conn:
+        plan = " ".join(
+            str(row[-1])
+            for row in conn.exec_driver_sql(
+                "EXPLAIN QUERY PLAN SELECT customer_id FROM customer_locations "
+                "WHERE location_id = ? ORDER BY visit_count DESC, customer_id DESC LIMIT 51",
+                (v.location_id,),
+            )
+        )
+    engine.dispose()
+    assert "ix_customer_locations_loc_visits" in plan and "TEMP B-TREE" not in plan, plan

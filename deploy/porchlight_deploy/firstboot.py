@@ -25,7 +25,7 @@ from collections.abc import Sequence
 from dataclasses import replace
 
 from . import image_layout as il
-from .adoption import CODE_FILE, adopt
+from .adoption import CODE_FILE, adopt, adoption_key
 from .firstboot_context import FIX_BY_HAND, RETRY, Context, Problem, console, report, run
 from .porchlight_txt import Setup, TxtError, parse
 
@@ -233,15 +233,26 @@ def first_boot(ctx: Context) -> int:
     except TxtError as exc:
         report(ctx, "problem", str(exc))
         return FIX_BY_HAND
+    adopted = not setup.code
     try:
+        if adopted:
+            adoption_key(setup, baked)  # none baked in: say so before any port is touched
         lan, wan = find_ports(ctx, setup)
         configure_ports(ctx, setup, lan, wan)
-        if not setup.code:
+        if adopted:
             setup = replace(setup, code=adopt(ctx, setup, baked, lan, wan))
         install_with_code(setup, lan, wan)
         ctx.path(CODE_FILE).unlink(missing_ok=True)  # an adoption's code, now used
     except Problem as exc:
-        report(ctx, "problem", exc.message)
+        message = exc.message
+        if adopted and setup.code and exc.exit_code == FIX_BY_HAND:
+            # the handed-over code was refused (expired): never tried again at the next start
+            ctx.path(CODE_FILE).unlink(missing_ok=True)
+            message += (
+                " (the code the admin handed over at adoption): put an enrollment code from "
+                "the admin's Routers page (Add router) in porchlight.txt and restart the router"
+            )
+        report(ctx, "problem", message)
         return exc.exit_code
     report(
         ctx,

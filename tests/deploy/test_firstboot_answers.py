@@ -87,7 +87,7 @@ class Admin:
     """A stand-in admin on 127.0.0.1: each announce gets the next (status, body) of
     `answers`; started at once or later (the admin unreachable until then)."""
 
-    def __init__(self, answers: list[tuple[int, bytes]]) -> None:
+    def __init__(self, answers: list[tuple]) -> None:
         self.answers = answers
         self.announced: list[dict] = []
         self.server: ThreadingHTTPServer | None = None
@@ -103,8 +103,10 @@ class Admin:
             def do_POST(self) -> None:  # http.server's name
                 body = self.rfile.read(int(self.headers["Content-Length"]))
                 admin.announced.append({"path": self.path, **json.loads(body)})
-                status, answer = admin.answers.pop(0)
+                status, answer, *headers = admin.answers.pop(0)
                 self.send_response(status)
+                for name, value in (headers[0] if headers else {}).items():
+                    self.send_header(name, value)
                 kind = "application/json" if answer.startswith(b"{") else "text/html"
                 self.send_header("Content-Type", kind)
                 self.send_header("Content-Length", str(len(answer)))
@@ -287,3 +289,44 @@ def test_handed_over_code_refused_by_install_is_not_kept(router, capsys):
     assert f"porchlight: problem: {said}" in capsys.readouterr().out
     assert len(_installs(router.ran)) == 1
     assert not router.ctx.path(adoption.CODE_FILE).exists()
+
+
+def test_announce_answers_that_are_not_the_admins():
+    """What a router may meet between it and the admin, each a (status, answer,
+    pause) the announce loop understands: a login page behind a redirect, a proxy's
+    Retry-After as a date or in seconds, an overlong message, a reply not HTTP."""
+    body = {"key": "pla_x", "secret": "s" * 64, "serial": "x", "macs": ["02:00:00:00:00:01"]}
+    admin = Admin([
+        (200, b"<html>Welcome to Hotel Wi-Fi: log in</html>"),
+        (503, b'{"message": "busy"}', {"Retry-After": "Wed, 21 Oct 2026 07:28:00 GMT"}),
+        (429, b'{"message": "' + b"slow down " * 100 + b'"}', {"Retry-After": "7"}),
+    ])  # fmt: skip
+    admin.start()
+    try:
+        status, answer, pause = adoption.post(admin.url, body)
+        assert (status, pause) == (0, 0)
+        assert answer["message"] == (
+            f"{admin.url} answered with a page that is not the admin's (HTTP 200): check "
+            "admin_url, and that this network lets the router out without a login"
+        )
+        assert adoption.post(admin.url, body) == (503, {"message": "busy"}, 0)
+        status, answer, pause = adoption.post(admin.url, body)
+        assert (status, pause, len(answer["message"])) == (429, 7, 300)
+    finally:
+        admin.stop()
+    with socket.socket() as raw:  # answers anything with a line that is not HTTP
+        raw.bind(("127.0.0.1", 0))
+        raw.listen()
+
+        def garble() -> None:
+            conn, _ = raw.accept()
+            with conn:
+                conn.recv(65536)
+                conn.sendall(b"SSH-2.0-OpenSSH_9.2\r\n")
+
+        thread = threading.Thread(target=garble, daemon=True)
+        thread.start()
+        url = f"http://127.0.0.1:{raw.getsockname()[1]}"
+        status, answer, _ = adoption.post(url, body)
+        thread.join(5)
+    assert status == 0 and answer["message"].startswith(f"cannot reach the admin at {url}: ")

@@ -115,9 +115,11 @@ def boot(
     binds: dict[str, Path],
     log_path: Path,
     binds_rw: dict[str, Path] | None = None,
+    volatile: bool = True,
 ) -> Iterator[Inside]:
     """Boot `root` with systemd-nspawn (`--volatile=overlay`: the root stays
-    pristine) inside `netns`, the source tree at /root/porchlight and `binds`
+    pristine; volatile=False: what the boot changes stays in `root`, for a second
+    boot) inside `netns`, the source tree at /root/porchlight and `binds`
     (container path -> host path) read-only, `binds_rw` writable; yield
     `inside(command)`, which runs a bash command in the booted container.
     Powered off afterwards."""
@@ -125,7 +127,7 @@ def boot(
         "systemd-nspawn",
         "-D",
         str(root),
-        "--volatile=overlay",
+        *(["--volatile=overlay"] if volatile else []),
         "--boot",
         "--keep-unit",
         "--register=no",

@@ -147,7 +147,33 @@ def gate_absent(inside) -> None:
     assert inside("nft list table inet porchlight").returncode != 0
 
 
+@contextmanager
+def router_disk(root: Path, folder: Path) -> Iterator[Path]:
+    """`root` under an overlay mount whose changes stay between boots (unlike
+    --volatile's, gone at power-off): a router's disk across a reboot."""
+    upper, work, merged = (folder / name for name in ("upper", "work", "merged"))
+    for path in (upper, work, merged):
+        path.mkdir(parents=True)
+    options = f"lowerdir={root},upperdir={upper},workdir={work}"
+    run(["mount", "-t", "overlay", "overlay", "-o", options, str(merged)])
+    try:
+        yield merged
+    finally:
+        if run(["umount", str(merged)], check=False).returncode != 0:
+            run(["umount", "--lazy", str(merged)], check=False)
+
+
+def power_cut(netns: Netns) -> None:
+    """What a power-off clears on a real router and a container's leaves in its
+    namespace: the ports' addresses and the gate's nftables table."""
+    for port in ("lan0", "wan0"):
+        run(["ip", "-n", netns.name, "addr", "flush", "dev", port])
+    netns.exec(["nft", "delete", "table", "inet", "porchlight"], check=False)
+
+
 def test_first_boot_from_porchlight_txt(image_root, netns, upstream, admin, tmp_path):
+    """Enrolled from porchlight.txt with the code erased; then powered off and on
+    again: first boot does not run a second time and the gate comes back."""
     url, new_code = admin
     code = new_code()
     fat = tmp_path / "fat"
@@ -157,9 +183,66 @@ def test_first_boot_from_porchlight_txt(image_root, netns, upstream, admin, tmp_
         f"# edited in Notepad\nadmin_url = {url}\nCode = {code}\nlan = lan0\nwan = wan0\n"
         "lan_address = 10.77.0.1/24\n",
     )
+    with router_disk(image_root, tmp_path / "disk") as disk:
+        identity = _enrolled_from_txt(disk, netns, txt, code, tmp_path)
+        answer = txt.read_bytes()
+        heard = _heard_from(tmp_path)
+        power_cut(netns)
+        log = tmp_path / "nspawn-second.log"
+        started = time.monotonic()
+        with boot(
+            disk, netns, {}, log, binds_rw={"/boot/porchlight": fat}, volatile=False
+        ) as inside:
+            wait_active(inside, seconds=90)
+            print(
+                f"second boot to the units active under nspawn: {time.monotonic() - started:.0f} s"
+            )
+            firstboot = "systemctl show -p ConditionResult --value porchlight-firstboot"
+            assert inside(firstboot).stdout.strip() == "no"  # device-token: not run again
+            assert txt.read_bytes() == answer  # porchlight.txt left as the first boot wrote it
+            assert _identity(inside) == identity
+            assert inside("nft list table inet porchlight").returncode == 0
+            assert "inet 10.77.0.1/24" in inside("ip -4 -o addr show dev lan0").stdout
+            deadline = time.monotonic() + 60
+            while "inet 192.0.2." not in inside("ip -4 -o addr show dev wan0").stdout:
+                assert time.monotonic() < deadline, "wan0 got no lease at the second boot"
+                time.sleep(1)
+            # its agent, with the device token of the first boot, heard by the admin
+            while (now := _heard_from(tmp_path)) == heard or not _since(now, started):
+                assert time.monotonic() < deadline, f"no heartbeat after the reboot: {now}"
+                time.sleep(1)
+        assert "installing:" not in log.read_text()
+
+
+def _since(heard: tuple, started: float) -> bool:
+    """Whether that heartbeat came from an agent started after `started` (its uptime)."""
+    return heard[1] is not None and heard[1] <= time.monotonic() - started
+
+
+def _heard_from(tmp_path: Path) -> tuple:
+    """(last_seen_at, uptime_seconds) of the enrolled router's last heartbeat."""
+    engine = sa.create_engine(f"sqlite:///{tmp_path}/admin.db")
+    try:
+        with engine.connect() as conn:
+            query = "SELECT last_seen_at, uptime_seconds FROM routers WHERE token_hash IS NOT NULL"
+            return tuple(conn.execute(sa.text(query)).one())
+    finally:
+        engine.dispose()
+
+
+def _identity(inside) -> tuple[str, str]:
+    """(machine-id, device token): made at the first boot, kept ever after."""
+    machine_id = inside("cat /etc/machine-id").stdout.strip()
+    token = inside("cat /var/lib/porchlight/agent/device-token").stdout.strip()
+    return machine_id, token
+
+
+def _enrolled_from_txt(disk: Path, netns, txt: Path, code: str, tmp_path: Path) -> tuple[str, str]:
+    """The first boot of `disk` from porchlight.txt, to the gate ready; its identity."""
     log = tmp_path / "nspawn.log"
+    fat = txt.parent
     started = time.monotonic()
-    with boot(image_root, netns, {}, log, binds_rw={"/boot/porchlight": fat}) as inside:
+    with boot(disk, netns, {}, log, binds_rw={"/boot/porchlight": fat}, volatile=False) as inside:
         text = wait_for_answer(txt)
         ready = time.monotonic() - started
         print(f"first boot to gate ready under nspawn: {ready:.0f} s")
@@ -177,7 +260,10 @@ def test_first_boot_from_porchlight_txt(image_root, netns, upstream, admin, tmp_
         machine_id = inside("cat /etc/machine-id").stdout.strip()
         assert len(machine_id) == 32 and machine_id != "uninitialized"
         assert inside("systemctl is-enabled ssh").stdout.strip() != "enabled"
+        identity = _identity(inside)
+        assert identity[1]
     assert "porchlight-agent ready" in log.read_text()
+    return identity
 
 
 def test_first_boot_bad_inputs(image_root, netns, admin, tmp_path):

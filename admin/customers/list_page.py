@@ -76,6 +76,10 @@ def tenant_locations(conn: Connection, tenant_id: int, scope: list[int] | None) 
 
 
 def tenant_region(conn: Connection, tenant_id: int) -> str:
+    """The tenant's country (phone region, time zone): the signed-in user's tenant's
+    came with their session's row (admin/sessions.py); another's is read."""
+    if getattr(current_user, "tenant_id", None) == tenant_id:
+        return str(current_user.tenant_country)
     t = schema.tenants
     return str(conn.execute(sa.select(t.c.country).where(t.c.id == tenant_id)).scalar() or "VN")
 
@@ -237,9 +241,14 @@ def index() -> ResponseReturnValue:
     )
 
 
+def whole_list(filters: CustomerFilters) -> CustomerFilters:
+    """The list these filters narrow: everyone, or everyone at their location."""
+    return CustomerFilters(location=filters.location)
+
+
 def is_narrowed(filters: CustomerFilters) -> bool:
     """Filters beyond the location (a sort alone narrows nothing)."""
-    base = CustomerFilters(location=filters.location)
+    base = whole_list(filters)
     return filters.to_args(sort=base.sort, after=None) != base.to_args()
 
 
@@ -249,7 +258,7 @@ def total_src(filters: CustomerFilters) -> str | None:
     the whole list's count alone took 57-75 ms of every filtered count request)."""
     if not is_narrowed(filters):
         return None
-    return url_for("customers.count", **CustomerFilters(location=filters.location).to_args())
+    return url_for("customers.count", **whole_list(filters).to_args())
 
 
 def count_texts(
@@ -328,13 +337,9 @@ def count() -> ResponseReturnValue:
             everyone = None  # the page asks for the whole list's count beside (total_src)
         elif narrowed:
             whole = build_customer_query(
-                CustomerFilters(location=filters.location),
-                tenant_id,
-                scope,
-                region=region,
-                ordered=False,
+                whole_list(filters), tenant_id, scope, region=region, ordered=False,
                 dialect=conn.dialect.name,
-            )
+            )  # fmt: skip
             everyone = conn.execute(count_query(whole)).scalar_one()
     place = locations[filters.location].name if filters.location is not None else None
     texts = count_texts(filters, everyone, matching, narrowed, place, capped)

@@ -236,6 +236,24 @@ def test_a_filtered_page_fetches_its_matches_and_its_whole_list_apart(owner_clie
     assert counts(owner_client) == "4 customers across all locations "
 
 
+def test_the_tenants_country_comes_with_the_session(owner_client, shop, engine):
+    """The phone region and the currency: the session's row joins the tenant, so a list
+    page or a count asks the tenants table nothing more."""
+    asked: list[str] = []
+
+    def seen(conn, cursor, statement, *args):
+        if "FROM tenants" in statement:
+            asked.append(statement)
+
+    sa.event.listen(engine, "before_cursor_execute", seen)
+    try:
+        get(owner_client, "?channel=zalo")
+        counts(owner_client, "?channel=zalo")
+    finally:
+        sa.event.remove(engine, "before_cursor_execute", seen)
+    assert asked == [], asked
+
+
 def test_selection_survives_pages_and_feeds_the_export_form(owner_client, shop, csrf):
     html = get(owner_client, "?sort=name")
     ids = re.findall(r'name="pick" value="(\d+)"', html)

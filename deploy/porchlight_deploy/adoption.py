@@ -30,6 +30,11 @@ SERIAL_FILES = (
 )
 TRANSIENT = (0, 408, 429, 500, 502, 503, 504)  # no answer, or the admin (or its proxy) busy
 RETRY_SECONDS = 30
+# What an installer does when adoption cannot go on (said in porchlight.txt).
+PUT_A_CODE = (
+    "put an enrollment code from the admin's Routers page (Add router) in porchlight.txt "
+    "and restart the router"
+)
 PLACEHOLDERS = ("", "0", "none", "default string", "to be filled by o.e.m.", "system serial number")
 
 
@@ -120,8 +125,7 @@ def adoption_key(setup: Setup, baked: dict[str, Any]) -> str:
     if not key or not setup.admin_url:
         raise Problem(
             "porchlight.txt has no code and this image was built without an adoption key: "
-            "put an enrollment code from the admin's Routers page (Add router) in "
-            "porchlight.txt and restart the router"
+            f"{PUT_A_CODE}"
         )
     return str(key)
 
@@ -129,14 +133,10 @@ def adoption_key(setup: Setup, baked: dict[str, Any]) -> str:
 def refused(status: int, answer: dict[str, Any]) -> str:
     """What the installer reads when the admin says no for good (a revoked key, ...)."""
     said = f"HTTP {status}: {answer.get('message') or 'no details'}"
-    fix = (
-        "put an enrollment code from the admin's Routers page (Add router) in porchlight.txt "
-        "and restart the router"
-    )
     if status == 403 or answer.get("error") == "invalid_key":
         again = "or build the image again with the tenant's current key"
-        return f"the admin refused this image's adoption key ({said}): {fix}, {again}"
-    return f"the admin refused the announcement ({said}): {fix}"
+        return f"the admin refused this image's adoption key ({said}): {PUT_A_CODE}, {again}"
+    return f"the admin refused the announcement ({said}): {PUT_A_CODE}"
 
 
 def adopt(ctx: Context, setup: Setup, baked: dict[str, Any], lan: str, wan: str) -> str:

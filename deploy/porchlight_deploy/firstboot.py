@@ -25,7 +25,7 @@ from collections.abc import Sequence
 from dataclasses import replace
 
 from . import image_layout as il
-from .adoption import CODE_FILE, adopt, adoption_key
+from .adoption import CODE_FILE, PUT_A_CODE, adopt, adoption_key
 from .firstboot_context import FIX_BY_HAND, RETRY, Context, Problem, console, report, run
 from .porchlight_txt import Setup, TxtError, parse
 
@@ -248,10 +248,7 @@ def first_boot(ctx: Context) -> int:
         if adopted and setup.code and exc.exit_code == FIX_BY_HAND:
             # the handed-over code was refused (expired): never tried again at the next start
             ctx.path(CODE_FILE).unlink(missing_ok=True)
-            message += (
-                " (the code the admin handed over at adoption): put an enrollment code from "
-                "the admin's Routers page (Add router) in porchlight.txt and restart the router"
-            )
+            message += f" (the code the admin handed over at adoption): {PUT_A_CODE}"
         report(ctx, "problem", message)
         return exc.exit_code
     report(

@@ -177,6 +177,12 @@ def _answer(ctx: Context) -> str:
     return " ".join(text[text.index("status = ") :].split())
 
 
+def _said_problem(ctx: Context, capsys: pytest.CaptureFixture[str], said: str) -> None:
+    """`said` is the problem in porchlight.txt and on the console."""
+    assert _answer(ctx) == f"status = problem message = {said}"
+    assert f"porchlight: problem: {said}" in capsys.readouterr().out
+
+
 def _installs(ran: list[list[str]]) -> list[list[str]]:
     return [argv for argv in ran if argv[0] == firstboot.INSTALLER]
 
@@ -197,8 +203,7 @@ def test_no_code_and_no_adoption_key_says_so_before_touching_a_port(router, caps
         "put an enrollment code from the admin's Routers page (Add router) in porchlight.txt "
         "and restart the router"
     )
-    assert _answer(router.ctx) == f"status = problem message = {said}"
-    assert f"porchlight: problem: {said}" in capsys.readouterr().out
+    _said_problem(router.ctx, capsys, said)
     assert router.ran == []  # no DHCP probe, no networkd file, no install
     assert not router.ctx.path(firstboot.NETWORK_DIR).exists()
     _touched_no_gate(router.ctx, router.ran)
@@ -224,8 +229,7 @@ def test_revoked_adoption_key_is_refused_with_what_to_do(router, capsys):
         "porchlight.txt and restart the router, or build the image again with the tenant's "
         "current key"
     )
-    assert _answer(router.ctx) == f"status = problem message = {said}"
-    assert f"porchlight: problem: {said}" in capsys.readouterr().out
+    _said_problem(router.ctx, capsys, said)
     assert router.pauses == []
     _touched_no_gate(router.ctx, router.ran)
 
@@ -285,8 +289,7 @@ def test_handed_over_code_refused_by_install_is_not_kept(router, capsys):
         "handed over at adoption): put an enrollment code from the admin's Routers page "
         "(Add router) in porchlight.txt and restart the router"
     )
-    assert _answer(router.ctx) == f"status = problem message = {said}"
-    assert f"porchlight: problem: {said}" in capsys.readouterr().out
+    _said_problem(router.ctx, capsys, said)
     assert len(_installs(router.ran)) == 1
     assert not router.ctx.path(adoption.CODE_FILE).exists()
 

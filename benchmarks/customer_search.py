@@ -43,7 +43,7 @@ from sqlalchemy.engine import Engine, make_url
 
 from porchlight.admin import schema, seed, sessions
 from porchlight.admin.app import create_app
-from porchlight.admin.customers import list_page
+from porchlight.admin.customers import list_page, page_query
 from porchlight.admin.customers.filters import CustomerFilters
 from porchlight.admin.db import make_engine
 from porchlight.admin.migrate import upgrade
@@ -158,7 +158,7 @@ def pct(values: list[float], p: float) -> float:
 
 def sql_times(app: Any, engine: Engine, queries: list[str], runs: int) -> dict[str, float]:
     """The search's own queries, no rendering, no total: the list page's ids
-    (`list_page._page_ids`: probe, page, never-visited phase) and its match count
+    (`page_query.page_ids`: probe, page, never-visited phase) and its match count
     (`list_page.matching_count`), p50/p95 ms over `runs`."""
     page, count, cpu = [], [], []
     with app.app_context(), engine.connect() as conn:
@@ -168,7 +168,7 @@ def sql_times(app: Any, engine: Engine, queries: list[str], runs: int) -> dict[s
         for i in range(runs):
             filters = CustomerFilters(q=queries[i % len(queries)] or None)
             t0, c0 = time.perf_counter(), time.process_time()
-            list_page._page_ids(conn, filters, tenant_id, None, "VN")
+            page_query.page_ids(conn, filters, tenant_id, None, "VN", 50)
             page.append((time.perf_counter() - t0) * 1000)
             cpu.append((time.process_time() - c0) * 1000)
             t0 = time.perf_counter()

@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import logging
 from dataclasses import replace
+from functools import partial
 from typing import Any
 from urllib.parse import parse_qs
 
@@ -23,11 +24,10 @@ from sqlalchemy.engine import Connection
 
 from porchlight.admin import schema
 from porchlight.admin.client import safe_next
+from porchlight.admin.customers import page_query
 from porchlight.admin.customers.filter_words import channel_words
 from porchlight.admin.customers.filters import (
     CustomerFilters,
-    decode_cursor,
-    encode_cursor,
     parse_filters,
 )
 from porchlight.admin.customers.groups import tenant_groups
@@ -35,25 +35,21 @@ from porchlight.admin.customers.query import (
     build_customer_query,
     count_query,
     search_key,
-    second_phase,
-    sort_plan,
-    uses_name_index,
 )
 from porchlight.admin.customers.search_plan import (
-    SearchHits,
     capped_count,
     counts_matches,
-    pg_hits,
-    sqlite_hits,
 )
+from porchlight.admin.customers.segments import tenant_segments
 from porchlight.admin.customers.selection import change as change_selection
 from porchlight.admin.customers.selection import clear as clear_selection
 from porchlight.admin.customers.selection import list_key, selected_ids
-from porchlight.admin.db import get_engine, serial_plans
+from porchlight.admin.customers.table_rows import table_rows
+from porchlight.admin.db import get_engine
 from porchlight.admin.i18n import fmt_number
+from porchlight.admin.io.downloads import ready_exports
 from porchlight.admin.scope import current_tenant_id, require_role, visible_location_ids
 from porchlight.events import CHANNELS
-from porchlight.phones import display_phone
 
 log = logging.getLogger(__name__)
 
@@ -84,122 +80,21 @@ def tenant_region(conn: Connection, tenant_id: int) -> str:
     return str(conn.execute(sa.select(t.c.country).where(t.c.id == tenant_id)).scalar() or "VN")
 
 
-def search_hits(conn: Connection, q: str | None) -> SearchHits | None:
-    """Dense or few (SQLite: the matching ids), admin/customers/search_plan.py."""
-    dialect = conn.dialect.name
-    if not q or not uses_name_index(q, dialect, SearchHits(dense=False)):
-        return None
-    return sqlite_hits(conn, search_key(q)) if dialect == "sqlite" else pg_hits(conn, search_key(q))
-
-
-def _page_ids(
-    conn: Connection, filters: CustomerFilters, tenant_id: int, scope: list[int] | None, region: str
-) -> tuple[list[int], str | None]:
-    """One page of ids in list order and the cursor of the next page."""
-    size = int(current_app.config["PAGE_SIZE"])
-    dialect = conn.dialect.name
-    serial_plans(conn)
-    hits = search_hits(conn, filters.q)
-    query = build_customer_query(
-        filters,
-        tenant_id,
-        scope,
-        region=region,
-        limit=size + 1,
-        walk_sort_index=True,
-        dialect=dialect,
-        hits=hits,
-    )
-    decoded = decode_cursor(filters.after) if filters.after else None
-    phase = decoded[0] if decoded else 1
-    rows = [(r.id, r.sort_key, phase) for r in conn.execute(query)]
-    location_mode = filters.location is not None or (scope is not None and len(scope) == 1)
-    plan = sort_plan(filters.sort, location_mode)
-    if plan.nullable and phase == 1 and len(rows) <= size:
-        # The visited customers ran out: go on with those who never visited.
-        unordered = build_customer_query(
-            filters, tenant_id, scope, region=region, ordered=False, dialect=dialect, hits=hits
-        )
-        by_name = uses_name_index(filters.q, dialect, hits)
-        extra = second_phase(unordered, plan, size + 1 - len(rows), by_name)
-        rows += [(r.id, None, 2) for r in conn.execute(extra)]
-    more = len(rows) > size
-    rows = rows[:size]
-    next_cursor = None
-    if more and rows:
-        last_id, last_key, phase = rows[-1]
-        next_cursor = encode_cursor(phase, last_key, last_id)
-    return [r[0] for r in rows], next_cursor
-
-
-def page_details(
-    conn: Connection,
-    ids: list[int],
-    location: int | None,
-    scope: list[int] | None,
-) -> list[dict[str, Any]]:
-    """Rows for the table, in `ids` order; visit numbers per location when scoped."""
-    if not ids:
-        return []
-    c, ct, t, cl = schema.customers, schema.customer_tags, schema.tags, schema.customer_locations
-    rows = {r.id: dict(r._mapping) for r in conn.execute(sa.select(c).where(c.c.id.in_(ids)))}
-    tags: dict[int, list[str]] = {}
-    for r in conn.execute(
-        sa.select(ct.c.customer_id, t.c.name)
-        .join(t, t.c.id == ct.c.tag_id)
-        .where(ct.c.customer_id.in_(ids))
-        .order_by(t.c.name)
-    ):
-        tags.setdefault(r.customer_id, []).append(r.name)
-    local: dict[int, tuple[int, Any, int | None]] = {}
-    places = [location] if location is not None else scope
-    if places is not None:
-        query = (
-            sa.select(
-                cl.c.customer_id,
-                sa.func.sum(cl.c.visit_count).label("visits"),
-                sa.func.max(cl.c.last_visit_at).label("last"),
-                sa.func.min(cl.c.location_id).label("loc"),
-            )
-            .where(cl.c.customer_id.in_(ids), cl.c.location_id.in_(places))
-            .group_by(cl.c.customer_id)
-        )
-        for agg in conn.execute(query):
-            local[agg.customer_id] = (int(agg.visits or 0), agg.last, agg.loc)
-    out = []
-    for cid in ids:
-        row = rows.get(cid)
-        if row is None:
-            continue
-        row["tags"] = tags.get(cid, [])
-        row["phone_display"] = list_phone(row["phone"]) if row["phone"] else ""
-        if places is not None:
-            visits, last, _loc = local.get(cid, (0, None, None))
-            row["visit_count"], row["last_visit_at"] = visits, last
-            if location is not None:
-                row["last_location_id"] = location
-        out.append(row)
-    return out
-
-
-def list_phone(e164: str) -> str:
-    """`display_phone`, with a fast path for Vietnamese mobiles (0912 345 678)."""
-    if len(e164) == 12 and e164.startswith("+84") and e164[3] in "35789":
-        national = "0" + e164[3:]
-        return f"{national[:4]} {national[4:7]} {national[7:]}"
-    return display_phone(e164)
-
-
 @bp.route("/customers")
 @require_role()
 def index() -> ResponseReturnValue:
     tenant_id = current_tenant_id()
     filters, notices = parse_filters(request.args)
-    with get_engine().connect() as conn:
+    engine = get_engine()
+    size = int(current_app.config["PAGE_SIZE"])
+    with engine.connect() as conn:
         scope = location_scope(conn)
+        region = tenant_region(conn, tenant_id)
+        # The page is read in a worker thread meanwhile (page_query.py). A location
+        # outside the user's is known after the look-up below: then it is read again.
+        page = page_query.start(engine, filters, tenant_id, scope, region, size)
         locations = tenant_locations(conn, tenant_id, scope)
-        known = {loc.id for loc in locations}
-        if filters.location is not None and filters.location not in known:
+        if filters.location is not None and filters.location not in {x.id for x in locations}:
             log.warning(
                 "user %s asked for location %s outside their scope",
                 current_user.id,
@@ -207,9 +102,7 @@ def index() -> ResponseReturnValue:
             )
             notices.append(_("You have no location with that number; showing all of yours."))
             filters = replace(filters, location=None, after=None)
-        region = tenant_region(conn, tenant_id)
-        ids, next_cursor = _page_ids(conn, filters, tenant_id, scope, region)
-        rows = page_details(conn, ids, filters.location, scope)
+            page = page_query.start(engine, filters, tenant_id, scope, region, size)
         groups = tenant_groups(conn, tenant_id)
         t = schema.tags
         tags = list(
@@ -218,26 +111,36 @@ def index() -> ResponseReturnValue:
             ).scalars()
         )
         selection = selected_ids(conn, current_user.id, list_key(filters))
-    loc_by_id = {loc.id: loc for loc in locations}
+        segments = tenant_segments(conn)
+        ready = ready_exports(conn)
+    labels = channel_words()
+    shape = partial(
+        table_rows,
+        locations={loc.id: loc for loc in locations},
+        groups={g.id: g for g in groups},
+        channel_labels=labels,
+        country=region,
+        one_location=filters.location is not None,
+    )
     return render_template(
         "customers.html",
         filters=filters,
+        filtered=filters.is_filtered(),
         notices=notices,
-        rows=rows,
-        next_cursor=next_cursor,
+        rows=page_query.PendingRows(page, shape),
         locations=locations,
-        loc_by_id=loc_by_id,
         groups=groups,
-        group_by_id={g.id: g for g in groups},
         tags=tags,
         channels=(*CHANNELS, "import"),
-        channel_labels=channel_words(),
+        channel_labels=labels,
         selection=selection,
         selected_set=set(selection),
         list_key=list_key(filters),
         provinces=sorted({loc.province for loc in locations if loc.province}),
         list_url=request.full_path.rstrip("?"),
         total_src=total_src(filters),
+        segments=segments,
+        ready_exports=lambda: ready,
     )
 
 

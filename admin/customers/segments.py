@@ -16,6 +16,7 @@ from flask import Blueprint, flash, redirect, request, url_for
 from flask.typing import ResponseReturnValue
 from flask_babel import gettext as _
 from flask_login import current_user
+from sqlalchemy.engine import Connection
 
 from porchlight.admin import schema
 from porchlight.admin.audit import audit
@@ -28,18 +29,16 @@ MAX_NAME = 60
 MAX_SEGMENTS = 50
 
 
-def tenant_segments() -> list[Any]:
+def tenant_segments(conn: Connection | None = None) -> list[Any]:
+    """The tenant's saved segments, by name (on `conn`, else a connection of its own)."""
     s = schema.customer_segments.c
     if not getattr(current_user, "is_authenticated", False):
         return []
-    with get_engine().connect() as conn:
-        return list(
-            conn.execute(
-                sa.select(s.id, s.name, s.filters)
-                .where(s.tenant_id == current_tenant_id())
-                .order_by(s.name)
-            )
-        )
+    query = sa.select(s.id, s.name, s.filters).where(s.tenant_id == current_tenant_id())
+    if conn is not None:
+        return list(conn.execute(query.order_by(s.name)))
+    with get_engine().connect() as own:
+        return list(own.execute(query.order_by(s.name)))
 
 
 @bp.app_context_processor

@@ -34,6 +34,7 @@ from flask import (
 from flask.typing import ResponseReturnValue
 from flask_babel import get_locale
 from flask_login import current_user
+from sqlalchemy.engine import Connection
 
 from porchlight.admin import schema
 from porchlight.admin.audit import audit
@@ -231,28 +232,30 @@ def download(job_id: int) -> ResponseReturnValue:
     return send_file(job.file_path, as_attachment=True, download_name=name, max_age=0)
 
 
-def ready_exports() -> list[Any]:
-    """The signed-in user's finished exports they have not seen yet (for the notice)."""
+def ready_exports(conn: Connection | None = None) -> list[Any]:
+    """The signed-in user's finished exports they have not seen yet (for the notice),
+    read on `conn`, else on a connection of its own."""
     if not getattr(current_user, "is_authenticated", False):
         return []
     if request.endpoint == "exports.index":
         return []
     j = schema.jobs.c
-    with get_engine().connect() as conn:
-        return list(
-            conn.execute(
-                sa.select(j.id, j.progress)
-                .where(
-                    j.tenant_id == current_user.tenant_id,
-                    j.created_by == current_user.id,
-                    j.kind == "export",
-                    j.status == "done",
-                    j.seen_at.is_(None),
-                )
-                .order_by(j.id.desc())
-                .limit(3)
-            )
+    query = (
+        sa.select(j.id, j.progress)
+        .where(
+            j.tenant_id == current_user.tenant_id,
+            j.created_by == current_user.id,
+            j.kind == "export",
+            j.status == "done",
+            j.seen_at.is_(None),
         )
+        .order_by(j.id.desc())
+        .limit(3)
+    )
+    if conn is not None:
+        return list(conn.execute(query))
+    with get_engine().connect() as own:
+        return list(own.execute(query))
 
 
 @bp.app_context_processor

@@ -11,7 +11,8 @@ A login channel (``customer_channels``):
   joined to customers (the list's never-visited phase reads their columns):
   ``id IN`` that range.
 
-Tags: any of them (one EXISTS), or all (one EXISTS per tag).
+Tags: any of them (one EXISTS), or all (one EXISTS per tag); on PostgreSQL one
+test of the row's ``tag_ids`` (migration 0021).
 """
 
 from __future__ import annotations
@@ -19,6 +20,7 @@ from __future__ import annotations
 from typing import Any
 
 import sqlalchemy as sa
+from sqlalchemy.dialects import postgresql
 
 from porchlight.admin import schema
 from porchlight.admin.customers.filters import CustomerFilters
@@ -60,10 +62,32 @@ def channel_condition(
     return probe.exists()
 
 
-def tag_conditions(filters: CustomerFilters, tenant_id: int) -> list[sa.ColumnElement[bool]]:
-    """Any of the tags (one EXISTS), or all of them (one EXISTS per tag)."""
+def tag_ids_column() -> sa.ColumnElement[Any]:
+    """PostgreSQL: ``customers.tag_ids``, the row's tag ids kept by migration 0021's
+    triggers (not in schema.py: SQLite has no such column)."""
+    return sa.literal_column("customers.tag_ids", postgresql.ARRAY(sa.Integer))
+
+
+def tag_conditions(
+    filters: CustomerFilters, tenant_id: int, dialect: str | None = None
+) -> list[sa.ColumnElement[bool]]:
+    """Any of the tags (one EXISTS), or all of them (one EXISTS per tag). PostgreSQL:
+    one test of the row's ``tag_ids``, which the last-visit index carries: the list
+    walks that index without a probe per customer (tags-all at 1M: 13 -> 2 ms). A
+    name the tenant has no tag for is NULL in the array: "all" then matches no one."""
     found: list[sa.ColumnElement[bool]] = []
     ct, t = schema.customer_tags, schema.tags
+    if dialect == "postgresql":
+        wanted = postgresql.array(
+            [
+                sa.select(t.c.id)
+                .where(t.c.tenant_id == tenant_id, t.c.name == name)
+                .scalar_subquery()
+                for name in filters.tags
+            ]
+        )
+        have = tag_ids_column()
+        return [have.contains(wanted) if filters.tag_mode == "all" else have.overlap(wanted)]
     if filters.tag_mode == "all":
         for name in filters.tags:
             tag_id = (

@@ -231,7 +231,11 @@ def build_customer_query(
     alone = not loc_conds and scope is None and ids_only and not ordered
     if filters.channel and alone and len(conds) == 2:
         return channel_ids(tenant_id, filters.channel)  # alone: its index alone (0017)
-    if filters.tags and alone and len(conds) == 1 + len(tag_conditions(filters, tenant_id)):
+    if (
+        filters.tags
+        and alone
+        and len(conds) == 1 + len(tag_conditions(filters, tenant_id, dialect))
+    ):
         return tag_ids(filters, tenant_id)  # the tags alone: customer_tags alone
     query = _select_ids(plan, conds, loc_conds, location, scope, tenant_id, ordered)
     if not ordered:
@@ -288,7 +292,7 @@ def _conditions(
             )
         )
     if filters.tags:
-        conds.extend(tag_conditions(filters, tenant_id))
+        conds.extend(tag_conditions(filters, tenant_id, dialect))
     if filters.province:
         conds.append(col(c.c.province) == filters.province)
     if filters.postal:

@@ -133,8 +133,12 @@ class Writer:
                     self.now,
                 )
             )
-        if self.pg:
-            copy_rows(self.conn, schema.customers, _CUSTOMER_KEYS, rows)
+        if self.pg:  # with their tag ids: the tags trigger (0021) then leaves them be
+            tagged = [
+                (*row, sorted({self.tag_ids[t.casefold()] for t in self._tags_of(r)}))
+                for row, r in zip(rows, records, strict=True)
+            ]
+            copy_rows(self.conn, schema.customers, (*_CUSTOMER_KEYS, "tag_ids"), tagged)
         else:
             executemany(self.conn, schema.customers.insert(), _CUSTOMER_KEYS, rows)
             self.name_index.inserted(ids[0])

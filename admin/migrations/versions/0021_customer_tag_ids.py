@@ -39,45 +39,33 @@ down_revision = "0020"
 branch_labels = None
 depends_on = None
 
-ADDED = """
-CREATE OR REPLACE FUNCTION pl_customer_tags_added() RETURNS trigger
-LANGUAGE plpgsql AS $$
-BEGIN
+# Each from the row's current value (a waiting UPDATE re-reads the row it waited for).
+ADD = """
   UPDATE customers c
      SET tag_ids = ARRAY(SELECT DISTINCT x FROM unnest(c.tag_ids || a.ids) AS x ORDER BY x)
     FROM (SELECT customer_id, array_agg(tag_id) AS ids FROM pl_added GROUP BY customer_id) a
    WHERE c.id = a.customer_id AND NOT c.tag_ids @> a.ids;
-  RETURN NULL;
-END $$
 """
-
-REMOVED = """
-CREATE OR REPLACE FUNCTION pl_customer_tags_removed() RETURNS trigger
-LANGUAGE plpgsql AS $$
-BEGIN
+TAKE_OUT = """
   UPDATE customers c
      SET tag_ids = ARRAY(SELECT x FROM unnest(c.tag_ids) AS x WHERE x <> ALL (r.ids) ORDER BY x)
     FROM (SELECT customer_id, array_agg(tag_id) AS ids FROM pl_removed GROUP BY customer_id) r
    WHERE c.id = r.customer_id;
-  RETURN NULL;
-END $$
 """
 
-MOVED = """
-CREATE OR REPLACE FUNCTION pl_customer_tags_moved() RETURNS trigger
-LANGUAGE plpgsql AS $$
-BEGIN
-  UPDATE customers c
-     SET tag_ids = ARRAY(SELECT x FROM unnest(c.tag_ids) AS x WHERE x <> ALL (r.ids) ORDER BY x)
-    FROM (SELECT customer_id, array_agg(tag_id) AS ids FROM pl_removed GROUP BY customer_id) r
-   WHERE c.id = r.customer_id;
-  UPDATE customers c
-     SET tag_ids = ARRAY(SELECT DISTINCT x FROM unnest(c.tag_ids || a.ids) AS x ORDER BY x)
-    FROM (SELECT customer_id, array_agg(tag_id) AS ids FROM pl_added GROUP BY customer_id) a
-   WHERE c.id = a.customer_id AND NOT c.tag_ids @> a.ids;
-  RETURN NULL;
-END $$
-"""
+
+def _function(name: str, body: str) -> str:
+    return (
+        f"CREATE OR REPLACE FUNCTION pl_customer_tags_{name}() RETURNS trigger "
+        f"LANGUAGE plpgsql AS $$ BEGIN {body} RETURN NULL; END $$"
+    )
+
+
+FUNCTIONS = (
+    _function("added", ADD),
+    _function("removed", TAKE_OUT),
+    _function("moved", TAKE_OUT + ADD),
+)
 
 TRIGGERS = (
     "CREATE TRIGGER pl_customer_tags_added AFTER INSERT ON customer_tags "
@@ -106,7 +94,7 @@ def upgrade() -> None:
     op.execute(
         "ALTER TABLE customers ADD COLUMN IF NOT EXISTS tag_ids integer[] NOT NULL DEFAULT '{}'"
     )
-    for function in (ADDED, REMOVED, MOVED):
+    for function in FUNCTIONS:
         op.execute(function)
     for name in ("added", "removed", "moved"):
         op.execute(f"DROP TRIGGER IF EXISTS pl_customer_tags_{name} ON customer_tags")

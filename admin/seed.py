@@ -177,17 +177,20 @@ def _load(
                 name = f"{rng.choice(FAMILY)} {rng.choice(MIDDLE)} {rng.choice(GIVEN)}"
                 email = f"guest{cid}@example.vn" if rng.random() < 0.3 else None
                 spend = round(rng.random() * 5_000_000 / 1000) * 1000 if rng.random() < 0.4 else 0
-                cust_rows.append((cid, tenant_id, name, f"+8490{cid % 10_000_000:07d}", email, "",
-                                  province, postal, group_id, False, k, spend, w.time(first),
-                                  w.time(last), last_ch, last_loc, w.time(created),
-                                  w.time(last or created)))  # fmt: skip
+                tags = rng.sample(tag_ids, rng.choice((0, 0, 1, 1, 2)))
+                row = (cid, tenant_id, name, f"+8490{cid % 10_000_000:07d}", email, "",
+                       province, postal, group_id, False, k, spend, w.time(first),
+                       w.time(last), last_ch, last_loc, w.time(created),
+                       w.time(last or created))  # fmt: skip
+                # PostgreSQL: the row's tag ids (0021) come with it; its trigger leaves it be
+                cust_rows.append(row if w.sqlite else (*row, sorted(tags)))
                 for lid, ts in per_loc.items():
                     cl_rows.append((cid, lid, len(ts), w.time(ts[0]), w.time(ts[-1])))
                 for ch, last_at in channels.items():
                     ch_rows.append((cid, ch, tenant_id, w.time(last_at)))
-                for tag_id in rng.sample(tag_ids, rng.choice((0, 0, 1, 1, 2))):
+                for tag_id in tags:
                     tag_rows.append((cid, tag_id))
-            w.rows(schema.customers, CUST_COLS, cust_rows)
+            w.rows(schema.customers, CUST_COLS if w.sqlite else [*CUST_COLS, "tag_ids"], cust_rows)
             w.rows(schema.visits, VISIT_COLS, visit_rows)
             w.rows(schema.customer_locations,
                    ["customer_id", "location_id", "visit_count", "first_visit_at", "last_visit_at"],
@@ -227,7 +230,7 @@ def seed(
     ]
     indexes = [ix for table in bulk_tables for ix in table.indexes]
     with engine.begin() as conn:
-        trgm, fts_triggers = _drop_indexes(conn, indexes)
+        pg_defs, fts_triggers = _drop_indexes(conn, indexes)
     counts = _visit_counts(rng, customers, visits)
     first_visit_id = next_visit
     try:
@@ -236,7 +239,7 @@ def seed(
     finally:
         log.info("building indexes (%.0f s)", time.monotonic() - started)
         with engine.begin() as conn:
-            _build_indexes(conn, indexes, trgm, fts_triggers)
+            _build_indexes(conn, indexes, pg_defs, fts_triggers)
     visits_written = next_visit - first_visit_id
     with engine.begin() as conn:
         visit_rollup.add_visit_ids(conn, first_visit_id, next_visit)
@@ -294,12 +297,19 @@ def _drop_indexes(
 ) -> tuple[list[tuple[str, str]], list[tuple[str, str]]]:
     """Bulk-load practice: drop the secondary indexes, load, build them once.
 
-    Returns PostgreSQL's trigram indexes (name, definition: migrations 0003
-    and 0009), and SQLite's search triggers (migration 0009), to build again.
+    Returns PostgreSQL's indexes as the database defines them (name, definition:
+    the migrations add trigram indexes and INCLUDE columns the metadata does not
+    describe), and SQLite's search triggers (migration 0009), to build again.
     """
-    trgm: list[tuple[str, str]] = []
+    pg_defs: list[tuple[str, str]] = []
     fts_triggers: list[tuple[str, str]] = []
     for ix in indexes:
+        if conn.dialect.name == "postgresql":  # as the migrations left it (0019, 0021 INCLUDE)
+            found = conn.execute(
+                sa.text("SELECT indexdef FROM pg_indexes WHERE indexname = :n"), {"n": ix.name}
+            ).scalar()
+            if found:
+                pg_defs.append((str(ix.name), found))
         conn.execute(sa.text(f'DROP INDEX IF EXISTS "{ix.name}"'))
     if conn.dialect.name == "postgresql":
         for name in TRGM:
@@ -307,7 +317,7 @@ def _drop_indexes(
                 sa.text("SELECT indexdef FROM pg_indexes WHERE indexname = :n"), {"n": name}
             ).scalar()
             if found:
-                trgm.append((name, found))
+                pg_defs.append((name, found))
                 conn.execute(sa.text(f'DROP INDEX "{name}"'))
     else:
         # The FTS triggers index every name as it is written (seeding
@@ -325,20 +335,21 @@ def _drop_indexes(
         ]
         for name, _sql in fts_triggers:
             conn.execute(sa.text(f'DROP TRIGGER "{name}"'))
-    return trgm, fts_triggers
+    return pg_defs, fts_triggers
 
 
 def _build_indexes(
     conn: Connection,
     indexes: list[sa.Index],
-    trgm: list[tuple[str, str]],
+    pg_defs: list[tuple[str, str]],
     fts_triggers: list[tuple[str, str]],
 ) -> None:
     for ix in indexes:
-        ix.create(conn, checkfirst=True)
-    for name, definition in trgm:
+        if ix.name not in {name for name, _definition in pg_defs}:
+            ix.create(conn, checkfirst=True)
+    for name, definition in pg_defs:
         conn.execute(sa.text(definition))
-        if (
+        if name in TRGM and (
             name != "ix_customers_search_doc_trgm"
         ):  # an expression's statistics (0014's: the column's)
             conn.execute(sa.text(f'ALTER INDEX "{name}" ALTER COLUMN 1 SET STATISTICS 1000'))

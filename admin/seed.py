@@ -179,11 +179,9 @@ def _load(
                 spend = round(rng.random() * 5_000_000 / 1000) * 1000 if rng.random() < 0.4 else 0
                 tags = rng.sample(tag_ids, rng.choice((0, 0, 1, 1, 2)))
                 row = (cid, tenant_id, name, f"+8490{cid % 10_000_000:07d}", email, "",
-                       province, postal, group_id, False, k, spend, w.time(first),
-                       w.time(last), last_ch, last_loc, w.time(created),
-                       w.time(last or created))  # fmt: skip
-                # PostgreSQL: the row's tag ids (0021) come with it; its trigger leaves it be
-                cust_rows.append(row if w.sqlite else (*row, sorted(tags)))
+                       province, postal, group_id, False, k, spend, w.time(first), w.time(last),
+                       last_ch, last_loc, w.time(created), w.time(last or created))  # fmt: skip
+                cust_rows.append(row if w.sqlite else (*row, sorted(tags)))  # PG: 0021's tag_ids
                 for lid, ts in per_loc.items():
                     cl_rows.append((cid, lid, len(ts), w.time(ts[0]), w.time(ts[-1])))
                 for ch, last_at in channels.items():

@@ -231,11 +231,8 @@ def build_customer_query(
     alone = not loc_conds and scope is None and ids_only and not ordered
     if filters.channel and alone and len(conds) == 2:
         return channel_ids(tenant_id, filters.channel)  # alone: its index alone (0017)
-    if (
-        filters.tags
-        and alone
-        and len(conds) == 1 + len(tag_conditions(filters, tenant_id, dialect))
-    ):
+    tag_conds = len(tag_conditions(filters, tenant_id, dialect)) if filters.tags else 0
+    if filters.tags and alone and len(conds) == 1 + tag_conds:
         return tag_ids(filters, tenant_id)  # the tags alone: customer_tags alone
     query = _select_ids(plan, conds, loc_conds, location, scope, tenant_id, ordered)
     if not ordered:

@@ -145,6 +145,15 @@ def get_engine() -> Engine:
     return cast(Engine, current_app.extensions["porchlight.engine"])
 
 
+def read_rows(query: sa.Executable, conn: Connection | None = None) -> list[Any]:
+    """`query`'s rows, read on `conn` (a request's open connection), else on a
+    connection of its own (a template's context processor)."""
+    if conn is not None:
+        return list(conn.execute(query))
+    with get_engine().connect() as own:
+        return list(own.execute(query))
+
+
 def serial_plans(conn: Connection) -> None:
     """For the rest of `conn`'s transaction, PostgreSQL plans without parallel
     workers. A list page walks an index and stops after one page: starting two

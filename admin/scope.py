@@ -22,7 +22,7 @@ from flask_login import current_user
 from sqlalchemy.engine import Connection
 
 from porchlight.admin import schema
-from porchlight.admin.db import get_engine
+from porchlight.admin.db import get_engine, read_rows
 
 log = logging.getLogger(__name__)
 
@@ -56,10 +56,7 @@ def visible_location_ids(user: Any = None, conn: Connection | None = None) -> li
     else:
         query = sa.select(loc.c.id).where(loc.c.tenant_id == user.tenant_id)
     query = query.order_by(loc.c.id)
-    if conn is not None:
-        return [row[0] for row in conn.execute(query)]
-    with get_engine().connect() as own:
-        return [row[0] for row in own.execute(query)]
+    return [row[0] for row in read_rows(query, conn)]
 
 
 def location_or_404(conn: Connection, location_id: int, *, for_edit: bool = False) -> Any:

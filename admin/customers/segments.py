@@ -21,7 +21,7 @@ from sqlalchemy.engine import Connection
 from porchlight.admin import schema
 from porchlight.admin.audit import audit
 from porchlight.admin.customers.filters import parse_filters
-from porchlight.admin.db import get_engine, utcnow
+from porchlight.admin.db import get_engine, read_rows, utcnow
 from porchlight.admin.scope import current_tenant_id, require_role
 
 bp = Blueprint("segments", __name__)
@@ -35,10 +35,7 @@ def tenant_segments(conn: Connection | None = None) -> list[Any]:
     if not getattr(current_user, "is_authenticated", False):
         return []
     query = sa.select(s.id, s.name, s.filters).where(s.tenant_id == current_tenant_id())
-    if conn is not None:
-        return list(conn.execute(query.order_by(s.name)))
-    with get_engine().connect() as own:
-        return list(own.execute(query.order_by(s.name)))
+    return read_rows(query.order_by(s.name), conn)
 
 
 @bp.app_context_processor

@@ -41,7 +41,7 @@ from porchlight.admin.audit import audit
 from porchlight.admin.customers.filters import parse_filters
 from porchlight.admin.customers.selection import clear as clear_selection
 from porchlight.admin.customers.selection import list_key, selected_ids
-from porchlight.admin.db import get_engine, utcnow
+from porchlight.admin.db import get_engine, read_rows, utcnow
 from porchlight.admin.io import jobs
 from porchlight.admin.io.exports import immediate
 from porchlight.admin.io.exports.describe import describe
@@ -252,10 +252,7 @@ def ready_exports(conn: Connection | None = None) -> list[Any]:
         .order_by(j.id.desc())
         .limit(3)
     )
-    if conn is not None:
-        return list(conn.execute(query))
-    with get_engine().connect() as own:
-        return list(own.execute(query))
+    return read_rows(query, conn)
 
 
 @bp.app_context_processor

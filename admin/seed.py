@@ -301,23 +301,15 @@ def _drop_indexes(
     """
     pg_defs: list[tuple[str, str]] = []
     fts_triggers: list[tuple[str, str]] = []
-    for ix in indexes:
-        if conn.dialect.name == "postgresql":  # as the migrations left it (0019, 0021 INCLUDE)
-            found = conn.execute(
-                sa.text("SELECT indexdef FROM pg_indexes WHERE indexname = :n"), {"n": ix.name}
-            ).scalar()
-            if found:
-                pg_defs.append((str(ix.name), found))
-        conn.execute(sa.text(f'DROP INDEX IF EXISTS "{ix.name}"'))
-    if conn.dialect.name == "postgresql":
-        for name in TRGM:
-            found = conn.execute(
-                sa.text("SELECT indexdef FROM pg_indexes WHERE indexname = :n"), {"n": name}
-            ).scalar()
-            if found:
-                pg_defs.append((name, found))
-                conn.execute(sa.text(f'DROP INDEX "{name}"'))
-    else:
+    names = [str(ix.name) for ix in indexes]
+    if conn.dialect.name == "postgresql":  # as the migrations left them (0019, 0021 INCLUDE)
+        names += TRGM
+        query = sa.text("SELECT indexname, indexdef FROM pg_indexes WHERE indexname = ANY(:n)")
+        found = {r.indexname: r.indexdef for r in conn.execute(query, {"n": names})}
+        pg_defs = [(name, found[name]) for name in names if name in found]
+    for name in names:
+        conn.execute(sa.text(f'DROP INDEX IF EXISTS "{name}"'))
+    if conn.dialect.name != "postgresql":
         # The FTS triggers index every name as it is written (seeding
         # 200,000 customers: 40.7 s with them, 29.8 s dropping them and
         # rebuilding once): drop them, load, rebuild the FTS table once.
@@ -342,8 +334,9 @@ def _build_indexes(
     pg_defs: list[tuple[str, str]],
     fts_triggers: list[tuple[str, str]],
 ) -> None:
+    defined = {name for name, _definition in pg_defs}
     for ix in indexes:
-        if ix.name not in {name for name, _definition in pg_defs}:
+        if ix.name not in defined:
             ix.create(conn, checkfirst=True)
     for name, definition in pg_defs:
         conn.execute(sa.text(definition))

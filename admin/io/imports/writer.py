@@ -92,6 +92,10 @@ class Writer:
     def _tags_of(self, record: Record) -> tuple[str, ...]:
         return self._plan(record)[1]
 
+    def _tag_ids_of(self, record: Record) -> list[int]:
+        """The ids of the record's tags (`_prepare` made any the tenant lacked)."""
+        return [self.tag_ids[name.casefold()] for name in self._tags_of(record)]
+
     def _group_for(self, record: Record) -> int | None:
         if self.group_id is not None:
             return self.group_id
@@ -135,7 +139,7 @@ class Writer:
             )
         if self.pg:  # with their tag ids: the tags trigger (0021) then leaves them be
             tagged = [
-                (*row, sorted({self.tag_ids[t.casefold()] for t in self._tags_of(r)}))
+                (*row, sorted(set(self._tag_ids_of(r))))
                 for row, r in zip(rows, records, strict=True)
             ]
             copy_rows(self.conn, schema.customers, (*_CUSTOMER_KEYS, "tag_ids"), tagged)
@@ -170,9 +174,7 @@ class Writer:
         """Tags, the import's location and the "import" channel of every new or merged customer."""
         if not pairs:
             return
-        tag_rows = [
-            (cid, self.tag_ids[name.casefold()]) for r, cid in pairs for name in self._tags_of(r)
-        ]
+        tag_rows = [(cid, tag_id) for r, cid in pairs for tag_id in self._tag_ids_of(r)]
         loc_rows = [(cid, self.location_id) for _, cid in pairs]
         channel_rows = [(cid, IMPORT_CHANNEL, self.tenant_id) for _, cid in pairs]
         for table, keys, rows in (

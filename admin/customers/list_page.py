@@ -111,7 +111,7 @@ def index() -> ResponseReturnValue:
             ).scalars()
         )
         selection = selected_ids(conn, current_user.id, list_key(filters))
-        segments = tenant_segments(conn)
+        segments = tenant_segments(conn, tenant_id)
         ready = ready_exports(conn)
     labels = channel_words()
     shape = partial(

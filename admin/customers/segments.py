@@ -21,7 +21,7 @@ from sqlalchemy.engine import Connection
 from porchlight.admin import schema
 from porchlight.admin.audit import audit
 from porchlight.admin.customers.filters import parse_filters
-from porchlight.admin.db import get_engine, read_rows, utcnow
+from porchlight.admin.db import get_engine, utcnow
 from porchlight.admin.scope import current_tenant_id, require_role
 
 bp = Blueprint("segments", __name__)
@@ -29,18 +29,11 @@ MAX_NAME = 60
 MAX_SEGMENTS = 50
 
 
-def tenant_segments(conn: Connection | None = None) -> list[Any]:
-    """The tenant's saved segments, by name (on `conn`, else a connection of its own)."""
+def tenant_segments(conn: Connection, tenant_id: int) -> list[Any]:
+    """The tenant's saved segments, by name (the customer list shows them)."""
     s = schema.customer_segments.c
-    if not getattr(current_user, "is_authenticated", False):
-        return []
-    query = sa.select(s.id, s.name, s.filters).where(s.tenant_id == current_tenant_id())
-    return read_rows(query.order_by(s.name), conn)
-
-
-@bp.app_context_processor
-def _segments() -> dict[str, Any]:
-    return {"saved_segments": tenant_segments}
+    query = sa.select(s.id, s.name, s.filters).where(s.tenant_id == tenant_id)
+    return list(conn.execute(query.order_by(s.name)))
 
 
 @bp.route("/segments", methods=["POST"])

@@ -57,7 +57,6 @@ def _executor() -> ThreadPoolExecutor:
 
 @dataclass(frozen=True)
 class Page:
-    ids: list[int]
     next_cursor: str | None
     details: list[dict[str, Any]]  # table_rows.page_details, in list order
 
@@ -125,7 +124,7 @@ def read_page(
     with engine.connect() as conn:
         ids, next_cursor = page_ids(conn, filters, tenant_id, scope, region, size)
         details = page_details(conn, ids, filters.location, scope)
-    return Page(ids, next_cursor, details)
+    return Page(next_cursor, details)
 
 
 def start(
